@@ -1,0 +1,53 @@
+"""Handoff to a human: the context packet goes on the queue and the bot steps back."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backends import UsesBackends
+from frontline.errors import QueueError
+from frontline.services.action_log import log_entry
+from frontline.services.handoff import hand_off
+
+logger = logging.getLogger(__name__)
+
+
+class ActionHandoff(UsesBackends, Action):
+    """Queues the context packet, tells the customer what happens next, pauses the bot.
+
+    The bot ignores the conversation until the human desk posts ``ConversationResumed``.
+    """
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        backends = self.backends
+        log = tracker.get_slot("action_log")
+        reset = [SlotSet("needs_human", False), SlotSet("handoff_reason", None)]
+        try:
+            result = await hand_off(
+                tracker.current_state(),
+                crm=backends.crm,
+                queue=backends.queue,
+                policy=backends.escalation,
+            )
+        except QueueError as exc:
+            logger.error("Handoff of %s failed: %s", tracker.sender_id, exc)
+            dispatcher.utter_message(response="utter_handoff_failed")
+            return reset + [SlotSet("action_log", log_entry(log, "handoff", "failed", str(exc)))]
+        dispatcher.utter_message(
+            response="utter_handoff", reference=result.reference, wait_note=result.wait_note
+        )
+        detail = f"{result.reason_code}, {result.priority}, {result.reference}"
+        events = reset + [SlotSet("action_log", log_entry(log, "handoff", "queued", detail))]
+        if tracker.active_loop_name:
+            events.append(ActiveLoop(None))
+        return events + [ConversationPaused()]

@@ -1,0 +1,91 @@
+"""Cancelling an order: verification, the order, an explicit yes, then one idempotent write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backends import UsesBackends
+from actions.verification import VerifiedFormValidationAction, give_up
+from frontline.services.action_log import log_entry
+from frontline.services.handoff import BACKEND_ERROR
+from frontline.services.orders import (
+    CancellationOutcome,
+    LookupStatus,
+    cancel_order,
+    cancellation_prompt,
+    find_customer_order,
+    idempotency_key,
+)
+
+
+class ValidateCancelOrderForm(VerifiedFormValidationAction):
+    """Verification, the order, then the customer's explicit confirmation."""
+
+    def name(self) -> str:
+        return "validate_cancel_order_form"
+
+    def accept_order(
+        self, order: dict[str, Any], dispatcher: CollectingDispatcher
+    ) -> dict[str, Any]:
+        slots = super().accept_order(order, dispatcher)
+        if not order.get("cancellable"):
+            # Nothing to confirm: the form ends and action_cancel_order explains why.
+            slots["cancel_confirmed"] = False
+        return slots
+
+
+class ActionAskCancelConfirmed(UsesBackends, Action):
+    """Repeats every detail of the cancellation and asks for an explicit yes."""
+
+    def name(self) -> str:
+        return "action_ask_cancel_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        lookup = await find_customer_order(
+            self.backends.orders, tracker.get_slot("customer_id"), tracker.get_slot("order_id")
+        )
+        if lookup.status is not LookupStatus.FOUND or lookup.order is None:
+            dispatcher.utter_message(response="utter_backend_error")
+            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
+                FollowupAction("action_handoff")
+            ]
+        dispatcher.utter_message(
+            response="utter_ask_cancel_confirmed", **cancellation_prompt(lookup.order)
+        )
+        return []
+
+
+class ActionCancelOrder(UsesBackends, Action):
+    """Cancels the order if (and only if) the customer said yes."""
+
+    def name(self) -> str:
+        return "action_cancel_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        order_id = tracker.get_slot("order_id")
+        result = await cancel_order(
+            self.backends.orders,
+            customer_id=tracker.get_slot("customer_id"),
+            order_id=order_id,
+            confirmed=tracker.get_slot("cancel_confirmed") is True,
+            idempotency_key=idempotency_key(tracker.sender_id, "cancel-order", order_id),
+        )
+        dispatcher.utter_message(response=result.response, **result.variables)
+        log = log_entry(
+            tracker.get_slot("action_log"), "cancel_order", result.outcome.value, order_id
+        )
+        events: list[EventType] = [SlotSet("cancel_confirmed", None), SlotSet("action_log", log)]
+        if result.outcome is CancellationOutcome.CANCELLED:
+            events.append(SlotSet("order_id", None))  # that order is done with
+        elif result.outcome is CancellationOutcome.UNAVAILABLE:
+            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+        return events

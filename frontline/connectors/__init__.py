@@ -1,0 +1,25 @@
+"""Connectors to the backend services, one client per service, shared per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from frontline.connectors.crm import CrmClient
+from frontline.connectors.orders import OrdersClient
+from frontline.settings import get_settings
+
+__all__ = ["CrmClient", "OrdersClient", "crm_client", "orders_client"]
+
+
+@lru_cache(maxsize=1)
+def crm_client() -> CrmClient:
+    """The process's CRM client, configured from settings."""
+    settings = get_settings()
+    return CrmClient(settings.sandbox_url, settings.http_timeout)
+
+
+@lru_cache(maxsize=1)
+def orders_client() -> OrdersClient:
+    """The process's order-management client, configured from settings."""
+    settings = get_settings()
+    return OrdersClient(settings.sandbox_url, settings.http_timeout)

@@ -1,0 +1,29 @@
+"""Connector to order management."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from frontline.connectors.http import JsonServiceClient
+
+
+class OrdersClient(JsonServiceClient):
+    """The order-management service."""
+
+    service_name = "order management"
+
+    async def get_order(self, order_id: str) -> dict[str, Any]:
+        """Returns one order (raises ``NotFound`` for an unknown number)."""
+        return await self.request("GET", f"/orders/{order_id}")
+
+    async def cancel_order(
+        self, order_id: str, *, idempotency_key: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Cancels an order; a replayed key returns the first result and changes nothing."""
+        body = await self.request(
+            "POST",
+            f"/orders/{order_id}/cancel",
+            json={"reason": reason},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return body["order"]

@@ -1,0 +1,1 @@
+"""The rule-based half of Frontline's hybrid NLU (spaCy EntityRuler patterns)."""

@@ -1,0 +1,1 @@
+"""Business rules, testable without Rasa: each module serves one feature."""

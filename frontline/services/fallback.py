@@ -1,0 +1,53 @@
+"""Two-stage fallback: ask to rephrase, then offer a human, then hand off.
+
+Counts consecutive customer turns the assistant did not understand, whatever else
+happened in them (a form re-asking its question does not reset the count).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from frontline.policy import EscalationPolicy
+
+FALLBACK_ACTION = "action_fallback"
+
+
+class FallbackStep(str, enum.Enum):
+    REPHRASE = "rephrase"
+    OFFER_HUMAN = "offer_human"
+    HAND_OFF = "hand_off"
+
+
+def consecutive_fallbacks(events: Iterable[dict[str, Any]]) -> int:
+    """Number of trailing customer turns answered by the fallback, the current one included.
+
+    Args:
+        events: the tracker's events; the current turn's fallback has not run yet.
+    """
+    turns: list[bool] = []
+    for event in events:
+        if event.get("event") == "user":
+            turns.append(False)
+        elif event.get("event") == "action" and event.get("name") == FALLBACK_ACTION and turns:
+            turns[-1] = True
+    if turns:
+        turns[-1] = True  # the turn being answered now is a fallback turn
+    count = 0
+    for was_fallback in reversed(turns):
+        if not was_fallback:
+            break
+        count += 1
+    return count
+
+
+def next_fallback_step(events: Iterable[dict[str, Any]], policy: EscalationPolicy) -> FallbackStep:
+    """What to do about a message the assistant did not understand."""
+    count = consecutive_fallbacks(events)
+    if count >= policy.fallback_handoff_after:
+        return FallbackStep.HAND_OFF
+    if count >= policy.fallback_offer_human_after:
+        return FallbackStep.OFFER_HUMAN
+    return FallbackStep.REPHRASE

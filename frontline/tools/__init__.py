@@ -1,0 +1,1 @@
+"""Command-line tools for designers and CI."""

@@ -1,0 +1,56 @@
+"""Order management: orders and their cancellation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+from sqlalchemy.orm import Session
+
+from sandbox import idempotency, store
+from sandbox.clock import utcnow
+from sandbox.web import in_thread, json_object, json_response, optional_str
+
+
+async def customer_orders(request: Request, customer_id: str) -> HTTPResponse:
+    """``GET /crm/customers/{customer_id}/orders``: newest first."""
+    database = request.app.ctx.db
+
+    def work() -> list[dict]:
+        with database.session_scope() as session:
+            return store.customer_orders(session, customer_id)
+
+    return json_response({"orders": await in_thread(request, work)})
+
+
+async def get_order(request: Request, order_id: str) -> HTTPResponse:
+    """``GET /orders/{order_id}``."""
+    database = request.app.ctx.db
+
+    def work() -> dict:
+        with database.session_scope() as session:
+            return store.get_order(session, order_id)
+
+    return json_response(await in_thread(request, work))
+
+
+async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
+    """``POST /orders/{order_id}/cancel``: idempotent; needs an ``Idempotency-Key``."""
+    idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
+    payload = json_object(request, required=False)
+    reason = optional_str(payload, "reason", max_length=500)
+
+    def operation(session: Session) -> tuple[int, Any]:
+        return 200, {"order": store.cancel_order(session, order_id, reason, utcnow())}
+
+    return await idempotency.respond(request, payload, operation)
+
+
+def blueprint() -> Blueprint:
+    """The order routes (the customer's order list sits under ``/crm``)."""
+    bp = Blueprint("orders")
+    bp.add_route(customer_orders, "/crm/customers/<customer_id:str>/orders", methods=["GET"])
+    bp.add_route(get_order, "/orders/<order_id:str>", methods=["GET"])
+    bp.add_route(cancel_order, "/orders/<order_id:str>/cancel", methods=["POST"])
+    return bp

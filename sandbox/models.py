@@ -1,0 +1,226 @@
+"""Tables of the sandbox's CRM, order-management and billing systems.
+
+Timestamps are stored as naive UTC and handed out as aware UTC datetimes. Money
+is handed out as :class:`~decimal.Decimal`: PostgreSQL stores ``NUMERIC(12, 2)``,
+SQLite (whose NUMERIC is a float) stores integer cents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+Base = declarative_base()
+
+CENT = Decimal("0.01")
+
+#: Every order state, in lifecycle order.
+ORDER_STATES = ("placed", "paid", "packed", "shipped", "delivered", "cancelled", "returned")
+#: States in which the customer may still cancel (packed orders are with the warehouse).
+CANCELLABLE_STATES = frozenset({"placed", "paid"})
+CUSTOMER_TIERS = ("bronze", "silver", "gold")
+#: Invoice statuses: ``open`` (not paid yet), ``paid``, ``refunded``, ``void``.
+INVOICE_STATUSES = ("open", "paid", "refunded", "void")
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as naive UTC and returned as an aware UTC datetime."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not accepted; use UTC-aware ones")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+class Money(TypeDecorator):
+    """An amount with two decimals: NUMERIC(12, 2), or integer cents on SQLite."""
+
+    impl = sa.Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.Numeric(12, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = Decimal(value).quantize(CENT)
+        if dialect.name == "sqlite":
+            return int(amount * 100)
+        return amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(CENT)
+        return Decimal(value).quantize(CENT)
+
+
+class Customer(Base):
+    """A customer of the CRM."""
+
+    __tablename__ = "sandbox_customers"
+
+    id = sa.Column(sa.String(16), primary_key=True)
+    name = sa.Column(sa.String(120), nullable=False)
+    email = sa.Column(sa.String(254), nullable=False)
+    #: Lower-cased e-mail: the lookup key (e-mails match case-insensitively).
+    email_key = sa.Column(sa.String(254), nullable=False, unique=True)
+    phone = sa.Column(sa.String(32), nullable=False)
+    zip_code = sa.Column(sa.String(10), nullable=False)
+    tier = sa.Column(sa.String(16), nullable=False)
+    channel_ids = sa.Column(sa.JSON, nullable=False, default=dict)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+
+    orders = relationship("Order", back_populates="customer", order_by="Order.placed_at.desc()")
+
+
+class Order(Base):
+    """An order of the order-management system."""
+
+    __tablename__ = "sandbox_orders"
+
+    id = sa.Column(sa.String(16), primary_key=True)
+    customer_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
+    )
+    state = sa.Column(sa.String(16), nullable=False)
+    placed_at = sa.Column(UTCDateTime, nullable=False)
+    updated_at = sa.Column(UTCDateTime, nullable=False)
+    total = sa.Column(Money, nullable=False)
+    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    cancelled_at = sa.Column(UTCDateTime)
+    cancel_reason = sa.Column(sa.String(500))
+    returned_at = sa.Column(UTCDateTime)
+
+    customer = relationship("Customer", back_populates="orders")
+    items = relationship(
+        "OrderItem",
+        back_populates="order",
+        order_by="OrderItem.position",
+        cascade="all, delete-orphan",
+    )
+    shipment = relationship(
+        "Shipment", back_populates="order", uselist=False, cascade="all, delete-orphan"
+    )
+    invoice = relationship("Invoice", back_populates="order", uselist=False)
+
+    @property
+    def cancellable(self) -> bool:
+        """Whether the order can still be cancelled."""
+        return self.state in CANCELLABLE_STATES
+
+
+class OrderItem(Base):
+    """One line of an order."""
+
+    __tablename__ = "sandbox_order_items"
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    order_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_orders.id"), nullable=False, index=True
+    )
+    position = sa.Column(sa.Integer, nullable=False)
+    sku = sa.Column(sa.String(32), nullable=False)
+    name = sa.Column(sa.String(200), nullable=False)
+    quantity = sa.Column(sa.Integer, nullable=False)
+    unit_price = sa.Column(Money, nullable=False)
+
+    order = relationship("Order", back_populates="items")
+
+
+class Shipment(Base):
+    """The parcel of a shipped order (one per order)."""
+
+    __tablename__ = "sandbox_shipments"
+
+    order_id = sa.Column(sa.String(16), sa.ForeignKey("sandbox_orders.id"), primary_key=True)
+    carrier = sa.Column(sa.String(32), nullable=False)
+    tracking_number = sa.Column(sa.String(40), nullable=False)
+    shipped_at = sa.Column(UTCDateTime, nullable=False)
+    estimated_delivery = sa.Column(UTCDateTime, nullable=False)
+    delivered_at = sa.Column(UTCDateTime)
+
+    order = relationship("Order", back_populates="shipment")
+
+
+class Invoice(Base):
+    """The billing system's invoice of one order."""
+
+    __tablename__ = "sandbox_invoices"
+
+    id = sa.Column(sa.String(24), primary_key=True)
+    order_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_orders.id"), nullable=False, unique=True
+    )
+    customer_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
+    )
+    amount = sa.Column(Money, nullable=False)
+    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    issued_at = sa.Column(UTCDateTime, nullable=False)
+    status = sa.Column(sa.String(16), nullable=False)
+    refunded_at = sa.Column(UTCDateTime)
+
+    order = relationship("Order", back_populates="invoice")
+    charges = relationship(
+        "Charge", back_populates="invoice", order_by="Charge.created_at", cascade="all"
+    )
+
+
+class Charge(Base):
+    """A card charge against an invoice. Only the card's brand and last 4 digits are kept."""
+
+    __tablename__ = "sandbox_charges"
+
+    id = sa.Column(sa.String(32), primary_key=True)
+    invoice_id = sa.Column(
+        sa.String(24), sa.ForeignKey("sandbox_invoices.id"), nullable=False, index=True
+    )
+    customer_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
+    )
+    amount = sa.Column(Money, nullable=False)
+    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    card_brand = sa.Column(sa.String(16), nullable=False)
+    card_last4 = sa.Column(sa.String(4), nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    description = sa.Column(sa.String(200), nullable=False)
+
+    invoice = relationship("Invoice", back_populates="charges")
+
+
+class IdempotencyRecord(Base):
+    """The stored outcome of a write made with an ``Idempotency-Key``."""
+
+    __tablename__ = "sandbox_idempotency_keys"
+
+    key = sa.Column(sa.String(255), primary_key=True)
+    method = sa.Column(sa.String(8), nullable=False)
+    path = sa.Column(sa.String(500), nullable=False)
+    #: SHA-256 of method, path and the canonical JSON body.
+    fingerprint = sa.Column(sa.String(64), nullable=False)
+    #: ``None`` while the first request is still running.
+    status_code = sa.Column(sa.Integer)
+    response_body = sa.Column(sa.Text)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    completed_at = sa.Column(UTCDateTime)

@@ -1,0 +1,119 @@
+"""JSON shapes of the API's resources.
+
+Money is a string with two decimals (``"59.90"``); timestamps are ISO-8601 UTC
+with a ``Z`` suffix. The functions read loaded ORM objects and return plain dicts.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sandbox.clock import isoformat
+from sandbox.models import CENT, Charge, Customer, Invoice, Order, Shipment
+
+JsonDict = dict[str, Any]
+
+#: Tracking page of each carrier (a sandbox page: the numbers are made up).
+TRACKING_URLS = {
+    "UPS": "https://tracking.example.com/ups/{}",
+    "FedEx": "https://tracking.example.com/fedex/{}",
+    "USPS": "https://tracking.example.com/usps/{}",
+    "DHL": "https://tracking.example.com/dhl/{}",
+}
+
+
+def money(value: Decimal) -> str:
+    """``Decimal("59.9")`` → ``"59.90"``."""
+    return str(Decimal(value).quantize(CENT))
+
+
+def tracking_url(carrier: str, tracking_number: str) -> str:
+    """The tracking page of a parcel."""
+    template = TRACKING_URLS.get(carrier, "https://tracking.example.com/other/{}")
+    return template.format(tracking_number)
+
+
+def customer_json(customer: Customer) -> JsonDict:
+    """A CRM customer."""
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "zip_code": customer.zip_code,
+        "tier": customer.tier,
+        "channel_ids": dict(customer.channel_ids or {}),
+        "created_at": isoformat(customer.created_at),
+    }
+
+
+def shipment_json(shipment: Shipment | None) -> JsonDict | None:
+    """The parcel of an order, or ``None`` when it has not shipped."""
+    if shipment is None:
+        return None
+    return {
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "tracking_url": tracking_url(shipment.carrier, shipment.tracking_number),
+        "shipped_at": isoformat(shipment.shipped_at),
+        "estimated_delivery": isoformat(shipment.estimated_delivery),
+        "delivered_at": isoformat(shipment.delivered_at),
+    }
+
+
+def order_json(order: Order) -> JsonDict:
+    """An order with its items and shipment."""
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "state": order.state,
+        "cancellable": order.cancellable,
+        "placed_at": isoformat(order.placed_at),
+        "updated_at": isoformat(order.updated_at),
+        "items": [
+            {
+                "sku": item.sku,
+                "name": item.name,
+                "quantity": item.quantity,
+                "unit_price": money(item.unit_price),
+            }
+            for item in order.items
+        ],
+        "total": money(order.total),
+        "currency": order.currency,
+        "shipment": shipment_json(order.shipment),
+        "cancelled_at": isoformat(order.cancelled_at),
+        "returned_at": isoformat(order.returned_at),
+    }
+
+
+def charge_json(charge: Charge, order_id: str | None = None) -> JsonDict:
+    """A card charge; the card appears as brand and last 4 digits only."""
+    return {
+        "id": charge.id,
+        "invoice_id": charge.invoice_id,
+        "order_id": order_id if order_id is not None else charge.invoice.order_id,
+        "customer_id": charge.customer_id,
+        "amount": money(charge.amount),
+        "currency": charge.currency,
+        "card_brand": charge.card_brand,
+        "card_last4": charge.card_last4,
+        "created_at": isoformat(charge.created_at),
+        "description": charge.description,
+    }
+
+
+def invoice_json(invoice: Invoice) -> JsonDict:
+    """An invoice with its charges (oldest first)."""
+    return {
+        "id": invoice.id,
+        "order_id": invoice.order_id,
+        "customer_id": invoice.customer_id,
+        "amount": money(invoice.amount),
+        "currency": invoice.currency,
+        "status": invoice.status,
+        "issued_at": isoformat(invoice.issued_at),
+        "refunded_at": isoformat(invoice.refunded_at),
+        "charges": [charge_json(charge, invoice.order_id) for charge in invoice.charges],
+    }
