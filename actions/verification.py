@@ -163,7 +163,9 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
             "customer_id": customer.get("id"),
             "customer_first_name": first_name,
         }
-        order_id = slots.get("order_id")
+        # Rasa fills only the requested slot when one entity maps to several slots of
+        # the form, so an order number that proved identity is also the order asked about.
+        order_id = slots.get("order_id") or result.verified_order_id
         if order_id:
             # An order number given before verification is checked against the account
             # (and by the form's own conditions) now.

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool, StaticPool
 
 from sandbox.models import Base
 
@@ -61,10 +62,22 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             # SQLite serialises writers; the busy timeout lets a writer wait its turn.
+            # A pool (SQLAlchemy 1.4 defaults to none for files) saves a connect per session.
+            # An in-memory database lives in one connection: share it (ad-hoc use only).
+            pool: dict[str, Any] = (
+                {"poolclass": StaticPool}
+                if parsed.database in (None, "", ":memory:")
+                else {
+                    "poolclass": QueuePool,
+                    "pool_size": self.pool_size,
+                    "max_overflow": self.pool_size,
+                }
+            )
             engine = sa.create_engine(
                 self.url,
                 future=True,
                 connect_args={"check_same_thread": False, "timeout": 30},
+                **pool,
             )
             sa.event.listen(engine, "connect", _configure_sqlite_connection)
         else:

@@ -134,7 +134,8 @@ def execute(database: Database, request: IdempotentRequest, operation: Operation
     Args:
         database: Where the records and the data live (one transaction for both).
         request: The key and fingerprint of the write.
-        operation: The write; it may raise :class:`ApiError` before changing anything.
+        operation: The write. When it raises :class:`ApiError` its changes are rolled
+            back; a client error (4xx) is then stored as the key's outcome.
 
     Returns:
         The response to send.

@@ -1,16 +1,18 @@
 """JSON shapes of the API's resources.
 
 Money is a string with two decimals (``"59.90"``); timestamps are ISO-8601 UTC
-with a ``Z`` suffix. The functions read loaded ORM objects and return plain dicts.
+with a ``Z`` suffix. The functions read ORM objects or Core rows (anything with the columns as
+attributes) and return plain dicts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from sandbox.clock import isoformat
-from sandbox.models import CENT, Charge, Customer, Invoice, Order, Shipment
+from sandbox.models import CANCELLABLE_STATES, CENT
 
 JsonDict = dict[str, Any]
 
@@ -34,8 +36,8 @@ def tracking_url(carrier: str, tracking_number: str) -> str:
     return template.format(tracking_number)
 
 
-def customer_json(customer: Customer) -> JsonDict:
-    """A CRM customer."""
+def customer_json(customer: Any) -> JsonDict:
+    """A CRM customer (a :class:`Customer` or any row with its columns)."""
     return {
         "id": customer.id,
         "name": customer.name,
@@ -48,9 +50,14 @@ def customer_json(customer: Customer) -> JsonDict:
     }
 
 
-def shipment_json(shipment: Shipment | None) -> JsonDict | None:
-    """The parcel of an order, or ``None`` when it has not shipped."""
-    if shipment is None:
+def shipment_json(shipment: Any | None) -> JsonDict | None:
+    """The parcel of an order, or ``None`` when it has not shipped.
+
+    Args:
+        shipment: A :class:`Shipment`, or any row with its columns; ``None`` (or a row
+            whose ``carrier`` is ``None``, from an outer join) when there is no parcel.
+    """
+    if shipment is None or shipment.carrier is None:
         return None
     return {
         "carrier": shipment.carrier,
@@ -62,13 +69,19 @@ def shipment_json(shipment: Shipment | None) -> JsonDict | None:
     }
 
 
-def order_json(order: Order) -> JsonDict:
-    """An order with its items and shipment."""
+def order_json(order: Any, items: Iterable[Any], shipment: Any | None) -> JsonDict:
+    """An order with its items and shipment.
+
+    Args:
+        order: An :class:`Order`, or any row with its columns.
+        items: Its lines (:class:`OrderItem` objects or rows), in order.
+        shipment: See :func:`shipment_json`.
+    """
     return {
         "id": order.id,
         "customer_id": order.customer_id,
         "state": order.state,
-        "cancellable": order.cancellable,
+        "cancellable": order.state in CANCELLABLE_STATES,
         "placed_at": isoformat(order.placed_at),
         "updated_at": isoformat(order.updated_at),
         "items": [
@@ -78,22 +91,27 @@ def order_json(order: Order) -> JsonDict:
                 "quantity": item.quantity,
                 "unit_price": money(item.unit_price),
             }
-            for item in order.items
+            for item in items
         ],
         "total": money(order.total),
         "currency": order.currency,
-        "shipment": shipment_json(order.shipment),
+        "shipment": shipment_json(shipment),
         "cancelled_at": isoformat(order.cancelled_at),
         "returned_at": isoformat(order.returned_at),
     }
 
 
-def charge_json(charge: Charge, order_id: str | None = None) -> JsonDict:
-    """A card charge; the card appears as brand and last 4 digits only."""
+def charge_json(charge: Any, order_id: str) -> JsonDict:
+    """A card charge; the card appears as brand and last 4 digits only.
+
+    Args:
+        charge: A :class:`Charge`, or any row with its columns.
+        order_id: The order of the charge's invoice.
+    """
     return {
         "id": charge.id,
         "invoice_id": charge.invoice_id,
-        "order_id": order_id if order_id is not None else charge.invoice.order_id,
+        "order_id": order_id,
         "customer_id": charge.customer_id,
         "amount": money(charge.amount),
         "currency": charge.currency,
@@ -104,8 +122,13 @@ def charge_json(charge: Charge, order_id: str | None = None) -> JsonDict:
     }
 
 
-def invoice_json(invoice: Invoice) -> JsonDict:
-    """An invoice with its charges (oldest first)."""
+def invoice_json(invoice: Any, charges: Iterable[Any]) -> JsonDict:
+    """An invoice with its charges (oldest first).
+
+    Args:
+        invoice: An :class:`Invoice`, or any row with its columns.
+        charges: Its charges (objects or rows), oldest first.
+    """
     return {
         "id": invoice.id,
         "order_id": invoice.order_id,
@@ -115,5 +138,5 @@ def invoice_json(invoice: Invoice) -> JsonDict:
         "status": invoice.status,
         "issued_at": isoformat(invoice.issued_at),
         "refunded_at": isoformat(invoice.refunded_at),
-        "charges": [charge_json(charge, invoice.order_id) for charge in invoice.charges],
+        "charges": [charge_json(charge, invoice.order_id) for charge in charges],
     }

@@ -1,32 +1,77 @@
 """Queries and writes of the CRM, order and billing systems.
 
 Every function takes an open session, runs in a worker thread, and returns
-JSON-ready dicts (serialised while the session is open) or raises
-:class:`~sandbox.errors.ApiError`.
+JSON-ready dicts (built while the session is open) or raises
+:class:`~sandbox.errors.ApiError`. Reads are the hot path (the assistant looks orders
+up all the time), so they use prepared Core statements on the tables; writes use the
+ORM.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
 
 from sandbox import errors
 from sandbox.errors import ApiError
-from sandbox.models import Charge, Customer, Invoice, Order
-from sandbox.serializers import (
-    JsonDict,
-    charge_json,
-    customer_json,
-    invoice_json,
-    order_json,
-)
+from sandbox.models import Charge, Customer, Invoice, Order, OrderItem, Shipment
+from sandbox.serializers import JsonDict, charge_json, customer_json, invoice_json, order_json
 
 logger = logging.getLogger(__name__)
 
-_ORDER_LOAD = (selectinload(Order.items), joinedload(Order.shipment))
+_customers = Customer.__table__
+_orders = Order.__table__
+_items = OrderItem.__table__
+_shipments = Shipment.__table__
+_invoices = Invoice.__table__
+_charges = Charge.__table__
+
+# Statements are built once; SQLAlchemy caches their compiled form.
+_CUSTOMER_BY_ID = sa.select(_customers).where(_customers.c.id == sa.bindparam("customer_id"))
+_CUSTOMER_BY_EMAIL = sa.select(_customers).where(_customers.c.email_key == sa.bindparam("email"))
+_CUSTOMER_EXISTS = sa.select(_customers.c.id).where(_customers.c.id == sa.bindparam("customer_id"))
+_ORDER_OWNER = sa.select(_orders.c.customer_id).where(_orders.c.id == sa.bindparam("order_id"))
+_ORDERS_WITH_SHIPMENT = sa.select(
+    _orders,
+    _shipments.c.carrier,
+    _shipments.c.tracking_number,
+    _shipments.c.shipped_at,
+    _shipments.c.estimated_delivery,
+    _shipments.c.delivered_at,
+).select_from(_orders.outerjoin(_shipments, _shipments.c.order_id == _orders.c.id))
+_ORDER_BY_ID = _ORDERS_WITH_SHIPMENT.where(_orders.c.id == sa.bindparam("order_id"))
+_ORDERS_OF_CUSTOMER = _ORDERS_WITH_SHIPMENT.where(
+    _orders.c.customer_id == sa.bindparam("customer_id")
+).order_by(_orders.c.placed_at.desc(), _orders.c.id.desc())
+_ITEMS_OF_ORDERS = (
+    sa.select(_items)
+    .where(_items.c.order_id.in_(sa.bindparam("order_ids", expanding=True)))
+    .order_by(_items.c.order_id, _items.c.position)
+)
+_INVOICE_BY_ID = sa.select(_invoices).where(_invoices.c.id == sa.bindparam("invoice_id"))
+_INVOICES_OF_CUSTOMER = (
+    sa.select(_invoices)
+    .where(_invoices.c.customer_id == sa.bindparam("customer_id"))
+    .order_by(_invoices.c.issued_at.desc(), _invoices.c.id.desc())
+)
+_CHARGES_OF_INVOICES = (
+    sa.select(_charges)
+    .where(_charges.c.invoice_id.in_(sa.bindparam("invoice_ids", expanding=True)))
+    .order_by(_charges.c.created_at, _charges.c.id)
+)
+_CHARGES_OF_CUSTOMER = (
+    sa.select(_charges, _invoices.c.order_id)
+    .join(_invoices, _invoices.c.id == _charges.c.invoice_id)
+    .where(_charges.c.customer_id == sa.bindparam("customer_id"))
+    .order_by(_charges.c.created_at.desc(), _charges.c.id.desc())
+)
 
 
 def normalize_email(email: str) -> str:
@@ -39,17 +84,27 @@ def normalize_zip(zip_code: str) -> str:
     return zip_code.strip().split("-", 1)[0].strip()
 
 
-def _customer_by_email(session: Session, email: str) -> Customer | None:
-    return session.execute(
-        sa.select(Customer).where(Customer.email_key == normalize_email(email))
-    ).scalar_one_or_none()
-
-
-def _require_customer(session: Session, customer_id: str) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None:
+def _require_customer(session: Session, customer_id: str) -> None:
+    if session.execute(_CUSTOMER_EXISTS, {"customer_id": customer_id}).first() is None:
         raise errors.customer_not_found(customer_id)
-    return customer
+
+
+def _orders_json(session: Session, rows: Sequence[Row]) -> list[JsonDict]:
+    if not rows:
+        return []
+    items: dict[str, list[Any]] = defaultdict(list)
+    for item in session.execute(_ITEMS_OF_ORDERS, {"order_ids": [row.id for row in rows]}):
+        items[item.order_id].append(item)
+    return [order_json(row, items[row.id], row) for row in rows]
+
+
+def _invoices_json(session: Session, rows: Sequence[Row]) -> list[JsonDict]:
+    if not rows:
+        return []
+    charges: dict[str, list[Any]] = defaultdict(list)
+    for charge in session.execute(_CHARGES_OF_INVOICES, {"invoice_ids": [row.id for row in rows]}):
+        charges[charge.invoice_id].append(charge)
+    return [invoice_json(row, charges[row.id]) for row in rows]
 
 
 # -- CRM -----------------------------------------------------------------------------------
@@ -63,13 +118,11 @@ def verify_customer(
     Returns:
         The customer, or ``None`` without telling which check failed.
     """
-    customer = _customer_by_email(session, email)
+    customer = session.execute(_CUSTOMER_BY_EMAIL, {"email": normalize_email(email)}).first()
     if customer is None:
         return None
     if order_id is not None:
-        owner = session.execute(
-            sa.select(Order.customer_id).where(Order.id == order_id)
-        ).scalar_one_or_none()
+        owner = session.execute(_ORDER_OWNER, {"order_id": order_id}).scalar()
         if owner == customer.id:
             return customer_json(customer)
     if zip_code is not None and normalize_zip(zip_code) == customer.zip_code:
@@ -79,13 +132,16 @@ def verify_customer(
 
 def get_customer(session: Session, customer_id: str) -> JsonDict:
     """One customer; 404 ``customer_not_found``."""
-    return customer_json(_require_customer(session, customer_id))
+    customer = session.execute(_CUSTOMER_BY_ID, {"customer_id": customer_id}).first()
+    if customer is None:
+        raise errors.customer_not_found(customer_id)
+    return customer_json(customer)
 
 
 def find_customers(session: Session, email: str) -> list[JsonDict]:
     """The customers with this e-mail (case-insensitive): zero or one."""
-    customer = _customer_by_email(session, email)
-    return [] if customer is None else [customer_json(customer)]
+    rows = session.execute(_CUSTOMER_BY_EMAIL, {"email": normalize_email(email)}).all()
+    return [customer_json(row) for row in rows]
 
 
 # -- Orders --------------------------------------------------------------------------------
@@ -93,22 +149,18 @@ def find_customers(session: Session, email: str) -> list[JsonDict]:
 
 def customer_orders(session: Session, customer_id: str) -> list[JsonDict]:
     """A customer's orders, newest first; 404 ``customer_not_found``."""
-    _require_customer(session, customer_id)
-    orders = session.execute(
-        sa.select(Order)
-        .where(Order.customer_id == customer_id)
-        .options(selectinload(Order.items), selectinload(Order.shipment))
-        .order_by(Order.placed_at.desc(), Order.id.desc())
-    ).scalars()
-    return [order_json(order) for order in orders]
+    rows = session.execute(_ORDERS_OF_CUSTOMER, {"customer_id": customer_id}).all()
+    if not rows:
+        _require_customer(session, customer_id)
+    return _orders_json(session, rows)
 
 
 def get_order(session: Session, order_id: str) -> JsonDict:
     """One order; 404 ``order_not_found``."""
-    order = session.get(Order, order_id, options=_ORDER_LOAD)
-    if order is None:
+    rows = session.execute(_ORDER_BY_ID, {"order_id": order_id}).all()
+    if not rows:
         raise errors.order_not_found(order_id)
-    return order_json(order)
+    return _orders_json(session, rows)[0]
 
 
 def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.datetime) -> JsonDict:
@@ -148,7 +200,7 @@ def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.da
             invoice.status = "void"
     session.flush()
     logger.info("order %s cancelled (was %s)", order_id, previous_state)
-    return order_json(order)
+    return order_json(order, order.items, order.shipment)
 
 
 # -- Billing -------------------------------------------------------------------------------
@@ -156,31 +208,23 @@ def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.da
 
 def customer_invoices(session: Session, customer_id: str) -> list[JsonDict]:
     """A customer's invoices with their charges, newest first; 404 ``customer_not_found``."""
-    _require_customer(session, customer_id)
-    invoices = session.execute(
-        sa.select(Invoice)
-        .where(Invoice.customer_id == customer_id)
-        .options(selectinload(Invoice.charges))
-        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
-    ).scalars()
-    return [invoice_json(invoice) for invoice in invoices]
+    rows = session.execute(_INVOICES_OF_CUSTOMER, {"customer_id": customer_id}).all()
+    if not rows:
+        _require_customer(session, customer_id)
+    return _invoices_json(session, rows)
 
 
 def get_invoice(session: Session, invoice_id: str) -> JsonDict:
     """One invoice with its charges; 404 ``invoice_not_found``."""
-    invoice = session.get(Invoice, invoice_id, options=(selectinload(Invoice.charges),))
-    if invoice is None:
+    rows = session.execute(_INVOICE_BY_ID, {"invoice_id": invoice_id}).all()
+    if not rows:
         raise errors.invoice_not_found(invoice_id)
-    return invoice_json(invoice)
+    return _invoices_json(session, rows)[0]
 
 
 def customer_charges(session: Session, customer_id: str) -> list[JsonDict]:
     """A customer's card charges, newest first; 404 ``customer_not_found``."""
-    _require_customer(session, customer_id)
-    rows = session.execute(
-        sa.select(Charge, Invoice.order_id)
-        .join(Invoice, Charge.invoice_id == Invoice.id)
-        .where(Charge.customer_id == customer_id)
-        .order_by(Charge.created_at.desc(), Charge.id.desc())
-    ).all()
-    return [charge_json(charge, order_id) for charge, order_id in rows]
+    rows = session.execute(_CHARGES_OF_CUSTOMER, {"customer_id": customer_id}).all()
+    if not rows:
+        _require_customer(session, customer_id)
+    return [charge_json(row, row.order_id) for row in rows]

@@ -73,17 +73,27 @@ def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
     return payload
 
 
-def optional_str(payload: dict[str, Any], name: str, *, max_length: int = 500) -> str | None:
+def optional_str(
+    payload: dict[str, Any], name: str, *, max_length: int = 500, allow_int: bool = False
+) -> str | None:
     """A string field that may be absent or null; stripped, with empty meaning absent.
 
+    Args:
+        payload: The JSON object.
+        name: The field.
+        max_length: Longest accepted value.
+        allow_int: Also accept a JSON integer (order ids sent as numbers).
+
     Raises:
-        ApiError: 400 ``invalid_request`` when the value is not a string.
+        ApiError: 400 ``invalid_request`` when the value has the wrong type or length.
     """
     value = payload.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ApiError(400, "invalid_request", f"Field {name!r} must be a string or null.")
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if not isinstance(value, str) and not (allow_int and is_int):
+        kind = "a string, an integer or null" if allow_int else "a string or null"
+        raise ApiError(400, "invalid_request", f"Field {name!r} must be {kind}.")
     text = str(value).strip()
     if len(text) > max_length:
         raise ApiError(400, "invalid_request", f"Field {name!r} is too long.")

@@ -7,44 +7,23 @@ a missing server is a failure, so nothing is silently left untested.
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
-from urllib.parse import urlparse
 
 import pytest
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _reachable(url: str) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname, parsed.port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _require(url: str, what: str) -> str:
-    if not _reachable(url):
-        if os.environ.get("CI"):
-            pytest.fail(f"{what} at {url} is not reachable, and CI requires it")
-        pytest.skip(f"{what} at {url} is not reachable")
-    return url
+from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
 
 
 @pytest.fixture
 def postgres_url() -> str:
     """URL of the test PostgreSQL database."""
-    return _require(POSTGRES_URL, "PostgreSQL")
+    return require_server(POSTGRES_URL, "PostgreSQL")
 
 
 @pytest.fixture
 def redis_url() -> str:
     """URL of the test Redis database."""
-    return _require(REDIS_URL, "Redis")
+    return require_server(REDIS_URL, "Redis")
 
 
 @pytest.fixture
@@ -58,10 +37,36 @@ def sql_url(request, tmp_path) -> str:
     """Runs a test once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
-    return _require(POSTGRES_URL, "PostgreSQL")
+    return require_server(POSTGRES_URL, "PostgreSQL")
 
 
 @pytest.fixture
 def unique_name() -> str:
     """A name no other test uses: keeps tests on shared servers independent."""
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """A real sandbox service (CRM, orders, billing) on SQLite, for the session.
+
+    Tests that write to it use orders no other test touches.
+    """
+    from tests.support.processes import sandbox_process
+
+    folder = tmp_path_factory.mktemp("sandbox")
+    server = sandbox_process(f"sqlite:///{folder / 'sandbox.db'}", folder).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox_faults(sandbox):
+    """Sets the sandbox's fault switch for one test, and clears it afterwards."""
+    import requests
+
+    def set_faults(**faults):
+        requests.put(f"{sandbox.url}/admin/faults", json=faults, timeout=10).raise_for_status()
+
+    yield set_faults
+    requests.delete(f"{sandbox.url}/admin/faults", timeout=10).raise_for_status()

@@ -232,9 +232,7 @@ def build_packet(
 
     packet: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "handoff_id": compute_handoff_id(
-            conversation_id, latest_user.get("timestamp") if latest_user else None
-        ),
+        "handoff_id": compute_handoff_id(conversation_id, _numeric(latest_user, "timestamp")),
         "conversation_id": conversation_id,
         "channel": _channel(conversation, latest_user),
         "created_at": _iso(created),
@@ -293,18 +291,22 @@ class _Scrubber:
             if zip_code:
                 known[zip_code] = mask_zip_code(zip_code) or ""
         # Longest first, so "Jane Doe" is replaced before a shorter overlapping value.
-        self._known = sorted(known.items(), key=lambda item: len(item[0]), reverse=True)
-        self._patterns = [
-            re.compile(rf"(?<![\w@.]){re.escape(raw)}(?![\w@])", re.IGNORECASE)
-            for raw, _ in self._known
+        self._replacements = [
+            (re.compile(rf"(?<![\w@.]){re.escape(raw)}(?![\w@])", re.IGNORECASE), masked)
+            for raw, masked in sorted(known.items(), key=lambda item: len(item[0]), reverse=True)
         ]
 
     def __call__(self, text: str | None) -> str:
         if not text:
             return ""
-        for pattern, (_, masked) in zip(self._patterns, self._known, strict=True):
-            text = pattern.sub(lambda _match, masked=masked: masked, text)
+        for pattern, masked in self._replacements:
+            text = pattern.sub(_constant(masked), text)
         return mask_text(text) or ""
+
+
+def _constant(value: str) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement inserting ``value`` literally (no backslash escapes)."""
+    return lambda _match: value
 
 
 def _mask_spans(text: str, entities: Iterable[Any]) -> str:
@@ -362,6 +364,7 @@ def _customer(customer: Mapping[str, Any] | None) -> dict[str, Any]:
             "tier": None,
         }
     name = _clean(customer.get("name"))
+    masked_name = mask_name(_WHITESPACE_RE.sub(" ", name)) if name else None
     email = _clean(customer.get("email"))
     phone = _clean(customer.get("phone"))
     customer_id = customer.get("id")
@@ -369,7 +372,7 @@ def _customer(customer: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "verified": True,
         "customer_id": str(customer_id)[:64] if customer_id not in (None, "") else None,
-        "name": mask_name(_WHITESPACE_RE.sub(" ", name))[:100] if name else None,
+        "name": masked_name[:100] if masked_name else None,
         "email": mask_email(email) if email and normalize_email(email) else None,
         "phone": mask_phone(phone) if phone else None,
         "tier": tier[:32] if tier else None,
@@ -572,6 +575,13 @@ def _clip(text: str, length: int) -> str:
 
 
 # -- small helpers ---------------------------------------------------------------
+
+
+def _numeric(event: Mapping[str, Any] | None, key: str) -> float | None:
+    value = (event or {}).get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
 
 
 def _clean(value: Any) -> str | None:

@@ -283,7 +283,7 @@ class SqlHandoffQueue(HandoffQueue):
         try:
             _ensure_table(get_engine(self._url))
             yield
-        except sa.exc.ArgumentError as exc:  # includes NoSuchModuleError (unknown driver)
+        except (sa.exc.ArgumentError, ImportError) as exc:  # unknown dialect, missing driver
             raise ConfigurationError(f"cannot use handoff queue database {self._safe_url}") from exc
         except sa.exc.SQLAlchemyError as exc:
             cause = getattr(exc, "orig", None) or exc

@@ -18,7 +18,7 @@ async def verify(request: Request) -> HTTPResponse:
     """
     payload = json_object(request)
     email = optional_str(payload, "email", max_length=254)
-    order_id = optional_str(payload, "order_id", max_length=32)
+    order_id = optional_str(payload, "order_id", max_length=32, allow_int=True)
     zip_code = optional_str(payload, "zip_code", max_length=16)
     if email is None:
         raise invalid_request("Field 'email' is required.")

@@ -83,6 +83,12 @@ def queue(backend: dict[str, Any]) -> Iterator[HandoffQueue]:
         yield q
 
 
+def must_get(queue: HandoffQueue, entry_id: str) -> QueueEntry:
+    entry = queue.get(entry_id)
+    assert entry is not None, entry_id
+    return entry
+
+
 def make_packet(handoff_id: str = "h" * 24, conversation_id: str = "conv-1", **extra: Any) -> dict:
     """A JSON-able packet; the queue cares only about the two ids."""
     return {
@@ -155,7 +161,7 @@ def test_duplicate_handoff_id_is_enqueued_once(queue: HandoffQueue) -> None:
 
     assert again == first
     assert [entry.entry_id for entry in queue.pending()] == [first]
-    assert queue.get(first).packet["summary"] == "first"
+    assert must_get(queue, first).packet["summary"] == "first"
     assert len(queue.find_by_conversation("conv-1")) == 1
 
 
@@ -191,7 +197,7 @@ def test_queues_with_other_names_are_separate(backend: dict[str, Any]) -> None:
 
         assert [entry.packet["summary"] for entry in theirs.pending()] == ["theirs"]
         assert [entry.entry_id for entry in theirs.find_by_conversation("conv-1")] == [their_id]
-        assert theirs.get(their_id).status == "pending"
+        assert must_get(theirs, their_id).status == "pending"
         assert [entry.packet["summary"] for entry in mine.find_by_conversation("conv-1")] == [
             "mine"
         ]
@@ -250,7 +256,7 @@ def test_claim_by_another_agent_raises(queue: HandoffQueue) -> None:
 
     assert isinstance(raised.value, QueueError)
     assert raised.value.claimed_by == "agent-1"
-    assert queue.get(entry_id).claimed_by == "agent-1"
+    assert must_get(queue, entry_id).claimed_by == "agent-1"
 
 
 def test_concurrent_claims_have_exactly_one_winner(queue: HandoffQueue) -> None:
@@ -270,7 +276,7 @@ def test_concurrent_claims_have_exactly_one_winner(queue: HandoffQueue) -> None:
     winners = [agent for agent in outcomes if agent is not None]
     assert len(winners) == 1
     assert outcomes.count(None) == THREADS - 1
-    assert queue.get(entry_id).claimed_by == winners[0]
+    assert must_get(queue, entry_id).claimed_by == winners[0]
 
 
 def test_claim_of_unknown_entry_raises(queue: HandoffQueue) -> None:
@@ -287,7 +293,7 @@ def test_claim_needs_an_agent(queue: HandoffQueue) -> None:
 
     with pytest.raises(ValueError):
         queue.claim(entry_id, " ")
-    assert queue.get(entry_id).status == "pending"
+    assert must_get(queue, entry_id).status == "pending"
 
 
 def test_resolve_records_code_and_time(queue: HandoffQueue) -> None:
@@ -300,7 +306,7 @@ def test_resolve_records_code_and_time(queue: HandoffQueue) -> None:
     assert resolved.resolution_code == "refund_issued"
     assert resolved.claimed_by == "agent-1"
     assert resolved.claimed_at == claimed.claimed_at
-    assert resolved.resolved_at is not None
+    assert resolved.resolved_at is not None and claimed.claimed_at is not None
     assert resolved.resolved_at.utcoffset() == timedelta(0)
     assert claimed.claimed_at <= resolved.resolved_at <= datetime.now(timezone.utc)
     assert queue.get(entry_id) == resolved
@@ -326,7 +332,7 @@ def test_resolve_of_an_entry_owned_by_another_agent_raises(queue: HandoffQueue) 
     with pytest.raises(AlreadyClaimed):
         queue.resolve(entry_id, "agent-2", "solved")
 
-    assert queue.get(entry_id).status == "claimed"
+    assert must_get(queue, entry_id).status == "claimed"
 
 
 def test_a_resolved_entry_cannot_change(queue: HandoffQueue) -> None:
@@ -457,3 +463,11 @@ def test_hung_server_times_out_into_queue_error(kind: str, silent_port: int) -> 
 
     assert time.monotonic() - started < 5
     queue.close()
+
+
+@pytest.mark.parametrize("url", ["nosuchdb://host/db", "mysql://user@127.0.0.1:1/db"])
+def test_unusable_database_driver_is_a_configuration_error(url: str) -> None:
+    queue = create({"type": "sql", "url": url})  # nothing is loaded before first use
+
+    with pytest.raises(ConfigurationError):
+        queue.pending()

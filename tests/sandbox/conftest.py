@@ -9,102 +9,19 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import requests
 import sqlalchemy as sa
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from sandbox.db import Database
+from sandbox.seed import reset
+from sandbox.testing import SandboxClient, SandboxProcess
+
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-STARTUP_DEADLINE_SECONDS = 30.0
-
-
-def free_port() -> int:
-    """A TCP port that was free on the loopback interface a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class SandboxProcess:
-    """``python -m sandbox`` running in a subprocess.
-
-    Args:
-        database_url: Where the sandbox keeps its data.
-        log_path: File receiving the server's output (shown when startup fails).
-        reset: Pass ``--reset`` (drop the tables and seed afresh).
-        env: Extra environment variables.
-    """
-
-    def __init__(
-        self,
-        database_url: str,
-        log_path: Path,
-        *,
-        reset: bool = True,
-        env: dict[str, str] | None = None,
-    ) -> None:
-        self.database_url = database_url
-        self.log_path = log_path
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._reset = reset
-        self._env = env or {}
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> SandboxProcess:
-        """Starts the server and waits (bounded) until ``/health`` answers."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-        env.update(self._env)
-        command = [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--port",
-            str(self.port),
-            "--database-url",
-            self.database_url,
-            "--log-level",
-            "WARNING",
-        ]
-        if self._reset:
-            command.append("--reset")
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"sandbox exited at startup:\n{self.log_path.read_text()}")
-            try:
-                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass  # not listening yet: poll again
-            time.sleep(0.05)  # polling interval of the bounded readiness wait
-        self.stop()
-        raise RuntimeError(f"sandbox not ready in time:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        """Stops the server (SIGTERM, then SIGKILL if it does not exit)."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def _postgres_reachable(url: str) -> bool:
@@ -117,27 +34,62 @@ def _postgres_reachable(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def sandbox_pg_url() -> Iterator[str]:
-    """URL of a PostgreSQL database of the sandbox tests' own, dropped at the end."""
+def make_pg_database() -> Iterator[Callable[[], str]]:
+    """Creates PostgreSQL databases of the sandbox tests' own; drops them at the end.
+
+    The sandbox tests never touch the shared test database: each server or in-process
+    test gets a database named ``sandbox_test_<random>``.
+    """
     if not _postgres_reachable(POSTGRES_URL):
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL at {POSTGRES_URL} is not reachable, and CI requires it")
         pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable")
-    name = f"sandbox_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", future=True)
-    try:
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"sandbox_test_{uuid.uuid4().hex[:10]}"
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = (
+        created.append(name)
+        return (
             sa.engine.make_url(POSTGRES_URL)
             .set(database=name)
             .render_as_string(hide_password=False)
         )
-        yield url
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    try:
+        yield make
     finally:
+        with admin.connect() as connection:
+            for name in created:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sandbox_pg_url(make_pg_database: Callable[[], str]) -> str:
+    """URL of the PostgreSQL database the PostgreSQL sandbox server uses."""
+    return make_pg_database()
+
+
+@pytest.fixture(scope="session")
+def unit_pg_url(make_pg_database: Callable[[], str]) -> str:
+    """URL of a PostgreSQL database for in-process tests (no server uses it)."""
+    return make_pg_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An in-process sandbox database (SQLite file, then PostgreSQL), freshly seeded."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'unit.db'}"
+    else:
+        url = request.getfixturevalue("unit_pg_url")
+    db = Database(url)
+    reset(db)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -160,51 +112,10 @@ def postgresql_server(
     server.stop()
 
 
-class Api:
-    """A small HTTP client of one sandbox server (every call has a timeout).
-
-    Args:
-        server: The server to call.
-        admin_token: Sent as ``X-Sandbox-Admin-Token`` when given.
-    """
-
-    def __init__(self, server: SandboxProcess, admin_token: str | None = None) -> None:
-        self.server = server
-        self.url = server.url
-        self._session = requests.Session()
-        if admin_token is not None:
-            self._session.headers["X-Sandbox-Admin-Token"] = admin_token
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Sends a request to ``path`` on the server."""
-        kwargs.setdefault("timeout", 15)
-        return self._session.request(method, f"{self.url}{path}", **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        """``GET path``."""
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        """``POST path``."""
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> requests.Response:
-        """``PUT path``."""
-        return self.request("PUT", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> requests.Response:
-        """``DELETE path``."""
-        return self.request("DELETE", path, **kwargs)
-
-    def close(self) -> None:
-        """Closes the pooled connections."""
-        self._session.close()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
-def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+def api(request: pytest.FixtureRequest) -> Iterator[SandboxClient]:
     """A client of a running sandbox (SQLite, then PostgreSQL), with faults cleared."""
-    client = Api(request.getfixturevalue(f"{request.param}_server"))
+    client = SandboxClient(request.getfixturevalue(f"{request.param}_server"))
     client.delete("/admin/faults").raise_for_status()
     yield client
     client.delete("/admin/faults").raise_for_status()
@@ -212,7 +123,7 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
 
 
 @pytest.fixture
-def fresh_api(api: Api) -> Api:
+def fresh_api(api: SandboxClient) -> SandboxClient:
     """Like ``api``, with the data just reset to the demo seed."""
     api.post("/admin/reset", timeout=60).raise_for_status()
     return api

@@ -128,6 +128,8 @@ def test_verify_fails_without_saying_why(api, body: dict) -> None:
         {"email": "jane.doe@example.com", "order_id": None, "zip_code": None},
         {"email": "", "zip_code": "94107"},
         {"email": ["jane.doe@example.com"], "zip_code": "94107"},
+        {"email": "jane.doe@example.com", "zip_code": 94107},
+        {"email": "jane.doe@example.com", "order_id": True},
     ],
 )
 def test_verify_rejects_incomplete_requests(api, body: dict) -> None:
@@ -232,6 +234,15 @@ def test_cancel_refused_in_later_states(fresh_api, order_id: str) -> None:
     body = _assert_error(response, 409, "not_cancellable")
     assert body["state"] == before["state"]
     assert fresh_api.get(f"/orders/{order_id}").json() == before
+
+
+def test_cancel_reason_must_be_text(fresh_api) -> None:
+    headers = {"Idempotency-Key": _key()}
+    response = fresh_api.post("/orders/482914/cancel", json={"reason": 5}, headers=headers)
+    _assert_error(response, 400, "invalid_request")
+    response = fresh_api.post("/orders/482914/cancel", json=["x"], headers=headers)
+    _assert_error(response, 400, "invalid_request")
+    assert fresh_api.get("/orders/482914").json()["state"] == "paid"
 
 
 def test_cancel_unknown_order(api) -> None:

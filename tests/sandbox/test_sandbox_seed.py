@@ -22,7 +22,7 @@ from sandbox.models import (
     OrderItem,
     Shipment,
 )
-from sandbox.seed import reset, seed_if_empty
+from sandbox.seed import demo_rows, reset, seed_if_empty
 
 REFERENCE = dt.datetime(2026, 11, 1, 12, tzinfo=dt.timezone.utc)
 
@@ -45,6 +45,14 @@ def seeded(sqlite_url: str):
     database.dispose()
 
 
+def test_building_twice_gives_identical_rows() -> None:
+    first_rows, first_summary = demo_rows()
+    second_rows, second_summary = demo_rows()
+    assert first_rows == second_rows
+    assert first_summary == second_summary
+    assert demo_rows(seed=1)[0] != first_rows  # the seed matters
+
+
 def test_seeding_twice_gives_identical_data(tmp_path) -> None:
     first = Database(f"sqlite:///{tmp_path / 'a.db'}")
     second = Database(f"sqlite:///{tmp_path / 'b.db'}")
@@ -56,9 +64,9 @@ def test_seeding_twice_gives_identical_data(tmp_path) -> None:
     second.dispose()
 
 
-def test_postgresql_holds_the_same_data_as_sqlite(tmp_path, sandbox_pg_url: str) -> None:
+def test_postgresql_holds_the_same_data_as_sqlite(tmp_path, unit_pg_url: str) -> None:
     lite = Database(f"sqlite:///{tmp_path / 'a.db'}")
-    postgres = Database(sandbox_pg_url)
+    postgres = Database(unit_pg_url)
     reset(lite)
     reset(postgres)
     assert _dump(postgres) == _dump(lite)

@@ -1,0 +1,80 @@
+"""Action tests: real trackers, a real sandbox over HTTP, a real SQLite queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa_sdk import Tracker
+
+from actions.backends import Backends
+from frontline.connectors import CrmClient, OrdersClient
+from frontline.handoff.queue import SqlHandoffQueue
+from frontline.policy import escalation_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    """The domain as the action server receives it."""
+    return Domain.load(str(ROOT / "domain.yml")).as_dict()
+
+
+@pytest.fixture
+async def backends(sandbox, sqlite_url):
+    crm = CrmClient(sandbox.url, 2.0)
+    orders = OrdersClient(sandbox.url, 2.0)
+    queue = SqlHandoffQueue(sqlite_url)
+    yield Backends(crm=crm, orders=orders, queue=queue, escalation=escalation_policy())
+    await crm.close()
+    await orders.close()
+    queue.close()
+
+
+def initial_slots(domain: dict[str, Any]) -> dict[str, Any]:
+    return {name: spec.get("initial_value") for name, spec in domain["slots"].items()}
+
+
+def make_tracker(
+    domain: dict[str, Any],
+    *,
+    slots: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    intent: str = "inform",
+    text: str = "",
+    entities: list[dict[str, Any]] | None = None,
+    active_loop: str | None = None,
+    sender_id: str = "test-conversation",
+) -> Tracker:
+    """A tracker as Rasa sends it: slots applied, the user message, trailing slot events."""
+    latest_message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.97},
+        "entities": entities or [],
+    }
+    user_event = {
+        "event": "user",
+        "text": text,
+        "timestamp": 1764000000.0,
+        "parse_data": latest_message,
+        "input_channel": "rest",
+    }
+    all_slots = initial_slots(domain) | (slots or {})
+    return Tracker(
+        sender_id,
+        all_slots,
+        latest_message,
+        [{"event": "action", "name": "action_listen"}, user_event, *(events or [])],
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
+
+
+def slot_events(**slots: Any) -> list[dict[str, Any]]:
+    """SlotSet events as they appear in a tracker (candidates for validation)."""
+    return [{"event": "slot", "name": k, "value": v, "timestamp": None} for k, v in slots.items()]

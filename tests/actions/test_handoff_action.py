@@ -1,0 +1,59 @@
+"""The handoff action: packet on the queue, customer told, bot paused."""
+
+from __future__ import annotations
+
+import json
+
+from rasa_sdk.events import ActiveLoop, ConversationPaused, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionFallback
+from actions.handoff import ActionHandoff
+from tests.actions.conftest import make_tracker
+
+JANE = {"customer_verified": True, "customer_id": "C1001", "customer_first_name": "Jane"}
+
+
+async def test_handoff_queues_a_masked_packet_and_pauses(backends, domain):
+    tracker = make_tracker(
+        domain,
+        slots=JANE | {"email": "jane.doe@example.com", "order_id": "482913"},
+        intent="request_human",
+        text="I'm jane.doe@example.com, get me a person",
+        active_loop="order_status_form",
+        sender_id="handoff-1",
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(backends).run(dispatcher, tracker, domain)
+
+    assert events[:2] == [SlotSet("needs_human", False), SlotSet("handoff_reason", None)]
+    assert events[2]["name"] == "action_log" and events[2]["value"][-1]["result"] == "queued"
+    assert events[3:] == [ActiveLoop(None), ConversationPaused()]
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_handoff" and message["reference"].startswith("HO-")
+
+    [entry] = backends.queue.find_by_conversation("handoff-1")
+    packet = entry.packet
+    assert packet["reason"]["code"] == "customer_request"
+    assert packet["priority"] == "high"  # gold tier
+    assert packet["customer"]["name"] == "Jane D."
+    assert "jane.doe@example.com" not in json.dumps(packet)
+
+
+async def test_handoff_runs_twice_but_queues_once(backends, domain):
+    tracker = make_tracker(domain, intent="request_human", text="human", sender_id="handoff-2")
+    await ActionHandoff(backends).run(CollectingDispatcher(), tracker, domain)
+    await ActionHandoff(backends).run(CollectingDispatcher(), tracker, domain)
+    assert len(backends.queue.find_by_conversation("handoff-2")) == 1
+
+
+async def test_third_fallback_in_a_row_hands_off(backends, domain):
+    fallback_turn = [
+        {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        {"event": "action", "name": "action_fallback"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    tracker = make_tracker(domain, intent="nlu_fallback", text="zzz")
+    tracker.events[:0] = fallback_turn * 2
+    events = await ActionFallback(backends).run(CollectingDispatcher(), tracker, domain)
+    assert events == [SlotSet("handoff_reason", "repeated_fallback"), FollowupAction("action_handoff")]

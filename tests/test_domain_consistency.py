@@ -1,0 +1,76 @@
+"""The domain, the actions and the policies agree with each other.
+
+``rasa data validate`` cannot see responses sent by custom actions; this does.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from frontline.errors import ConfigurationError
+from frontline.policy import load_policy
+from frontline.policy_check import check_all
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+
+
+def _strings_in_python(folder: Path) -> set[str]:
+    found = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.add(node.value)
+    return found
+
+
+def _strings_in_yaml(folder: Path) -> str:
+    return "\n".join(p.read_text() for p in folder.rglob("*.yml"))
+
+
+def test_every_response_an_action_sends_is_in_the_domain():
+    code_strings = _strings_in_python(ROOT / "actions") | _strings_in_python(ROOT / "frontline")
+    used = {s for s in code_strings if s.startswith("utter_")}
+    assert used, "no responses found in the action code"
+    assert used <= set(DOMAIN["responses"]), used - set(DOMAIN["responses"])
+
+
+def test_every_response_in_the_domain_is_used_somewhere():
+    code_strings = _strings_in_python(ROOT / "actions") | _strings_in_python(ROOT / "frontline")
+    dialogue = _strings_in_yaml(ROOT / "data")
+    form_questions = {f"utter_ask_{slot}" for f in DOMAIN["forms"].values() for slot in f["required_slots"]}
+    unused = {
+        name
+        for name in DOMAIN["responses"]
+        if name not in code_strings and name not in dialogue and name not in form_questions
+    }
+    assert not unused
+
+
+def test_every_custom_action_in_the_domain_is_implemented():
+    code_strings = _strings_in_python(ROOT / "actions")
+    assert set(DOMAIN["actions"]) <= code_strings
+
+
+def test_identity_slots_are_never_filled_from_text():
+    for slot in ("customer_verified", "customer_id", "customer_first_name"):
+        assert DOMAIN["slots"][slot]["mappings"] == [{"type": "custom"}]
+
+
+def test_all_policy_modules_are_valid():
+    assert check_all(ROOT / "policies") == []
+
+
+def test_a_broken_policy_is_refused(tmp_path):
+    (tmp_path / "schemas").mkdir()
+    schema = (ROOT / "policies" / "schemas" / "escalation.schema.json").read_text()
+    (tmp_path / "schemas" / "escalation.schema.json").write_text(schema)
+    policy = yaml.safe_load((ROOT / "policies" / "escalation.yml").read_text())
+    policy["rules"]["verification"]["max_attempts"] = "three"
+    (tmp_path / "escalation.yml").write_text(yaml.safe_dump(policy))
+    with pytest.raises(ConfigurationError, match="rules/verification/max_attempts"):
+        load_policy("escalation", tmp_path)
