@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session
 from sandbox import errors
 from sandbox.errors import ApiError
 from sandbox.models import Charge, Customer, Invoice, Order, OrderItem, Shipment
-from sandbox.serializers import JsonDict, charge_json, customer_json, invoice_json, order_json
+from sandbox.serializers import (
+    JsonDict,
+    charge_json,
+    customer_json,
+    invoice_json,
+    money,
+    order_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +176,9 @@ def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.da
     A paid order's invoice becomes ``refunded``; an unpaid one's becomes ``void``.
     Nothing is written when an :class:`ApiError` is raised.
 
+    Returns:
+        ``{"order": <order>, "refund": {"invoice_id", "amount", "currency"} | None}``.
+
     Raises:
         ApiError: 404 ``order_not_found``; 409 ``not_cancellable`` (with ``state``).
     """
@@ -192,15 +202,17 @@ def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.da
     invoice = session.execute(
         sa.select(Invoice).where(Invoice.order_id == order_id).with_for_update()
     ).scalar_one_or_none()
+    refund = None
     if invoice is not None:
         if invoice.status == "paid":
             invoice.status = "refunded"
             invoice.refunded_at = now
+            refund = {"invoice_id": invoice.id, "amount": money(invoice.amount), "currency": "USD"}
         elif invoice.status == "open":
             invoice.status = "void"
     session.flush()
     logger.info("order %s cancelled (was %s)", order_id, previous_state)
-    return order_json(order, order.items, order.shipment)
+    return {"order": order_json(order, order.items, order.shipment), "refund": refund}
 
 
 # -- Billing -------------------------------------------------------------------------------

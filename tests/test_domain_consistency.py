@@ -42,7 +42,9 @@ def test_every_response_an_action_sends_is_in_the_domain():
 def test_every_response_in_the_domain_is_used_somewhere():
     code_strings = _strings_in_python(ROOT / "actions") | _strings_in_python(ROOT / "frontline")
     dialogue = _strings_in_yaml(ROOT / "data")
-    form_questions = {f"utter_ask_{slot}" for f in DOMAIN["forms"].values() for slot in f["required_slots"]}
+    form_questions = {
+        f"utter_ask_{slot}" for f in DOMAIN["forms"].values() for slot in f["required_slots"]
+    }
     unused = {
         name
         for name in DOMAIN["responses"]

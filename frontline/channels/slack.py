@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, Optional
+from typing import Any
 
 from rasa.core.channels.slack import SlackInput
 
@@ -25,7 +25,7 @@ class SlackChannel(SlackInput):
         return "slack"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> SlackInput:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SlackInput:
         credentials = dict(credentials or {})
         if not credentials.get("slack_signing_secret"):
             logger.warning("SLACK_SIGNING_SECRET is not set: the Slack channel refuses requests")

@@ -19,11 +19,14 @@ class OrdersClient(JsonServiceClient):
     async def cancel_order(
         self, order_id: str, *, idempotency_key: str, reason: str | None = None
     ) -> dict[str, Any]:
-        """Cancels an order; a replayed key returns the first result and changes nothing."""
-        body = await self.request(
+        """Cancels an order; a replayed key returns the first result and changes nothing.
+
+        Returns:
+            ``{"order": <the cancelled order>, "refund": {"amount", ...} | None}``.
+        """
+        return await self.request(
             "POST",
             f"/orders/{order_id}/cancel",
             json={"reason": reason},
             headers={"Idempotency-Key": idempotency_key},
         )
-        return body["order"]

@@ -214,11 +214,10 @@ async def cancel_order(
     if not confirmed:
         outcome = CancellationOutcome.KEPT if order.get("cancellable") else _not_cancellable(order)
         return CancellationResult(outcome, order, _variables(order))
-    refund = refund_note(order)
     # Always ask the order system, even if our copy says "cancelled": a retried
     # message then gets the first answer back (idempotency key) rather than a new one.
     try:
-        cancelled = await orders.cancel_order(
+        answer = await orders.cancel_order(
             order_id, idempotency_key=idempotency_key, reason="customer request via assistant"
         )
     except BackendRejected as exc:
@@ -232,7 +231,15 @@ async def cancel_order(
     except BackendError as exc:
         logger.warning("Cancellation failed: %s", exc)
         return CancellationResult(CancellationOutcome.UNAVAILABLE, order)
-    variables = _variables(cancelled) | {"refund_note": refund}
+    cancelled, refund = answer["order"], answer.get("refund")
+    # The note comes from the order system's answer, which a replay repeats exactly.
+    note = (
+        f"The payment of {format_money(refund['amount'], refund.get('currency'))} will be "
+        "refunded to your card within 5 business days."
+        if refund
+        else "You haven't been charged for it."
+    )
+    variables = _variables(cancelled) | {"refund_note": note}
     return CancellationResult(CancellationOutcome.CANCELLED, cancelled, variables)
 
 

@@ -42,7 +42,7 @@ async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
     reason = optional_str(payload, "reason", max_length=500)
 
     def operation(session: Session) -> tuple[int, Any]:
-        return 200, {"order": store.cancel_order(session, order_id, reason, utcnow())}
+        return 200, store.cancel_order(session, order_id, reason, utcnow())
 
     return await idempotency.respond(request, payload, operation)
 

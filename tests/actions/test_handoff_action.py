@@ -56,4 +56,7 @@ async def test_third_fallback_in_a_row_hands_off(backends, domain):
     tracker = make_tracker(domain, intent="nlu_fallback", text="zzz")
     tracker.events[:0] = fallback_turn * 2
     events = await ActionFallback(backends).run(CollectingDispatcher(), tracker, domain)
-    assert events == [SlotSet("handoff_reason", "repeated_fallback"), FollowupAction("action_handoff")]
+    assert events == [
+        SlotSet("handoff_reason", "repeated_fallback"),
+        FollowupAction("action_handoff"),
+    ]

@@ -45,7 +45,10 @@ async def test_order_status_with_the_backend_down_escalates(backends, domain, sa
     dispatcher = CollectingDispatcher()
     events = await ActionOrderStatus(backends).run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == "utter_backend_error"
-    assert events[1:] == [SlotSet("handoff_reason", "backend_error"), FollowupAction("action_handoff")]
+    assert events[1:] == [
+        SlotSet("handoff_reason", "backend_error"),
+        FollowupAction("action_handoff"),
+    ]
 
 
 async def test_ask_order_id_offers_recent_orders_as_buttons(backends, domain):

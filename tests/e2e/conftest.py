@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from frontline.handoff.queue import HandoffQueue, create
-from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
 from tests.support.processes import (
     REPO_ROOT,
     ServerProcess,
@@ -25,6 +24,7 @@ from tests.support.processes import (
     rasa_server_process,
     sandbox_process,
 )
+from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
 
 MODEL = REPO_ROOT / "models" / "frontline.tar.gz"
 AUTH_TOKEN = "e2e-" + uuid.uuid4().hex

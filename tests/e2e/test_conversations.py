@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.e2e
 
@@ -119,10 +120,31 @@ def test_a_backend_that_times_out_gets_a_clear_answer_and_an_escalation(stack):
     assert entry.packet["reason"]["code"] == "backend_error"
 
 
-def test_malformed_json_is_refused_clearly(stack):
-    import requests
+def test_bad_input_gets_a_clear_answer_and_loses_nothing(stack):
+    chat = stack.conversation()
+    chat.say("where is my order")
+    webhook = f"{stack.rasa.url}/webhooks/rest/webhook"
 
-    response = requests.post(
-        f"{stack.rasa.url}/webhooks/rest/webhook", data=b"{not json", timeout=10
+    malformed = requests.post(webhook, data=b"{not json", timeout=10)
+    assert malformed.status_code == 400 and malformed.json()["error"] == "invalid_json"
+    huge = requests.post(webhook, json={"sender": chat.sender, "message": "x" * 50_000}, timeout=30)
+    assert huge.status_code == 413 and huge.json()["error"] == "message_too_long"
+    binary = requests.post(
+        webhook, json={"sender": chat.sender, "message": "\x00\x01\x02\x03\x04"}, timeout=10
     )
-    assert response.status_code == 400
+    assert binary.status_code == 400 and binary.json()["error"] == "binary_message"
+
+    # The conversation is intact: the form still waits for the e-mail address.
+    assert chat.tracker()["active_loop"]["name"] == "order_status_form"
+    assert "order numbers" in joined(chat.say("jane.doe@example.com"))
+
+
+def test_an_unknown_order_number_gets_a_clear_answer(stack):
+    chat = stack.conversation()
+    chat.say("where is my order? I'm jane.doe@example.com, zip 94107")
+    replies = joined(chat.say("999999"))
+    assert "couldn't find order 999999" in replies and "Which order" in replies
+    tracker = chat.tracker()
+    assert tracker["slots"]["customer_verified"] is True
+    assert tracker["slots"]["order_id"] is None
+    assert tracker["active_loop"]["name"] == "order_status_form"

@@ -39,8 +39,14 @@ def test_mask_text_leaves_order_numbers_alone():
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("482913", "482913"), ("#482913", "482913"), (" 482913 ", "482913"), ("48291", None),
-     ("4829130", None), (None, None)],
+    [
+        ("482913", "482913"),
+        ("#482913", "482913"),
+        (" 482913 ", "482913"),
+        ("48291", None),
+        ("4829130", None),
+        (None, None),
+    ],
 )
 def test_normalize_order_id(value, expected):
     assert normalize_order_id(value) == expected

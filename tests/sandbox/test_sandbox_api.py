@@ -217,12 +217,18 @@ def test_cancel_paid_order(fresh_api) -> None:
     invoices = fresh_api.get("/billing/customers/C1001/invoices").json()["invoices"]
     invoice = next(invoice for invoice in invoices if invoice["order_id"] == "482914")
     assert invoice["status"] == "refunded" and invoice["refunded_at"] == order["cancelled_at"]
+    assert response.json()["refund"] == {
+        "invoice_id": invoice["id"],
+        "amount": invoice["amount"],
+        "currency": "USD",
+    }
 
 
 def test_cancel_placed_order_without_body(fresh_api) -> None:
     response = fresh_api.post("/orders/630001/cancel", headers={"Idempotency-Key": _key()})
     assert response.status_code == 200, response.text
     assert response.json()["order"]["state"] == "cancelled"
+    assert response.json()["refund"] is None  # nothing was paid
     invoices = fresh_api.get("/billing/customers/C1003/invoices").json()["invoices"]
     assert next(i for i in invoices if i["order_id"] == "630001")["status"] == "void"
 

@@ -49,7 +49,7 @@ def test_concurrent_twins_run_the_operation_once(database) -> None:
 
     def operation(session):
         calls.append(1)
-        return 200, {"order": cancel_order(session, "482914", None, utcnow())}
+        return 200, cancel_order(session, "482914", None, utcnow())
 
     def attempt(_: int):
         barrier.wait(timeout=10)
@@ -69,7 +69,7 @@ def test_client_errors_are_stored_and_replayed(database) -> None:
     request = _request(path="/orders/482913/cancel")
 
     def operation(session):
-        return 200, {"order": cancel_order(session, "482913", None, utcnow())}
+        return 200, cancel_order(session, "482913", None, utcnow())
 
     first = execute(database, request, operation)
     second = execute(database, request, operation)
