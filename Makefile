@@ -25,7 +25,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) \
 	$(SPACY_MODEL)/meta.json
 
-.PHONY: help venv spacy train run lint validate test-unit test-stories test-nlu test-e2e \
+
+.PHONY: help venv spacy train run browser-deps lint validate test-unit test-stories test-nlu test-e2e \
 	test clean
 
 help:
@@ -53,6 +54,14 @@ train: $(MODEL)
 $(MODEL): $(TRAIN_INPUTS) | venv
 	$(BIN)/rasa train --fixed-model-name frontline --out models --quiet
 
+# Debian's Chromium and its driver, for the browser tests (installed when missing and
+# apt-get can be used; elsewhere install them by hand and the tests find them on PATH).
+browser-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "Install chromium and chromedriver for the browser tests"; fi
+
 run: venv spacy train
 	@bash scripts/run_stack.sh
 
@@ -75,7 +84,7 @@ test-nlu: train
 	$(BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/holdout.yml --out results/nlu --quiet
 	$(BIN)/python -m frontline.tools.nlu_report results/nlu/intent_report.json --min-f1 $(NLU_MIN_F1)
 
-test-e2e: train
+test-e2e: train browser-deps
 	$(BIN)/python -m pytest -q -m e2e tests
 
 test: lint validate test-unit test-stories test-nlu test-e2e
