@@ -1,7 +1,7 @@
 """Headless Chromium for browser tests, driven by Selenium with Debian's chromedriver.
 
 Nothing is downloaded at run time: the browser and driver come from Debian's
-``chromium`` and ``chromium-driver`` packages (``make browser-deps`` installs them).
+``chromium`` and ``chromium-driver`` packages (``make test-deps`` installs them).
 Screenshots are saved under ``test-artifacts/screenshots/`` for people to look at.
 """
 
@@ -42,7 +42,7 @@ def browser() -> Iterator[object]:
     chromium = _find("chromium", "chromium-browser")
     driver_path = _find("chromedriver")
     if not (chromium and driver_path):
-        message = "Debian's chromium and chromium-driver are needed (make browser-deps)"
+        message = "Debian's chromium and chromium-driver are needed (make test-deps)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

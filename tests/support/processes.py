@@ -7,6 +7,7 @@ server's health URL answers, and shows the server's log if it never does.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ class ServerProcess:
         log_dir: Folder receiving ``<name>.log``.
         env: Variables added to (or, with value None, removed from) the environment.
         startup_seconds: Deadline of the readiness wait.
+        cwd: Working directory (the repository by default).
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class ServerProcess:
         log_dir: Path,
         env: Mapping[str, str | None] | None = None,
         startup_seconds: float = 120.0,
+        cwd: Path = REPO_ROOT,
     ) -> None:
         self.name = name
         self.port = free_port()
@@ -57,10 +60,15 @@ class ServerProcess:
         self.log_path = log_dir / f"{name}.log"
         self.env = dict(env or {})
         self.startup_seconds = startup_seconds
+        self.cwd = cwd
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
         """Starts the server and waits until its health URL answers."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> ServerProcess:
+        """Starts the process without waiting (start several, then ``wait_ready`` each)."""
         env = dict(os.environ)
         for key, value in self.env.items():
             if value is None:
@@ -69,8 +77,13 @@ class ServerProcess:
                 env[key] = value
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
-                self.command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                self.command, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT
             )
+        return self
+
+    def wait_ready(self) -> ServerProcess:
+        """Waits (with a deadline) until the health URL answers 200."""
+        assert self._process is not None, "launch() first"
         deadline = time.monotonic() + self.startup_seconds
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -83,6 +96,19 @@ class ServerProcess:
             time.sleep(0.1)  # polling interval of the bounded readiness wait
         self.stop()
         raise RuntimeError(f"{self.name} not ready in {self.startup_seconds}s:\n{self.log_tail()}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def peak_rss_mb(self) -> float | None:
+        """Peak resident memory of the process so far (Linux ``VmHWM``), in MiB."""
+        if self.pid is None:
+            return None
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return None
 
     def log_tail(self, lines: int = 60) -> str:
         """The end of the server's log."""
@@ -110,14 +136,81 @@ def sandbox_process(database_url: str, log_dir: Path, *, reset: bool = True) -> 
     return ServerProcess("sandbox", command, health_path="/health", log_dir=log_dir, env=env)
 
 
-def action_server_process(log_dir: Path, env: Mapping[str, str | None]) -> ServerProcess:
-    """``rasa run actions`` with Frontline's actions, configured by ``env``."""
-    command = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", "{port}"]
-    return ServerProcess("actions", command, health_path="/health", log_dir=log_dir, env=env)
+def action_server_process(
+    log_dir: Path, env: Mapping[str, str | None], name: str = "actions"
+) -> ServerProcess:
+    """The action server with Frontline's actions, configured by ``env``.
+
+    ``python -m frontline.action_server`` is ``rasa run actions`` that first checks the
+    policies (and refuses to start with a broken one).
+    """
+    command = [sys.executable, "-m", "frontline.action_server", "--actions", "actions"]
+    command += ["--port", "{port}"]
+    return ServerProcess(name, command, health_path="/health", log_dir=log_dir, env=env)
+
+
+NGINX_CONF = """
+{user}
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  # Trackers sent to the action server are large: keep bodies in memory.
+  client_body_buffer_size 16m;
+  client_max_body_size 64m;
+  client_body_temp_path {folder}/nginx-body;
+  proxy_temp_path {folder}/nginx-proxy;
+  fastcgi_temp_path {folder}/nginx-fastcgi;
+  uwsgi_temp_path {folder}/nginx-uwsgi;
+  scgi_temp_path {folder}/nginx-scgi;
+  upstream rasa {{ {rasa} }}
+  upstream actions {{ {actions} }}
+  server {{
+    listen 127.0.0.1:{port};
+    location = /nginx-health {{ return 200 "ok"; }}
+    location /actions/ {{ proxy_pass http://actions/; proxy_read_timeout 60s; }}
+    location / {{ proxy_pass http://rasa; proxy_read_timeout 120s; }}
+  }}
+}}
+"""
+
+
+def nginx_process(rasa_urls: list[str], action_urls: list[str], log_dir: Path) -> ServerProcess:
+    """Debian's nginx balancing Rasa instances at ``/`` and action servers at ``/actions/``."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = ServerProcess(
+        "nginx",
+        [nginx, "-p", str(log_dir), "-c", str(log_dir / "nginx.conf"), "-g", "daemon off;"],
+        health_path="/nginx-health",
+        log_dir=log_dir,
+        startup_seconds=20,
+    )
+
+    def servers(urls: list[str]) -> str:
+        return " ".join(f"server {url.removeprefix('http://')};" for url in urls)
+
+    (log_dir / "nginx.conf").write_text(
+        NGINX_CONF.format(
+            # Workers of a root master would run as "nobody", who cannot use the test's
+            # private temporary folder.
+            user="user root;" if os.geteuid() == 0 else "",
+            folder=log_dir,
+            port=process.port,
+            rasa=servers(rasa_urls),
+            actions=servers(action_urls),
+        )
+    )
+    return process
 
 
 def rasa_server_process(
-    model: Path, log_dir: Path, env: Mapping[str, str | None], auth_token: str
+    model: Path,
+    log_dir: Path,
+    env: Mapping[str, str | None],
+    auth_token: str,
+    name: str = "rasa",
 ) -> ServerProcess:
     """``rasa run`` with the HTTP API enabled (token-protected) and ``endpoints.yml``."""
     command = [
@@ -125,4 +218,20 @@ def rasa_server_process(
         "--enable-api", "--auth-token", auth_token, "--endpoints", "endpoints.yml",
         "--credentials", "credentials.yml",
     ]  # fmt: skip
-    return ServerProcess("rasa", command, health_path="/", log_dir=log_dir, env=env)
+    return ServerProcess(name, command, health_path="/", log_dir=log_dir, env=env)
+
+
+def desk_process(log_dir: Path, env: Mapping[str, str | None], name: str = "desk") -> ServerProcess:
+    """``python -m desk``, the agent desk, configured by ``env`` (queue, RASA_URL, token)."""
+    command = [sys.executable, "-m", "desk", "--port", "{port}", "--log-level", "INFO"]
+    return ServerProcess(
+        name, command, health_path="/health", log_dir=log_dir, env=env, startup_seconds=60
+    )
+
+
+def rss_mb(pid: int) -> float | None:
+    """Current resident memory of a process (Linux ``VmRSS``), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None

@@ -1,0 +1,206 @@
+"""Load generator: whole scripted conversations over the REST channel.
+
+Each virtual customer holds complete conversations with unique sender ids, one after
+another, and records every turn's latency by kind:
+
+* ``no_action``: the answer needs no custom action (greeting, FAQ, out of scope);
+* ``action``: a custom action runs but calls no backend (fallback);
+* ``backend``: a custom action calls a backend (verification, status, cancel, handoff).
+
+Two load models: ``think`` (after every reply the customer waits a think time drawn
+uniformly from 1 to 3 s) and ``closed`` (no think time: capacity). After the run every
+sender's tracker is read back and compared with what was sent, to count lost or
+reordered turns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+NO_ACTION, ACTION, BACKEND = "no_action", "action", "backend"
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    turns: tuple[Turn, ...]
+
+
+ScriptFactory = Callable[[random.Random], Script]
+
+
+@dataclass
+class TurnResult:
+    sender: str
+    index: int
+    kind: str
+    latency: float
+    ok: bool
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    target: str
+    load_model: str
+    concurrency: int
+    duration: float
+    turns: list[TurnResult] = field(default_factory=list)
+    sent: dict[str, list[str]] = field(default_factory=dict)
+    lost: int = 0
+    reordered: int = 0
+    checked_conversations: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        ok = [t for t in self.turns if t.ok]
+        by_kind = {}
+        for kind in (NO_ACTION, ACTION, BACKEND):
+            latencies = sorted(t.latency for t in ok if t.kind == kind)
+            if latencies:
+                by_kind[kind] = {"turns": len(latencies), **percentiles(latencies)}
+        return {
+            "target": self.target,
+            "load_model": self.load_model,
+            "concurrency": self.concurrency,
+            "duration_s": round(self.duration, 1),
+            "turns": len(self.turns),
+            "errors": len(self.turns) - len(ok),
+            "error_examples": sorted({t.error for t in self.turns if t.error})[:5],
+            "throughput_msg_per_s": round(len(ok) / self.duration, 2),
+            "latency_ms": by_kind,
+            "latency_all_ms": percentiles(sorted(t.latency for t in ok)) if ok else {},
+            "conversations_checked": self.checked_conversations,
+            "lost_turns": self.lost,
+            "reordered_turns": self.reordered,
+        }
+
+
+def percentiles(sorted_latencies: list[float]) -> dict[str, float]:
+    """p50, p95 and p99 in milliseconds (nearest-rank)."""
+
+    def rank(p: float) -> float:
+        index = max(0, min(len(sorted_latencies) - 1, round(p * len(sorted_latencies)) - 1))
+        return round(sorted_latencies[index] * 1000, 1)
+
+    return {
+        "p50": rank(0.50),
+        "p95": rank(0.95),
+        "p99": rank(0.99),
+        "mean": round(statistics.fmean(sorted_latencies) * 1000, 1),
+    }
+
+
+async def _customer(
+    session: aiohttp.ClientSession,
+    rasa_url: str,
+    scripts: ScriptFactory,
+    rng: random.Random,
+    deadline: float,
+    think: bool,
+    result: RunResult,
+) -> None:
+    webhook = f"{rasa_url}/webhooks/rest/webhook"
+    while time.monotonic() < deadline:
+        script = scripts(rng)
+        sender = f"bench-{script.name}-{uuid.uuid4().hex[:10]}"
+        result.sent[sender] = []
+        for index, turn in enumerate(script.turns):
+            if time.monotonic() >= deadline:
+                return
+            started = time.perf_counter()
+            try:
+                async with session.post(
+                    webhook, json={"sender": sender, "message": turn.text}
+                ) as response:
+                    await response.read()
+                    ok, error = response.status == 200, None if response.status == 200 else (
+                        f"HTTP {response.status}"
+                    )
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                ok, error = False, type(exc).__name__
+            latency = time.perf_counter() - started
+            result.sent[sender].append(turn.text)
+            result.turns.append(TurnResult(sender, index, turn.kind, latency, ok, error))
+            if think:
+                # The customer reads the reply and types: part of the load model.
+                await asyncio.sleep(rng.uniform(1.0, 3.0))
+
+
+async def _check_trackers(
+    session: aiohttp.ClientSession, rasa_url: str, token: str, result: RunResult
+) -> None:
+    """Counts sent turns missing from, or out of order in, each sender's tracker."""
+    semaphore = asyncio.Semaphore(8)
+
+    async def check(sender: str, sent: list[str]) -> None:
+        async with semaphore:
+            async with session.get(
+                f"{rasa_url}/conversations/{sender}/tracker",
+                params={"token": token, "include_events": "ALL"},
+            ) as response:
+                tracker = await response.json(content_type=None)
+        received = [e.get("text") for e in tracker.get("events", []) if e.get("event") == "user"]
+        missing = [text for text in sent if text not in received]
+        result.lost += len(missing)
+        present = [text for text in sent if text in received]
+        cursor = 0
+        for text in present:
+            try:
+                cursor = received.index(text, cursor) + 1
+            except ValueError:
+                result.reordered += 1
+        result.checked_conversations += 1
+
+    await asyncio.gather(*(check(s, sent) for s, sent in result.sent.items() if sent))
+
+
+async def run_load(
+    *,
+    target: str,
+    rasa_url: str,
+    token: str,
+    scripts: ScriptFactory,
+    load_model: str,
+    concurrency: int,
+    duration: float,
+    seed: int = 7,
+) -> RunResult:
+    """Drives ``concurrency`` customers for ``duration`` seconds and checks the trackers."""
+    result = RunResult(target, load_model, concurrency, duration)
+    timeout = aiohttp.ClientTimeout(total=60)
+    connector = aiohttp.TCPConnector(limit=concurrency + 8)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        deadline = time.monotonic() + duration
+        started = time.monotonic()
+        await asyncio.gather(
+            *(
+                _customer(
+                    session,
+                    rasa_url,
+                    scripts,
+                    random.Random(seed * 1000 + i),
+                    deadline,
+                    load_model == "think",
+                    result,
+                )
+                for i in range(concurrency)
+            )
+        )
+        result.duration = time.monotonic() - started
+        await _check_trackers(session, rasa_url, token, result)
+    return result
