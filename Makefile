@@ -12,9 +12,15 @@ NLU_MIN_F1 ?= 0.85
 
 # Runtime configuration (see README "Configuration"); override from the environment.
 export SANDBOX_URL ?= http://127.0.0.1:5080
+# The sandbox's demo data is dated 2026-11-01: judge return windows as of then (unset it
+# against real backends, where the current time applies).
+export FRONTLINE_AS_OF ?= 2026-11-01T12:00:00Z
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
 export TRACKER_STORE_URL ?= sqlite:///var/tracker.db
 export REDIS_URL ?=
+# Frontline's own tables: SQL handoff queue, audit trail (the Rasa server's event broker
+# writes decision records there, see endpoints.yml).
+export FRONTLINE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/frontline.db
 export SLACK_BOT_TOKEN ?=
 export SLACK_SIGNING_SECRET ?=
 export SLACK_CHANNEL ?=
@@ -26,11 +32,12 @@ TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/nul
 	$(SPACY_MODEL)/meta.json
 
 
-.PHONY: help venv spacy train run browser-deps lint validate test-unit test-stories test-nlu test-e2e \
-	test clean
+.PHONY: help venv spacy train run desk test-deps lint validate test-unit test-stories test-nlu test-e2e \
+	test bench bench-soak audit-verify bench-nlu tune-thresholds clean
 
 help:
 	@echo "make run    start the sandbox services, action server and Rasa server"
+	@echo "make desk   start only the agent desk, for a stack that runs already"
 	@echo "make test   everything CI runs (lint, data validation, unit, stories, NLU, e2e)"
 
 venv: $(VENV)/.installed
@@ -54,20 +61,28 @@ train: $(MODEL)
 $(MODEL): $(TRAIN_INPUTS) | venv
 	$(BIN)/rasa train --fixed-model-name frontline --out models --quiet
 
-# Debian's Chromium and its driver, for the browser tests (installed when missing and
-# apt-get can be used; elsewhere install them by hand and the tests find them on PATH).
-browser-deps:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+# Debian packages the tests drive: Chromium and its driver (browser tests) and nginx
+# (scale-out tests). Installed when missing and apt-get can be used; elsewhere install
+# them by hand and the tests find them on PATH.
+TEST_DEBS := chromium chromium-driver nginx-light
+test-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+		&& command -v nginx >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "Install chromium and chromedriver for the browser tests"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $(TEST_DEBS) >/dev/null; \
+	else echo "Install $(TEST_DEBS) for the browser and scale-out tests"; fi
 
 run: venv spacy train
 	@bash scripts/run_stack.sh
 
+# The agent desk alone (`make run` starts it too), for the Rasa server at RASA_URL.
+desk: venv
+	@bash scripts/run_stack.sh desk
+
 lint: venv
-	$(BIN)/ruff check actions frontline sandbox tests scripts bench
-	$(BIN)/black --check --quiet actions frontline sandbox tests scripts bench
+	$(BIN)/ruff check actions frontline sandbox tests scripts bench webchat desk
+	$(BIN)/black --check --quiet actions frontline sandbox tests scripts bench webchat desk
 
 validate: venv
 	$(BIN)/python -m frontline.policy_check
@@ -84,10 +99,33 @@ test-nlu: train
 	$(BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/holdout.yml --out results/nlu --quiet
 	$(BIN)/python -m frontline.tools.nlu_report results/nlu/intent_report.json --min-f1 $(NLU_MIN_F1)
 
-test-e2e: train browser-deps
+test-e2e: train test-deps
 	$(BIN)/python -m pytest -q -m e2e tests
 
 test: lint validate test-unit test-stories test-nlu test-e2e
+
+# Checks the audit trail's hash chain; names the first bad record (exit 1).
+audit-verify: venv
+	$(BIN)/python -m frontline.audit verify
+
+# Benchmarks (not part of `make test`): figures go to bench/results/.
+bench: train
+	$(BIN)/python -m bench.run_bench
+
+bench-soak: train
+	$(BIN)/python -m bench.soak
+
+bench-scale: train test-deps
+	$(BIN)/python -m bench.scale
+
+# NLU: our config.yml against Rasa's `rasa init` default on tests/nlu/holdout.yml.
+bench-nlu: venv spacy
+	$(BIN)/python -m bench.nlu_compare
+
+# Fallback thresholds from cross-validated predictions (docs/designers.md). Pass options with
+# TUNE_ARGS, e.g. TUNE_ARGS="--max-misroute 0.02 --apply".
+tune-thresholds: venv spacy
+	$(BIN)/python -m frontline.tools.tune_thresholds $(TUNE_ARGS)
 
 clean:
 	rm -rf build models results .rasa var

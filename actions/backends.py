@@ -2,22 +2,53 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from frontline.connectors import CrmClient, OrdersClient, crm_client, orders_client
+from frontline.audit.store import AuditStore, audit_store
+from frontline.connectors import (
+    BillingClient,
+    CrmClient,
+    OrdersClient,
+    billing_client,
+    crm_client,
+    orders_client,
+)
+from frontline.feedback import FeedbackStore, feedback_store
 from frontline.handoff.queue import HandoffQueue
-from frontline.policy import EscalationPolicy, escalation_policy
+from frontline.policy import (
+    EscalationPolicy,
+    Policies,
+    ReturnsPolicy,
+    escalation_policy,
+    policies,
+    returns_policy,
+)
 from frontline.services.handoff import handoff_queue
+from frontline.settings import business_now
 
 
 @dataclass(frozen=True)
 class Backends:
-    """Connectors, queue and policies used by the actions."""
+    """Connectors, queue, stores and policies used by the actions.
+
+    Attributes:
+        clock: The instant date rules are judged at (``FRONTLINE_AS_OF`` or now).
+        rules: Every policy module, for the guardrail before each write.
+        audit: Where writes record their decision and result (None: not recorded).
+    """
 
     crm: CrmClient
     orders: OrdersClient
     queue: HandoffQueue
     escalation: EscalationPolicy
+    billing: BillingClient
+    returns: ReturnsPolicy
+    feedback: FeedbackStore
+    clock: Callable[[], datetime] = field(default=business_now)
+    rules: Policies = field(default_factory=policies)
+    audit: AuditStore | None = None
 
 
 def default_backends() -> Backends:
@@ -27,6 +58,11 @@ def default_backends() -> Backends:
         orders=orders_client(),
         queue=handoff_queue(),
         escalation=escalation_policy(),
+        billing=billing_client(),
+        returns=returns_policy(),
+        feedback=feedback_store(),
+        rules=policies(),
+        audit=audit_store(),
     )
 
 

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from frontline.errors import QueueError
 from frontline.services.action_log import log_entry
-from frontline.services.handoff import hand_off
+from frontline.services.handoff import escalation_rule, hand_off
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,17 @@ class ActionHandoff(UsesBackends, Action):
     ) -> list[EventType]:
         backends = self.backends
         log = tracker.get_slot("action_log")
-        reset = [SlotSet("needs_human", False), SlotSet("handoff_reason", None)]
+        reset = [
+            SlotSet("needs_human", False),
+            SlotSet("handoff_reason", None),
+            SlotSet("handoff_note", None),
+            SlotSet("escalation_rule", None),
+        ]
+        rule = escalation_rule(tracker.current_state())
+        if rule is not None and rule.response:
+            # The rule asks for words of its own first (e.g. support for someone at risk),
+            # whether or not the queue answers.
+            dispatcher.utter_message(response=rule.response)
         try:
             result = await hand_off(
                 tracker.current_state(),
@@ -47,7 +57,8 @@ class ActionHandoff(UsesBackends, Action):
             response="utter_handoff", reference=result.reference, wait_note=result.wait_note
         )
         detail = f"{result.reason_code}, {result.priority}, {result.reference}"
-        events = reset + [SlotSet("action_log", log_entry(log, "handoff", "queued", detail))]
+        entry = log_entry(log, "handoff", "queued", detail, rule_id=rule.rule_id if rule else None)
+        events = reset + [SlotSet("action_log", entry)]
         if tracker.active_loop_name:
             events.append(ActiveLoop(None))
         return events + [ConversationPaused()]

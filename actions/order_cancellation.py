@@ -10,9 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
+from actions.csat import csat_question
 from actions.verification import VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
-from frontline.services.handoff import BACKEND_ERROR
+from frontline.services.guardrails import WriteContext
+from frontline.services.handoff import BACKEND_ERROR, POLICY
 from frontline.services.orders import (
     CancellationOutcome,
     LookupStatus,
@@ -25,6 +27,8 @@ from frontline.services.orders import (
 
 class ValidateCancelOrderForm(VerifiedFormValidationAction):
     """Verification, the order, then the customer's explicit confirmation."""
+
+    confirmation_slot = "cancel_confirmed"
 
     def name(self) -> str:
         return "validate_cancel_order_form"
@@ -72,20 +76,39 @@ class ActionCancelOrder(UsesBackends, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         order_id = tracker.get_slot("order_id")
+        key = idempotency_key(tracker.sender_id, "cancel-order", order_id)
+        backends = self.backends
         result = await cancel_order(
-            self.backends.orders,
+            backends.orders,
+            crm=backends.crm,
             customer_id=tracker.get_slot("customer_id"),
             order_id=order_id,
             confirmed=tracker.get_slot("cancel_confirmed") is True,
-            idempotency_key=idempotency_key(tracker.sender_id, "cancel-order", order_id),
+            idempotency_key=key,
+            context=WriteContext.from_conversation(tracker.current_state()),
+            rules=backends.rules,
+            audit=backends.audit,
         )
         dispatcher.utter_message(response=result.response, **result.variables)
+        rule = result.decision.escalation_rule() if result.decision else None
         log = log_entry(
-            tracker.get_slot("action_log"), "cancel_order", result.outcome.value, order_id
+            tracker.get_slot("action_log"),
+            "cancel_order",
+            result.outcome.value,
+            order_id,
+            idempotency_key=key if result.decision and result.decision.allowed else None,
+            rule_id=rule.rule_id if rule else None,
         )
         events: list[EventType] = [SlotSet("cancel_confirmed", None), SlotSet("action_log", log)]
         if result.outcome is CancellationOutcome.CANCELLED:
             events.append(SlotSet("order_id", None))  # that order is done with
+            events += csat_question(dispatcher, tracker, "cancel_order")
         elif result.outcome is CancellationOutcome.UNAVAILABLE:
             events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+        elif rule is not None:  # a policy refused the write: a person takes it from here
+            events += [
+                SlotSet("handoff_reason", POLICY),
+                SlotSet("escalation_rule", rule.as_slot()),
+                FollowupAction("action_handoff"),
+            ]
         return events

@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
+from actions.csat import csat_question
 from actions.verification import VerifiedFormValidationAction
 from frontline.services.action_log import log_entry
 from frontline.services.handoff import BACKEND_ERROR
@@ -15,7 +16,13 @@ from frontline.services.orders import LookupStatus, find_customer_order, status_
 
 
 class ValidateOrderStatusForm(VerifiedFormValidationAction):
-    """Verification, then the order number."""
+    """Verification, then the order number.
+
+    A new status request that names no order is about another order ("and my other
+    order?"): the order in context is not shown again, the customer is asked which.
+    """
+
+    keeps_order_in_context = False
 
     def name(self) -> str:
         return "validate_order_status_form"
@@ -50,4 +57,7 @@ class ActionOrderStatus(UsesBackends, Action):
             ]
         dispatcher.utter_message(response="utter_order_status", **status_message(lookup.order))
         detail = f"order {order_id} is {lookup.order['state']}"
-        return [SlotSet("action_log", log_entry(log, "order_status", "shown", detail))]
+        return [
+            SlotSet("action_log", log_entry(log, "order_status", "shown", detail)),
+            *csat_question(dispatcher, tracker, "check_order_status"),
+        ]

@@ -18,7 +18,8 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
-from frontline.patterns import normalize_email, normalize_order_id
+from frontline.patterns import normalize_email, normalize_order_id, normalize_ordinal
+from frontline.services.contacts import ContactContext, session_started_at, topic_of_form
 from frontline.services.handoff import BACKEND_ERROR, VERIFICATION_FAILED
 from frontline.services.orders import LookupStatus, find_customer_order
 from frontline.services.verification import VerificationStatus, classify_secret, verify_identity
@@ -26,6 +27,29 @@ from frontline.services.verification import VerificationStatus, classify_secret,
 logger = logging.getLogger(__name__)
 
 IDENTITY_SLOTS = ("email", "verification_secret")
+#: The order numbers last offered as buttons, in order: "the second one" picks from them.
+LISTED_ORDERS_SLOT = "listed_orders"
+#: An order in context that a new request did not name (excluded from the buttons).
+PREVIOUS_ORDER_SLOT = "previous_order_id"
+
+
+def latest_entities(tracker: Tracker, entity: str) -> list[Any]:
+    """Values of ``entity`` in the customer's latest message."""
+    entities = (tracker.latest_message or {}).get("entities") or []
+    return [e.get("value") for e in entities if e.get("entity") == entity]
+
+
+def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
+    """The value ``slot`` had before the customer's latest message."""
+    events = list(tracker.events)
+    users = [index for index, event in enumerate(events) if event.get("event") == "user"]
+    value = None
+    for event in events[: users[-1] if users else len(events)]:
+        if event.get("event") == "slot" and event.get("name") == slot:
+            value = event.get("value")
+        elif event.get("event") in ("restart", "session_started"):
+            value = None
+    return value
 
 
 def give_up(reason_code: str) -> dict[str, Any]:
@@ -34,7 +58,19 @@ def give_up(reason_code: str) -> dict[str, Any]:
 
 
 class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
-    """Validates a form whose first step is verifying the customer's identity."""
+    """Validates a form whose first step is verifying the customer's identity.
+
+    Context across requests: an order already in the conversation fills ``order_id``
+    ("cancel it"), unless ``keeps_order_in_context`` is False; "the second one" picks
+    from the orders last offered; a different order number given at the confirmation
+    step ("no, I meant order X") replaces the order and asks ``confirmation_slot`` again.
+    """
+
+    #: The slot holding the customer's yes/no to the change, asked again when the order
+    #: changes after the question was put.
+    confirmation_slot: str | None = None
+    #: Whether an order from earlier in the conversation is this request's order.
+    keeps_order_in_context: bool = True
 
     @abstractmethod
     def name(self) -> str:
@@ -85,14 +121,55 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
+        if slot_value is None:
+            return {"order_id": None}  # already explained (e.g. an unknown list position)
         order_id = normalize_order_id(slot_value)
         if order_id is None:
             dispatcher.utter_message(response="utter_invalid_order_id")
             return {"order_id": None}
+        previous = value_before_latest_message(tracker, "order_id")
+        named_now = bool(
+            latest_entities(tracker, "order_id") or latest_entities(tracker, "ordinal")
+        )
+        from_context = previous == order_id and not named_now
+        if from_context and tracker.get_slot("requested_slot") is None:
+            # The form starts with the order from earlier in the conversation.
+            if not self.keeps_order_in_context:
+                return {"order_id": None, PREVIOUS_ORDER_SLOT: order_id}
+        slots: dict[str, Any] = {}
+        if tracker.get_slot(PREVIOUS_ORDER_SLOT) is not None:
+            slots[PREVIOUS_ORDER_SLOT] = None  # an order was chosen: nothing left out any more
+        if self.confirmation_slot and previous and previous != order_id:
+            slots[self.confirmation_slot] = None  # a different order: ask again
         customer_id = tracker.get_slot("customer_id")
         if not (tracker.get_slot("customer_verified") and customer_id):
-            return {"order_id": order_id}  # checked against the account once verified
-        return await self.check_order(order_id, customer_id, dispatcher)
+            return slots | {"order_id": order_id}  # checked against the account once verified
+        return slots | await self.check_order(order_id, customer_id, dispatcher)
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Reads "the second one" against the orders last offered, and "no, I meant order X".
+
+        Rasa fills a slot from an entity that several slots of the form map alike only
+        while that slot is requested; at the confirmation question the order number
+        is a correction, so it is read here.
+        """
+        requested = tracker.get_slot("requested_slot")
+        order_ids = latest_entities(tracker, "order_id")
+        if order_ids and self.confirmation_slot and requested == self.confirmation_slot:
+            return {"order_id": order_ids[-1]}
+        if requested not in (None, "order_id"):
+            return {}
+        ordinals = latest_entities(tracker, "ordinal")
+        if not ordinals or latest_entities(tracker, "order_id"):
+            return {}
+        listed = tracker.get_slot(LISTED_ORDERS_SLOT) or []
+        position = normalize_ordinal(ordinals[0])
+        if position is None or not listed or position > len(listed):
+            dispatcher.utter_message(response="utter_which_listed_order")
+            return {"order_id": None}
+        return {"order_id": listed[-1] if position < 0 else listed[position - 1]}
 
     async def check_order(
         self, order_id: str, customer_id: str, dispatcher: CollectingDispatcher
@@ -121,12 +198,28 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
         slots = dict(tracker.slots) | {
             e["name"]: e["value"] for e in events if e["event"] == "slot"
         }
-        if slots.get("customer_verified") or not (
-            slots.get("email") and slots.get("verification_secret")
+        if (
+            not slots.get("customer_verified")
+            and slots.get("email")
+            and slots.get("verification_secret")
         ):
-            return events
-        outcome = await self._verify(dispatcher, tracker, slots)
-        return events + [SlotSet(name, value) for name, value in outcome.items()]
+            outcome = await self._verify(dispatcher, tracker, slots)
+            events = events + [SlotSet(name, value) for name, value in outcome.items()]
+            slots |= outcome
+        if slots.get("customer_verified") and not slots.get("needs_human"):
+            extra = await self.prepare_after_verification(dispatcher, tracker, slots)
+            events = events + [SlotSet(name, value) for name, value in extra.items()]
+        return events
+
+    async def prepare_after_verification(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Slots a form sets once the customer is verified (each turn); none by default.
+
+        Args:
+            slots: The slots as they stand after this turn's validation.
+        """
+        return {}
 
     async def _verify(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]
@@ -138,6 +231,12 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
             slots["verification_secret"],
             previous_attempts=int(slots.get("verification_attempts") or 0),
             max_attempts=policy.max_verification_attempts,
+            contact=ContactContext(
+                channel=tracker.get_latest_input_channel(),
+                conversation_id=tracker.sender_id,
+                session_started_at=session_started_at(tracker.events),
+                topic=topic_of_form(self.form_name()),
+            ),
         )
         if result.status is VerificationStatus.UNAVAILABLE:
             dispatcher.utter_message(response="utter_backend_error")

@@ -2,12 +2,14 @@
 
     python -m bench.nlu_compare [--config NAME=PATH ...] [--test tests/nlu/holdout.yml]
 
-Each pipeline is trained on ``data/nlu`` (the same data for all), then every
-held-out message is parsed. Reported per pipeline: in-scope intent accuracy (a
-fallback counts as wrong), macro-F1 over intents, the share of out-of-scope messages
-that end in ``out_of_scope`` or ``nlu_fallback``, wrong answers given with
-confidence (misroutes), and training time. Results: ``bench/results/nlu_compare.json``
-and ``.md``.
+Each pipeline is trained on ``data/nlu`` (the same data and domain for all), then
+every held-out message is parsed. FAQ and small-talk messages count as right only
+when the ResponseSelector also picks the right answer (``faq/shipping_times``).
+Reported per pipeline: in-scope intent accuracy (a fallback counts as wrong),
+macro-F1 over intents, the share of out-of-scope messages that end in
+``out_of_scope`` or ``nlu_fallback`` and the share that would start a flow instead,
+wrong answers given with confidence (misroutes), and training time. Results:
+``bench/results/nlu_compare.json`` and ``.md`` (``make bench-nlu``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import tempfile
 import time
 from collections import Counter
@@ -30,33 +33,64 @@ DEFAULT_CONFIGS = {
 }
 FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
+RETRIEVAL_INTENTS = ("faq", "chitchat")
+# Intents that start a flow (a form that asks for details and may change something).
+FLOW_INTENTS = frozenset(
+    {
+        "check_order_status",
+        "cancel_order",
+        "request_return",
+        "list_invoices",
+        "explain_charge",
+        "report_double_charge",
+        "reset_password",
+        "change_shipping_address",
+        "change_email",
+        "change_phone",
+    }
+)
 
 logger = logging.getLogger(__name__)
 
 
 def load_examples(path: Path) -> list[tuple[str, str]]:
-    """(text, intent) pairs of a Rasa NLU file."""
+    """(text, intent) pairs of a Rasa NLU file; retrieval intents in full (``faq/x``)."""
     from rasa.shared.nlu.training_data.loading import load_data
 
     data = load_data(str(path))
-    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
+    return [(m.get("text"), m.get_full_intent()) for m in data.intent_examples]
+
+
+def full_intent(parsed: dict[str, Any]) -> str:
+    """The predicted intent, with the ResponseSelector's pick for retrieval intents."""
+    intent = parsed["intent"]["name"]
+    if intent not in RETRIEVAL_INTENTS:
+        return intent
+    selectors = parsed.get("response_selector") or {}
+    selected = selectors.get(intent) or selectors.get("default") or {}
+    key = (selected.get("response") or {}).get("intent_response_key")
+    return key or intent
 
 
 def macro_f1(pairs: list[tuple[str, str]]) -> float:
     """Macro-averaged F1 over the true intents of (expected, predicted) pairs."""
-    labels = {expected for expected, _ in pairs}
-    scores = []
-    for label in labels:
+    scores = f1_scores(pairs)
+    return sum(scores.values()) / len(scores)
+
+
+def f1_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
+    """F1 of each expected intent over (expected, predicted) pairs, lowest first."""
+    scores = {}
+    for label in {expected for expected, _ in pairs}:
         tp = sum(1 for e, p in pairs if e == label and p == label)
         fp = sum(1 for e, p in pairs if e != label and p == label)
         fn = sum(1 for e, p in pairs if e == label and p != label)
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return sum(scores) / len(scores)
+        scores[label] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return dict(sorted(scores.items(), key=lambda item: item[1]))
 
 
 async def evaluate(model_path: str, examples: list[tuple[str, str]]) -> dict[str, Any]:
+    """Parses every held-out message with the model and computes the figures."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(model_path)
@@ -64,10 +98,18 @@ async def evaluate(model_path: str, examples: list[tuple[str, str]]) -> dict[str
     misroutes = []
     for text, expected in examples:
         parsed = await agent.parse_message(text)
-        predicted = parsed["intent"]["name"]
+        predicted = full_intent(parsed)
         pairs.append((expected, predicted))
         if predicted not in (expected, FALLBACK):
-            misroutes.append({"text": text, "expected": expected, "predicted": predicted})
+            misroutes.append(
+                {
+                    "text": text,
+                    "expected": expected,
+                    "predicted": predicted,
+                    "confidence": round(float(parsed["intent"]["confidence"]), 3),
+                }
+            )
+    misroutes.sort(key=lambda m: m["confidence"], reverse=True)
     in_scope = [(e, p) for e, p in pairs if e != OUT_OF_SCOPE]
     out_scope = [(e, p) for e, p in pairs if e == OUT_OF_SCOPE]
     return {
@@ -76,19 +118,27 @@ async def evaluate(model_path: str, examples: list[tuple[str, str]]) -> dict[str
         "macro_f1": macro_f1(pairs),
         "out_of_scope_caught": sum(p in (OUT_OF_SCOPE, FALLBACK) for _, p in out_scope)
         / max(len(out_scope), 1),
+        "out_of_scope_into_flow": sum(p in FLOW_INTENTS for _, p in out_scope)
+        / max(len(out_scope), 1),
         "fallback_rate_in_scope": sum(p == FALLBACK for _, p in in_scope) / len(in_scope),
         "misroutes": len(misroutes),
-        "misroute_examples": misroutes[:15],
+        "misroute_examples": misroutes[:25],
+        "per_intent_f1": f1_scores(pairs),
         "predicted": dict(Counter(p for _, p in pairs)),
     }
 
 
 def train(config: Path, output: Path) -> tuple[str, float]:
+    """Trains the NLU part of ``config`` on data/nlu; returns the model and the seconds taken."""
     from rasa.model_training import train_nlu
 
     started = time.perf_counter()
     model = train_nlu(
-        str(config), str(ROOT / "data" / "nlu"), str(output), fixed_model_name=config.stem
+        str(config),
+        str(ROOT / "data" / "nlu"),
+        str(output),
+        fixed_model_name=config.stem,
+        domain=str(ROOT / "domain.yml"),
     )
     return model, time.perf_counter() - started
 
@@ -101,11 +151,17 @@ def write_results(results: dict[str, Any]) -> None:
         ("in-scope intent accuracy", "in_scope_accuracy", "{:.1%}"),
         ("macro-F1", "macro_f1", "{:.3f}"),
         ("out-of-scope caught", "out_of_scope_caught", "{:.1%}"),
+        ("out-of-scope that would start a flow", "out_of_scope_into_flow", "{:.1%}"),
+        ("in-scope asked to rephrase", "fallback_rate_in_scope", "{:.1%}"),
         ("confident misroutes", "misroutes", "{}"),
         ("training time (s)", "training_seconds", "{:.0f}"),
     ]
     lines = [
         f"# NLU comparison on `{results['test_file']}` ({results['examples']} messages)",
+        "",
+        "Written by `make bench-nlu` (`python -m bench.nlu_compare`). Training times are",
+        "wall clock on a shared machine (load average "
+        f"{results['load_average_at_start']:.1f} at start).",
         "",
         "| metric | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
@@ -124,7 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     configs = dict(c.split("=", 1) for c in args.config) or DEFAULT_CONFIGS
     examples = load_examples(args.test)
     results: dict[str, Any] = {
-        "test_file": str(args.test.relative_to(ROOT)),
+        "test_file": str(args.test.resolve().relative_to(ROOT))
+        if args.test.resolve().is_relative_to(ROOT)
+        else str(args.test),
+        "load_average_at_start": os.getloadavg()[0],
         "examples": len(examples),
         "pipelines": {},
     }
@@ -140,4 +199,7 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa logs every parsed message at debug level
     main()

@@ -36,3 +36,11 @@ class QueueError(FrontlineError):
 
 class PacketInvalid(FrontlineError):
     """A handoff packet does not satisfy its JSON schema."""
+
+
+class ChannelStoreError(FrontlineError):
+    """The channels' shared store (delivery marks, reply addresses) could not answer."""
+
+
+class AuditError(FrontlineError):
+    """The audit trail could not store or read a record."""

@@ -3,11 +3,24 @@
 The rules are deliberately simple and predictable: a human agent can still tell
 two customers apart (first letter and domain of an e-mail, last digits of a phone),
 but nothing stored is enough to contact or impersonate the customer.
+
+Which field is masked where (logs, handoff packets, audit records, exports) is not
+decided here but by the data-handling policy (``policies/data_handling.yml``):
+:func:`mask_value`, :func:`mask_mapping` and :class:`MaskingFilter` apply it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
 from frontline.patterns import CARD_IN_TEXT_RE, EMAIL_IN_TEXT_RE, PHONE_IN_TEXT_RE
+
+if TYPE_CHECKING:
+    from frontline.policy import DataHandlingPolicy
 
 
 def mask_email(email: str | None) -> str | None:
@@ -55,3 +68,126 @@ def mask_text(text: str | None) -> str | None:
     text = EMAIL_IN_TEXT_RE.sub(lambda m: mask_email(m.group(0)) or "", text)
     text = CARD_IN_TEXT_RE.sub(lambda m: f"**** {m.group(1)}", text)
     return PHONE_IN_TEXT_RE.sub(lambda m: mask_phone(m.group(0)) or "", text)
+
+
+# -- driven by the data-handling policy (policies/data_handling.yml) -------------------
+
+
+def mask_partial(value: str | None) -> str | None:
+    """Keeps the last two characters: ``482914`` -> ``****14``."""
+    if not value:
+        return value
+    return "*" * max(len(value) - 2, 2) + value[-2:]
+
+
+def redact(value: str | None) -> str | None:
+    """Replaces the whole value: ``221B Baker Street`` -> ``[redacted]``."""
+    return "[redacted]" if value else value
+
+
+def hash_value(value: str) -> str:
+    """A stable pseudonym: ``sha256:`` and the first 16 hex digits of the value's hash."""
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
+#: How each ``masker`` named in the data-handling policy masks a value.
+MASKERS: dict[str, Callable[[str], str | None]] = {
+    "email": mask_email,
+    "phone": mask_phone,
+    "name": mask_name,
+    "zip_code": mask_zip_code,
+    "card": lambda value: mask_card("".join(c for c in value if c.isdigit()) or value),
+    "text": mask_text,
+    "partial": mask_partial,
+    "redact": redact,
+}
+
+
+def _data_handling(policy: DataHandlingPolicy | None) -> DataHandlingPolicy:
+    if policy is not None:
+        return policy
+    from frontline.policy import policies  # loaded on first use, never at import
+
+    return policies().data_handling
+
+
+def apply_treatment(treatment: str, masker: str, value: Any) -> Any:
+    """Applies ``keep``, ``mask``, ``hash`` or ``drop`` to one value.
+
+    Non-string values are treated as their JSON text (a list of e-mails is masked as
+    text); ``None`` stays ``None``.
+    """
+    if value is None or treatment == "keep":
+        return value
+    if treatment == "drop":
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    if treatment == "hash":
+        return hash_value(text)
+    return MASKERS[masker](text)
+
+
+def mask_value(place: str, key: str, value: Any, policy: DataHandlingPolicy | None = None) -> Any:
+    """Treats ``value`` held under ``key`` as the data-handling policy says for ``place``.
+
+    Args:
+        place: ``logs``, ``packets``, ``audit`` or ``exports``.
+        key: The slot, entity or record key holding the value (``email``, ``order_id``...).
+        value: The value.
+        policy: The data-handling policy (default: the process's).
+
+    Returns:
+        The value kept, masked, hashed or dropped (None); unchanged for keys that hold
+        no personal field.
+    """
+    handling = _data_handling(policy)
+    field = handling.field_for_key(key)
+    if field is None:
+        return value
+    return apply_treatment(handling.treatment(place, field.name), field.masker, value)
+
+
+def mask_mapping(place: str, data: Any, policy: DataHandlingPolicy | None = None) -> Any:
+    """Returns a copy of ``data`` with every personal field treated for ``place``.
+
+    Walks nested mappings and lists; a key that holds a personal field (per the policy's
+    ``keys``) has its whole value treated, other values are left as they are. Entity
+    lists (``{"entity": "email", "value": ...}``) are treated by their entity name.
+    """
+    handling = _data_handling(policy)
+    if isinstance(data, Mapping):
+        entity = data.get("entity")
+        result: dict[str, Any] = {}
+        for key, value in data.items():
+            name = entity if key == "value" and isinstance(entity, str) else str(key)
+            if handling.field_for_key(name) is not None:
+                result[key] = mask_value(place, name, value, handling)
+            else:
+                result[key] = mask_mapping(place, value, handling)
+        return result
+    if isinstance(data, (list, tuple)):
+        return [mask_mapping(place, item, handling) for item in data]
+    return data
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks personal data in log messages, per the policy.
+
+    Installed on the handlers of Frontline's servers (see ``frontline.action_server``):
+    when the data-handling policy masks free text in ``logs``, every record's message
+    has its e-mail addresses, phone and card numbers masked before it is written.
+    """
+
+    def __init__(self, policy: DataHandlingPolicy | None = None) -> None:
+        super().__init__()
+        self._policy = policy
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        handling = _data_handling(self._policy)
+        if handling.treatment("logs", "free_text") == "keep":
+            return True
+        message = record.getMessage()
+        masked = mask_value("logs", "text", message, handling)
+        if masked != message:
+            record.msg, record.args = masked or "", None
+        return True

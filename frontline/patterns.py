@@ -35,3 +35,160 @@ def normalize_email(value: object) -> str | None:
     """Returns ``value`` as a lower-case e-mail address, or None if it is not one."""
     text = str(value).strip().strip(".,;:!?<>()") if value is not None else ""
     return text.lower() if EMAIL_RE.match(text) else None
+
+
+# --- ratings, list positions and phone numbers (CSAT, "the second one", account changes) ---
+
+RATING_MIN, RATING_MAX = 1, 5
+NUMBER_WORDS: dict[str, int] = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+ORDINAL_WORDS: dict[str, int] = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
+# "the last one": the last item of the list the customer was shown.
+LAST_WORDS = frozenset({"last", "bottom"})
+# Nouns after "last" that make it a list position ("the last one"), unlike "last week".
+POSITION_NOUNS = ("one", "option", "item", "entry", "choice")
+LAST_POSITION = -1
+# The canonical entity value of ``LAST_WORDS`` (see data/nlu/synonyms.yml).
+LAST_VALUE = "last"
+
+_NUMBER = r"(?:\d{1,2}|" + "|".join(NUMBER_WORDS) + r")"
+_RATING_FORMS = (
+    # "4/5", "4 / 5", "4 out of 5", "four out of five", "4 of 5"
+    re.compile(rf"(?<![\w./]){_NUMBER}\s*(?:/|out of|of)\s*(?:5|five)(?![\w/])"),
+    # "4 stars", "four star", "5*"
+    re.compile(rf"(?<![\w./]){_NUMBER}\s*(?:stars?\b|\*)"),
+    # "rating 4", "rate you 4", "give it a 4", "score: 4"
+    re.compile(rf"\b(?:rating|rate|score|give)\b[\w\s:]{{0,12}}?\b{_NUMBER}\b(?![./]\d)"),
+)
+_STAR_SYMBOLS_RE = re.compile(r"^\s*([★⭐]{1,5})\s*$")
+_LONE_NUMBER_RE = re.compile(rf"^\s*(?:a\s+)?({_NUMBER})\s*[.!]?\s*$")
+_ORDINAL_NUMERAL_RE = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
+_ORDINAL_OPTION_RE = re.compile(r"^(?:option|number|no\.?|#)\s*(\d{1,2})$")
+
+PHONE_DIGITS_MIN, PHONE_DIGITS_MAX = 8, 15  # E.164 allows at most 15 digits
+_PHONE_CHARS_RE = re.compile(r"^\+?[\d\s().-]+$")
+
+
+def _number_value(text: str) -> int | None:
+    """``"4"`` or ``"four"`` -> 4."""
+    text = text.strip().lower()
+    if text.isdigit():
+        return int(text)
+    return NUMBER_WORDS.get(text)
+
+
+def normalize_rating(value: object) -> int | None:
+    """Returns the 1-5 rating a customer typed, or None if there is none.
+
+    Accepts a bare number ("4", "four", "a 4"), a share ("4/5", "4 out of 5"), stars
+    ("4 stars", "★★★★") and a number after a rating word ("I'd give you a 4"). A
+    number outside 1-5, or two different ratings in one message, give None.
+
+    Args:
+        value: An entity value or the text of the customer's message.
+
+    Returns:
+        The rating from 1 to 5, or None.
+    """
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    stars = _STAR_SYMBOLS_RE.match(text)
+    if stars:
+        return len(stars.group(1))
+    lone = _LONE_NUMBER_RE.match(text)
+    found = {_number_value(lone.group(1))} if lone else set()
+    if not found:
+        for form in _RATING_FORMS:
+            for match in form.finditer(text):
+                number = re.search(_NUMBER, match.group(0))
+                found.add(_number_value(number.group(0)) if number else None)
+    found.discard(None)
+    if len(found) != 1:
+        return None
+    rating = found.pop()
+    return rating if rating is not None and RATING_MIN <= rating <= RATING_MAX else None
+
+
+def normalize_ordinal(value: object) -> int | None:
+    """Returns the list position a customer named: 1 for "first", -1 for "the last one".
+
+    Accepts ordinal words ("second"), numerals ("2nd"), canonical entity values ("2",
+    "last") and "option 2" / "number 2".
+
+    Args:
+        value: An ``ordinal`` entity value.
+
+    Returns:
+        The 1-based position, ``LAST_POSITION`` (-1) for the last item, or None.
+    """
+    if value is None:
+        return None
+    text = " ".join(str(value).strip().lower().split())
+    for prefix in ("the ", "my "):
+        text = text.removeprefix(prefix)
+    text = text.strip(" .!?")
+    for noun in POSITION_NOUNS:
+        text = text.removesuffix(f" {noun}")
+    if text in LAST_WORDS:
+        return LAST_POSITION
+    if text in ORDINAL_WORDS:
+        return ORDINAL_WORDS[text]
+    match = _ORDINAL_NUMERAL_RE.match(text) or _ORDINAL_OPTION_RE.match(text)
+    number = int(match.group(1)) if match else _number_value(text)
+    return number if number is not None and number >= 1 else None
+
+
+def normalize_phone_number(value: object, default_country_code: str = "1") -> str | None:
+    """Returns a phone number in E.164 form (``+14155550199``), or None if it is not one.
+
+    Numbers without a leading ``+`` are read as national numbers of
+    ``default_country_code`` (10 digits for the US, optionally prefixed by 1).
+
+    Args:
+        value: An entity value or typed text such as "(415) 555-0199".
+        default_country_code: Country calling code for numbers without ``+``.
+
+    Returns:
+        The number as ``+<digits>``, or None.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not _PHONE_CHARS_RE.match(text) or "+" in text[1:]:
+        return None
+    digits = "".join(c for c in text if c.isdigit())
+    if text.startswith("+"):
+        number = digits
+    elif default_country_code == "1" and len(digits) == 11 and digits.startswith("1"):
+        number = digits
+    elif default_country_code == "1" and len(digits) == 10:
+        number = "1" + digits
+    elif default_country_code != "1":
+        number = default_country_code + digits.lstrip("0")
+    else:
+        return None
+    if not PHONE_DIGITS_MIN <= len(number) <= PHONE_DIGITS_MAX or number.startswith("0"):
+        return None
+    return "+" + number

@@ -1,26 +1,68 @@
-"""``python -m frontline.policy_check``: validates every policy module (CI and start-up)."""
+"""``python -m frontline.policy_check``: validates every policy module (CI and start-up).
+
+Each ``policies/*.yml`` is checked against its schema and, for the modules Frontline
+reads, against the rules a schema cannot express; then the modules are checked
+together (e.g. every consent rule names a declared write). Exit status 1 on any problem.
+"""
 
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from frontline.errors import ConfigurationError
-from frontline.policy import load_policy
+from frontline.policy import (
+    MODULE_NAMES,
+    EscalationPolicy,
+    load_policies,
+    load_policy,
+    typed_view,
+)
 from frontline.settings import get_settings
 
 
 def check_all(policies_dir: Path) -> list[str]:
     """Loads every ``*.yml`` policy in ``policies_dir``; returns the problems found."""
     problems = []
+    found = set()
     for path in sorted(policies_dir.glob("*.yml")):
         try:
             module = load_policy(path.stem, policies_dir)
+            typed_view(module)
         except ConfigurationError as exc:
             problems.append(str(exc))
         else:
+            found.add(module.name)
             print(f"ok  {module.name} {module.version} (owner {module.owner})")
+    missing = [name for name in MODULE_NAMES if not (policies_dir / f"{name}.yml").exists()]
+    problems += [f"policy '{name}' is missing from {policies_dir}" for name in missing]
+    if not problems:
+        try:
+            rules = load_policies(policies_dir)
+        except ConfigurationError as exc:
+            problems.append(str(exc))
+        else:
+            problems += _returns_within_the_guardrail(policies_dir, rules.escalation)
     return problems
+
+
+def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationPolicy) -> list[str]:
+    """The returns flow may not promise automatic refunds the guardrail would refuse."""
+    if not (policies_dir / "returns.yml").exists():
+        return []
+    refund = load_policy("returns", policies_dir).rules.get("refund") or {}
+    write = escalation.writes.get("return_order")
+    if write is None or write.money_limit is None or "max_automatic_amount" not in refund:
+        return []
+    flow_limit = Decimal(str(refund["max_automatic_amount"]))
+    if flow_limit > write.money_limit.amount:
+        return [
+            f"policy 'returns' refunds up to {flow_limit} automatically, above the "
+            f"{write.money_limit.amount} that policy 'escalation' lets the assistant refund "
+            "(writes/return_order/money_limit)"
+        ]
+    return []
 
 
 def main() -> int:

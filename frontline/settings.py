@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+
+from frontline.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +33,22 @@ class Settings:
         handoff_queue: ``redis`` or ``sql``; derived from ``redis_url`` unless set.
         redis_stream: Name of the Redis stream holding handoff packets.
         policies_dir: Folder of the policy-as-code YAML modules.
+        audit_chain: Name of the audit chain this deployment appends to (one table can
+            hold several independent chains, e.g. one per test run).
+        as_of: When set, date rules (the return window) are judged as of this instant
+            instead of the current time: for demos and tests against the sandbox,
+            whose data is dated 2026-11-01 (``FRONTLINE_AS_OF=2026-11-01T12:00:00Z``).
+        handoff_lease_seconds: How long an agent keeps a claimed handoff without a
+            heartbeat from the desk; then it is offered to the other agents again.
+        rasa_url: Base URL of the Rasa server's HTTP API (the agent desk talks to it).
+        rasa_auth_token: Token of Rasa's HTTP API (``rasa run --auth-token``).
+        desk_session_hours: Longest life of an agent desk sign-in.
+        desk_idle_minutes: A desk sign-in unused for this long is signed out.
+        desk_secure_cookies: Mark the desk's session cookie ``Secure`` even when the
+            desk sees plain HTTP (behind a proxy that terminates TLS).
+        slack_api_url: Base URL of Slack's Web API (tests point it at a local fake).
+        webchat_allowed_origins: Web pages allowed to open the web chat's socket.io
+            connection; empty allows every origin (Rasa's default).
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -39,6 +58,16 @@ class Settings:
     handoff_queue: str = "sql"
     redis_stream: str = "frontline:handoffs"
     policies_dir: Path = PROJECT_ROOT / "policies"
+    audit_chain: str = "main"
+    as_of: datetime | None = None
+    handoff_lease_seconds: float = 60.0
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_auth_token: str | None = None
+    desk_session_hours: float = 12.0
+    desk_idle_minutes: float = 30.0
+    desk_secure_cookies: bool = False
+    slack_api_url: str = "https://slack.com/api/"
+    webchat_allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -53,7 +82,42 @@ class Settings:
             handoff_queue=env.get("HANDOFF_QUEUE") or ("redis" if redis_url else "sql"),
             redis_stream=env.get("HANDOFF_STREAM", cls.redis_stream),
             policies_dir=Path(env.get("FRONTLINE_POLICIES_DIR", str(PROJECT_ROOT / "policies"))),
+            audit_chain=env.get("FRONTLINE_AUDIT_CHAIN") or cls.audit_chain,
+            as_of=_instant(env.get("FRONTLINE_AS_OF"), "FRONTLINE_AS_OF"),
+            handoff_lease_seconds=float(
+                env.get("HANDOFF_LEASE_SECONDS") or cls.handoff_lease_seconds
+            ),
+            rasa_url=(env.get("RASA_URL") or cls.rasa_url).rstrip("/"),
+            rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
+            desk_session_hours=float(env.get("DESK_SESSION_HOURS") or cls.desk_session_hours),
+            desk_idle_minutes=float(env.get("DESK_IDLE_MINUTES") or cls.desk_idle_minutes),
+            desk_secure_cookies=env.get("DESK_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            slack_api_url=env.get("SLACK_API_URL") or cls.slack_api_url,
+            webchat_allowed_origins=tuple(
+                origin.strip().rstrip("/")
+                for origin in (env.get("WEBCHAT_ALLOWED_ORIGINS") or "").split(",")
+                if origin.strip()
+            ),
         )
+
+
+def _instant(text: str | None, name: str) -> datetime | None:
+    """An ISO-8601 instant from the environment, as aware UTC (naive means UTC)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an ISO-8601 time, not {text!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def business_now(settings: Settings | None = None) -> datetime:
+    """The instant date rules are judged at: ``as_of`` when set, else the current time."""
+    as_of = (settings or get_settings()).as_of
+    return as_of if as_of is not None else datetime.now(timezone.utc)
 
 
 @lru_cache(maxsize=1)

@@ -45,3 +45,8 @@ def order_not_found(order_id: str) -> ApiError:
 def invoice_not_found(invoice_id: str) -> ApiError:
     """404 ``invoice_not_found``."""
     return ApiError(404, "invoice_not_found", f"No invoice with id {invoice_id!r}.")
+
+
+def charge_not_found(charge_id: str) -> ApiError:
+    """404 ``charge_not_found``."""
+    return ApiError(404, "charge_not_found", f"No charge with id {charge_id!r}.")

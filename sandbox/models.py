@@ -24,6 +24,9 @@ CENT = Decimal("0.01")
 ORDER_STATES = ("placed", "paid", "packed", "shipped", "delivered", "cancelled", "returned")
 #: States in which the customer may still cancel (packed orders are with the warehouse).
 CANCELLABLE_STATES = frozenset({"placed", "paid"})
+#: States in which the order system accepts a return (whether the assistant may
+#: authorise one on its own is the assistant's policy, not the order system's).
+RETURNABLE_STATES = frozenset({"delivered"})
 CUSTOMER_TIERS = ("bronze", "silver", "gold")
 #: Invoice statuses: ``open`` (not paid yet), ``paid``, ``refunded``, ``void``.
 INVOICE_STATUSES = ("open", "paid", "refunded", "void")
@@ -92,6 +95,41 @@ class Customer(Base):
     created_at = sa.Column(UTCDateTime, nullable=False)
 
     orders = relationship("Order", back_populates="customer", order_by="Order.placed_at.desc()")
+    address = relationship(
+        "CustomerAddress", back_populates="customer", uselist=False, cascade="all, delete-orphan"
+    )
+
+
+class CustomerAddress(Base):
+    """The shipping address on a customer's account (one per customer, free text).
+
+    A table of its own rather than a column, so a database seeded before addresses
+    existed still works (its customers simply have no address on file).
+    """
+
+    __tablename__ = "sandbox_customer_addresses"
+
+    customer_id = sa.Column(sa.String(16), sa.ForeignKey("sandbox_customers.id"), primary_key=True)
+    address = sa.Column(sa.String(300), nullable=False)
+    updated_at = sa.Column(UTCDateTime, nullable=False)
+
+    customer = relationship("Customer", back_populates="address")
+
+
+class PasswordReset(Base):
+    """A password-reset link the CRM e-mailed to a customer."""
+
+    __tablename__ = "sandbox_password_resets"
+
+    id = sa.Column(sa.String(40), primary_key=True)
+    customer_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
+    )
+    #: The e-mail address on file when the link was sent.
+    sent_to = sa.Column(sa.String(254), nullable=False)
+    requested_via = sa.Column(sa.String(32), nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    expires_at = sa.Column(UTCDateTime, nullable=False)
 
 
 class Order(Base):
@@ -207,6 +245,76 @@ class Charge(Base):
     description = sa.Column(sa.String(200), nullable=False)
 
     invoice = relationship("Invoice", back_populates="charges")
+
+
+class ReturnAuthorization(Base):
+    """A return the order system authorised, with the refund it issued (at most one per order)."""
+
+    __tablename__ = "sandbox_returns"
+
+    id = sa.Column(sa.String(40), primary_key=True)
+    order_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_orders.id"), nullable=False, unique=True
+    )
+    customer_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
+    )
+    reason = sa.Column(sa.String(500))
+    #: ``None`` when nothing had been paid, so nothing was refunded.
+    refund_amount = sa.Column(Money)
+    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    card_brand = sa.Column(sa.String(16))
+    card_last4 = sa.Column(sa.String(4))
+    created_at = sa.Column(UTCDateTime, nullable=False)
+
+
+#: Why a customer disputes a charge.
+DISPUTE_REASONS = ("duplicate", "unrecognized", "other")
+
+
+class Dispute(Base):
+    """A customer's dispute of one card charge, for the billing team to settle."""
+
+    __tablename__ = "sandbox_disputes"
+
+    id = sa.Column(sa.String(40), primary_key=True)
+    charge_id = sa.Column(
+        sa.String(32), sa.ForeignKey("sandbox_charges.id"), nullable=False, index=True
+    )
+    invoice_id = sa.Column(sa.String(24), sa.ForeignKey("sandbox_invoices.id"), nullable=False)
+    customer_id = sa.Column(
+        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
+    )
+    amount = sa.Column(Money, nullable=False)
+    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    reason = sa.Column(sa.String(16), nullable=False)
+    note = sa.Column(sa.String(500))
+    #: ``open`` until the billing team settles it.
+    status = sa.Column(sa.String(16), nullable=False, default="open")
+    created_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class Contact(Base):
+    """One contact of a customer with the company: a conversation on some channel.
+
+    The assistant records a contact when it has verified who the customer is, so an
+    agent sees the customer's recent contacts on every channel (web chat, Slack, ...).
+    """
+
+    __tablename__ = "sandbox_contacts"
+    __table_args__ = (
+        sa.Index("ix_sandbox_contacts_customer_started", "customer_id", "started_at"),
+    )
+
+    id = sa.Column(sa.String(32), primary_key=True)
+    customer_id = sa.Column(sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False)
+    #: The channel's name as the assistant knows it: ``socketio``, ``slack``, ``rest``, ...
+    channel = sa.Column(sa.String(32), nullable=False)
+    conversation_id = sa.Column(sa.String(255), nullable=False)
+    #: What the contact was about, in a few words (``order cancellation``).
+    topic = sa.Column(sa.String(100))
+    started_at = sa.Column(UTCDateTime, nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
 
 
 class IdempotencyRecord(Base):

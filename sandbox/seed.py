@@ -28,6 +28,7 @@ from sandbox.models import (
     Base,
     Charge,
     Customer,
+    CustomerAddress,
     Invoice,
     Order,
     OrderItem,
@@ -89,6 +90,15 @@ EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 AREA_CODES = ("212", "312", "415", "503", "512", "617", "646", "702", "206", "303", "404")
 CARRIERS = ("UPS", "FedEx", "USPS", "DHL")
 CARD_BRANDS = ("visa", "mastercard", "amex", "discover")
+STREETS = (
+    "Maple Ave", "Oak St", "Pine Rd", "Cedar Ln", "Elm St", "Lakeview Dr", "Hillcrest Rd",
+    "Park Pl", "Sunset Blvd", "River Rd", "Main St", "Washington Ave", "Highland Ave",
+)  # fmt: skip
+CITIES = (
+    ("Springfield", "IL"), ("Portland", "OR"), ("Austin", "TX"), ("Madison", "WI"),
+    ("Denver", "CO"), ("Boston", "MA"), ("Seattle", "WA"), ("Atlanta", "GA"),
+    ("Phoenix", "AZ"), ("Raleigh", "NC"), ("Columbus", "OH"), ("Tampa", "FL"),
+)  # fmt: skip
 TIER_WEIGHTS = (("bronze", 50), ("silver", 33), ("gold", 17))
 STATE_WEIGHTS = (
     ("placed", 8),
@@ -160,6 +170,17 @@ class SeedSummary:
         }
 
 
+def generated_address(customer_id: str, zip_code: str) -> str:
+    """A made-up shipping address, the same for a customer id on every run.
+
+    Drawn from a generator of its own, so adding addresses left every other
+    seeded value (ids, amounts, dates) exactly as it was.
+    """
+    rng = random.Random(f"{SEED}:address:{customer_id}")
+    city, state = rng.choice(CITIES)
+    return f"{rng.randint(2, 9899)} {rng.choice(STREETS)}, {city}, {state} {zip_code}"
+
+
 def _at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -227,6 +248,7 @@ class _Builder:
         slack_id: str,
         created_at: dt.datetime,
         card: tuple[str, str],
+        address: str | None = None,
     ) -> Customer:
         customer = Customer(
             id=customer_id,
@@ -238,6 +260,11 @@ class _Builder:
             tier=tier,
             channel_ids={"slack": slack_id, "web": None},
             created_at=created_at,
+        )
+        customer.address = CustomerAddress(
+            customer_id=customer_id,
+            address=address or generated_address(customer_id, zip_code),
+            updated_at=created_at,
         )
         self.used_emails.add(email.lower())
         self.cards[customer_id] = card
@@ -423,6 +450,7 @@ def _add_personas(builder: _Builder) -> None:
         slack_id="U0JANEDOE1",
         created_at=_at("2023-04-18T10:21:00Z"),
         card=("visa", "4242"),
+        address="500 Howard St, Apt 4B, San Francisco, CA 94107",
     )
     builder.add_order(
         jane,
@@ -493,6 +521,7 @@ def _add_personas(builder: _Builder) -> None:
         slack_id="U0OMARHADD",
         created_at=_at("2024-01-09T15:02:00Z"),
         card=("mastercard", "5454"),
+        address="350 W 31st St, New York, NY 10001",
     )
     builder.add_order(
         omar,
@@ -558,6 +587,7 @@ def _add_personas(builder: _Builder) -> None:
         slack_id="U0LIWEI003",
         created_at=_at("2025-06-30T12:00:00Z"),
         card=("amex", "0005"),
+        address="2200 N Clark St, Chicago, IL 60614",
     )
     builder.add_order(
         li,
@@ -672,6 +702,8 @@ def demo_rows(seed: int = SEED) -> tuple[Rows, SeedSummary]:
 
     for customer in customers:
         add(customer)
+        if customer.address is not None:
+            add(customer.address)
         for order in customer.orders:
             add(order)
             for item in order.items:

@@ -36,8 +36,13 @@ def tracking_url(carrier: str, tracking_number: str) -> str:
     return template.format(tracking_number)
 
 
-def customer_json(customer: Any) -> JsonDict:
-    """A CRM customer (a :class:`Customer` or any row with its columns)."""
+def customer_json(customer: Any, shipping_address: str | None = None) -> JsonDict:
+    """A CRM customer (a :class:`Customer` or any row with its columns).
+
+    Args:
+        customer: The customer.
+        shipping_address: The address on file, or ``None`` when there is none.
+    """
     return {
         "id": customer.id,
         "name": customer.name,
@@ -46,6 +51,7 @@ def customer_json(customer: Any) -> JsonDict:
         "zip_code": customer.zip_code,
         "tier": customer.tier,
         "channel_ids": dict(customer.channel_ids or {}),
+        "shipping_address": shipping_address,
         "created_at": isoformat(customer.created_at),
     }
 
@@ -139,4 +145,66 @@ def invoice_json(invoice: Any, charges: Iterable[Any]) -> JsonDict:
         "issued_at": isoformat(invoice.issued_at),
         "refunded_at": isoformat(invoice.refunded_at),
         "charges": [charge_json(charge, invoice.order_id) for charge in charges],
+    }
+
+
+def return_json(record: Any) -> JsonDict:
+    """A return authorisation with the refund it issued (``refund`` is ``None`` if none)."""
+    refund = None
+    if record.refund_amount is not None:
+        refund = {
+            "amount": money(record.refund_amount),
+            "currency": record.currency,
+            "card_brand": record.card_brand,
+            "card_last4": record.card_last4,
+        }
+    return {
+        "id": record.id,
+        "order_id": record.order_id,
+        "customer_id": record.customer_id,
+        "reason": record.reason,
+        "label_url": f"https://returns.example.com/labels/{record.id}",
+        "refund": refund,
+        "created_at": isoformat(record.created_at),
+    }
+
+
+def dispute_json(dispute: Any) -> JsonDict:
+    """A disputed charge."""
+    return {
+        "id": dispute.id,
+        "charge_id": dispute.charge_id,
+        "invoice_id": dispute.invoice_id,
+        "customer_id": dispute.customer_id,
+        "amount": money(dispute.amount),
+        "currency": dispute.currency,
+        "reason": dispute.reason,
+        "note": dispute.note,
+        "status": dispute.status,
+        "created_at": isoformat(dispute.created_at),
+    }
+
+
+def password_reset_json(reset: Any) -> JsonDict:
+    """A password-reset link sent to a customer."""
+    return {
+        "id": reset.id,
+        "customer_id": reset.customer_id,
+        "sent_to": reset.sent_to,
+        "requested_via": reset.requested_via,
+        "created_at": isoformat(reset.created_at),
+        "expires_at": isoformat(reset.expires_at),
+    }
+
+
+def contact_json(contact: Any) -> JsonDict:
+    """A customer's contact (a :class:`Contact` or any row with its columns)."""
+    return {
+        "id": contact.id,
+        "customer_id": contact.customer_id,
+        "channel": contact.channel,
+        "conversation_id": contact.conversation_id,
+        "topic": contact.topic,
+        "started_at": isoformat(contact.started_at),
+        "created_at": isoformat(contact.created_at),
     }

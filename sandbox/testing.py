@@ -159,6 +159,10 @@ class SandboxClient:
         """``POST path``."""
         return self.request("POST", path, **kwargs)
 
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        """``PATCH path``."""
+        return self.request("PATCH", path, **kwargs)
+
     def put(self, path: str, **kwargs: Any) -> requests.Response:
         """``PUT path``."""
         return self.request("PUT", path, **kwargs)

@@ -30,3 +30,24 @@ class OrdersClient(JsonServiceClient):
             json={"reason": reason},
             headers={"Idempotency-Key": idempotency_key},
         )
+
+    async def return_order(
+        self, order_id: str, *, idempotency_key: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Authorises the return of a delivered order and refunds its payment.
+
+        Returns:
+            ``{"order": <the returned order>, "return": {"id", "label_url", "refund":
+            {"amount", "currency", "card_brand", "card_last4"} | None, ...}}``; a
+            replayed key returns the first result and changes nothing.
+
+        Raises:
+            BackendRejected: 409 ``not_returnable`` (with ``state``) when the order
+                is not delivered.
+        """
+        return await self.request(
+            "POST",
+            f"/orders/{order_id}/return",
+            json={"reason": reason},
+            headers={"Idempotency-Key": idempotency_key},
+        )

@@ -1,6 +1,9 @@
 """The context packet a human agent receives when the assistant hands off.
 
-The packet's shape is the versioned JSON Schema ``schemas/handoff_packet.v1.json``.
+The packet's shape is the versioned JSON Schema ``schemas/handoff_packet.v1.1.json``
+(1.1 adds ``recent_contacts``, ``decisions``, ``reason.rule`` and the idempotency key
+and rule id of ``actions_attempted`` to 1.0, all optional; a packet is validated against
+the schema of its own ``schema_version``, so 1.0 packets still in a queue stay readable).
 :func:`build_packet` turns a tracker state (what rasa-sdk's ``Tracker.current_state()``
 returns) into a packet that saves the agent from reading the whole transcript: who
 the customer is (masked), what they wanted, what the bot tried, and why it gave up.
@@ -27,14 +30,26 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from frontline.errors import ConfigurationError, PacketInvalid
-from frontline.masking import mask_email, mask_name, mask_phone, mask_text, mask_zip_code
+from frontline.masking import (
+    mask_email,
+    mask_name,
+    mask_phone,
+    mask_text,
+    mask_value,
+    mask_zip_code,
+)
 from frontline.patterns import normalize_email, normalize_order_id, normalize_zip_code
 from frontline.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1.0"
-SCHEMA_PATH: Path = PROJECT_ROOT / "schemas" / "handoff_packet.v1.json"
+SCHEMA_VERSION = "1.1"
+#: The schema of every packet version; packets are built in :data:`SCHEMA_VERSION`.
+SCHEMA_PATHS: dict[str, Path] = {
+    "1.0": PROJECT_ROOT / "schemas" / "handoff_packet.v1.json",
+    "1.1": PROJECT_ROOT / "schemas" / "handoff_packet.v1.1.json",
+}
+SCHEMA_PATH: Path = SCHEMA_PATHS[SCHEMA_VERSION]
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 REASON_CODES = (
@@ -53,6 +68,8 @@ MAX_ACTIONS = 20
 MAX_ENTITIES = 50
 MAX_TEXT_LENGTH = 500
 MAX_TURN_TEXT_LENGTH = 2000
+MAX_RECENT_CONTACTS = 10
+MAX_DECISIONS = 20
 
 #: Slots worth showing the agent. None of them holds personal data (``email`` and
 #: ``verification_secret`` deliberately are not here).
@@ -76,6 +93,10 @@ CONVERSATIONAL_INTENTS = frozenset(
         "stop",
         "inform",
         "nlu_fallback",
+        "csat_feedback",
+        "faq",
+        "chitchat",
+        "insult",
     }
 )
 
@@ -84,6 +105,14 @@ _INTENT_PHRASES = {
     "cancel_order": "cancel an order",
     "request_human": "talk to a person",
     "out_of_scope": "get help with something the assistant does not handle",
+    "request_return": "return an order for a refund",
+    "list_invoices": "see their invoices",
+    "explain_charge": "understand a charge",
+    "report_double_charge": "report a charge made twice",
+    "reset_password": "reset their password",
+    "change_shipping_address": "change their shipping address",
+    "change_email": "change their e-mail address",
+    "change_phone": "change their phone number",
 }
 
 _REASON_LABELS = {
@@ -116,31 +145,33 @@ _ENTITY_MASKERS: dict[str, Callable[[str], str | None]] = {
 # -- schema ----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
-    """Loads and checks the schema once per process."""
+@lru_cache(maxsize=len(SCHEMA_PATHS))
+def _validator(version: str = SCHEMA_VERSION) -> jsonschema.protocols.Validator:
+    """Loads and checks the schema of one packet version, once per process."""
+    path = SCHEMA_PATHS[version]
     try:
-        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        schema = json.loads(path.read_text(encoding="utf-8"))
         validator_class = jsonschema.validators.validator_for(schema)
         validator_class.check_schema(schema)
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot load handoff packet schema {SCHEMA_PATH}") from exc
+        raise ConfigurationError(f"cannot load handoff packet schema {path}") from exc
     except jsonschema.SchemaError as exc:
-        raise ConfigurationError(f"handoff packet schema {SCHEMA_PATH} is invalid") from exc
+        raise ConfigurationError(f"handoff packet schema {path} is invalid") from exc
     return validator_class(schema, format_checker=jsonschema.FormatChecker())
 
 
-def load_schema() -> dict[str, Any]:
-    """Returns the packet's JSON Schema (a copy; the loaded one is cached).
+def load_schema(version: str = SCHEMA_VERSION) -> dict[str, Any]:
+    """Returns the JSON Schema of a packet version (a copy; the loaded one is cached).
 
     Raises:
         ConfigurationError: The schema file is missing or is not a valid schema.
+        KeyError: There is no such packet version.
     """
-    return json.loads(json.dumps(_validator().schema))
+    return json.loads(json.dumps(_validator(version).schema))
 
 
 def validate_packet(packet: Mapping[str, Any]) -> None:
-    """Checks a packet against the schema.
+    """Checks a packet against the schema of its ``schema_version``.
 
     The error message names the failing location and rule but never echoes the
     offending value, which might be personal data that escaped masking.
@@ -149,12 +180,16 @@ def validate_packet(packet: Mapping[str, Any]) -> None:
         PacketInvalid: The packet does not match the schema.
         ConfigurationError: The schema itself cannot be loaded.
     """
-    error = best_match(_validator().iter_errors(packet))
+    version = packet.get("schema_version") if isinstance(packet, Mapping) else None
+    if version not in SCHEMA_PATHS:
+        known = ", ".join(SCHEMA_PATHS)
+        raise PacketInvalid(f"handoff packet has no known schema_version (one of {known})")
+    error = best_match(_validator(str(version)).iter_errors(packet))
     if error is not None:
-        raise PacketInvalid(_describe(error)) from error
+        raise PacketInvalid(_describe(error, str(version))) from error
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, version: str) -> str:
     location = "/" + "/".join(str(part) for part in error.absolute_path)
     rule = error.validator
     if rule == "required" and isinstance(error.instance, Mapping):
@@ -166,7 +201,7 @@ def _describe(error: ValidationError) -> str:
         detail = f"unexpected {', '.join(extra)}"
     else:
         detail = f"{rule} {json.dumps(error.validator_value, default=str)[:200]}"
-    return f"handoff packet v{SCHEMA_VERSION} is invalid at {location}: {detail}"
+    return f"handoff packet v{version} is invalid at {location}: {detail}"
 
 
 # -- building --------------------------------------------------------------------
@@ -193,6 +228,9 @@ def build_packet(
     customer: Mapping[str, Any] | None,
     now: datetime | None = None,
     max_turns: int = DEFAULT_MAX_TURNS,
+    recent_contacts: Sequence[Mapping[str, Any]] = (),
+    rule: Mapping[str, Any] | None = None,
+    decisions: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Builds and validates the context packet for handing a conversation off.
 
@@ -205,9 +243,17 @@ def build_packet(
             ``phone``, ``tier``, ...), or None when the customer is not verified.
         now: The packet's creation time (default: the current time; naive means UTC).
         max_turns: How many of the latest turns to include.
+        recent_contacts: The verified customer's contacts as the CRM lists them
+            (``channel``, ``conversation_id``, ``topic``, ``started_at``), newest first;
+            ignored when the customer is not verified.
+        rule: The policy rule that sent the conversation to a person (``id``,
+            ``policy``, ``version``), as the ``escalation_rule`` slot holds it.
+        decisions: The conversation's decision records
+            (:func:`frontline.audit.decisions.decisions_from_events`), oldest first;
+            the latest :data:`MAX_DECISIONS` go into the packet.
 
     Returns:
-        A JSON-able dict matching ``schemas/handoff_packet.v1.json``.
+        A JSON-able dict matching ``schemas/handoff_packet.v1.1.json``.
 
     Raises:
         PacketInvalid: The result does not match the schema (e.g. an unknown reason
@@ -237,7 +283,7 @@ def build_packet(
         "channel": _channel(conversation, latest_user),
         "created_at": _iso(created),
         "priority": priority,
-        "reason": {"code": reason_code, "rationale": rationale_text},
+        "reason": _reason(reason_code, rationale_text, rule),
         "customer": _customer(customer),
         "intent": _intent(latest_message),
         "entities": _entities(latest_message.get("entities") or [], scrub),
@@ -252,7 +298,11 @@ def build_packet(
         ),
         "last_turns": turns[-max_turns:] if max_turns else [],
         "actions_attempted": actions,
+        "recent_contacts": (
+            _recent_contacts(recent_contacts, conversation_id) if customer is not None else []
+        ),
     }
+    packet["decisions"] = _decisions(decisions, scrub)
     agent_slots = _agent_slots(slots, scrub)
     if agent_slots:
         packet["slots"] = agent_slots
@@ -363,8 +413,9 @@ def _customer(customer: Mapping[str, Any] | None) -> dict[str, Any]:
             "phone": None,
             "tier": None,
         }
+    # What each field looks like in a packet is the data-handling policy's (`packets`).
     name = _clean(customer.get("name"))
-    masked_name = mask_name(_WHITESPACE_RE.sub(" ", name)) if name else None
+    masked_name = mask_value("packets", "name", _WHITESPACE_RE.sub(" ", name)) if name else None
     email = _clean(customer.get("email"))
     phone = _clean(customer.get("phone"))
     customer_id = customer.get("id")
@@ -373,10 +424,38 @@ def _customer(customer: Mapping[str, Any] | None) -> dict[str, Any]:
         "verified": True,
         "customer_id": str(customer_id)[:64] if customer_id not in (None, "") else None,
         "name": masked_name[:100] if masked_name else None,
-        "email": mask_email(email) if email and normalize_email(email) else None,
-        "phone": mask_phone(phone) if phone else None,
+        "email": mask_value("packets", "email", email)
+        if email and normalize_email(email)
+        else None,
+        "phone": mask_value("packets", "phone", phone) if phone else None,
         "tier": tier[:32] if tier else None,
     }
+
+
+def _recent_contacts(
+    contacts: Iterable[Any], conversation_id: str
+) -> list[dict[str, str | bool | None]]:
+    """The CRM's contacts, normalised; entries without a channel, id or time are dropped."""
+    result: list[dict[str, str | bool | None]] = []
+    for contact in contacts:
+        if not isinstance(contact, Mapping):
+            continue
+        channel = _clean(contact.get("channel"))
+        contact_conversation = _clean(contact.get("conversation_id"))
+        started = _timestamp(contact.get("started_at"))
+        if not (channel and contact_conversation and started):
+            continue
+        topic = _clean(contact.get("topic"))
+        result.append(
+            {
+                "channel": channel[:64],
+                "conversation_id": contact_conversation[:255],
+                "topic": topic[:100] if topic else None,
+                "started_at": _iso(started),
+                "current": contact_conversation == conversation_id,
+            }
+        )
+    return result[:MAX_RECENT_CONTACTS]
 
 
 def _intent(latest_message: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -434,15 +513,84 @@ def _actions(action_log: Any, scrub: _Scrubber) -> list[dict[str, Any]]:
             continue
         detail = _clean(item.get("detail"))
         at = _timestamp(item.get("at"))
-        actions.append(
+        action: dict[str, Any] = {
+            "action": str(item["action"]).strip()[:100],
+            "result": (_clean(item.get("result")) or "unknown")[:64],
+            "detail": scrub(detail)[:MAX_TEXT_LENGTH] if detail else None,
+            "at": _iso(at) if at else None,
+        }
+        for key in ("idempotency_key", "rule_id"):
+            value = _clean(item.get(key))
+            if value:
+                action[key] = value[:100]
+        actions.append(action)
+    return actions[-MAX_ACTIONS:]
+
+
+def _reason(code: str, rationale: str, rule: Mapping[str, Any] | None) -> dict[str, Any]:
+    reason: dict[str, Any] = {"code": code, "rationale": rationale}
+    rule_id = _clean((rule or {}).get("id"))
+    if rule_id:
+        reason["rule"] = {
+            "id": rule_id[:100],
+            "policy": (_clean((rule or {}).get("policy")) or "")[:64] or None,
+            "version": (_clean((rule or {}).get("version")) or "")[:32] or None,
+        }
+    return reason
+
+
+def _decision_intent(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, Mapping) or not _clean(value.get("name")):
+        return None
+    confidence = value.get("confidence")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+        confidence = None
+    return {
+        "name": str(value["name"])[:100],
+        "confidence": min(max(float(confidence), 0.0), 1.0) if confidence is not None else None,
+    }
+
+
+def _decisions(decisions: Iterable[Any], scrub: _Scrubber) -> list[dict[str, Any]]:
+    """The latest decision records, compact: what was chosen, by whom, on what evidence."""
+    result = []
+    for decision in decisions:
+        if not isinstance(decision, Mapping) or not _clean(decision.get("action")):
+            continue
+        confidence = decision.get("confidence")
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+            confidence = None
+        at = _timestamp(decision.get("at"))
+        rules = [
+            str(rule["id"])[:100]
+            for rule in decision.get("rules") or []
+            if isinstance(rule, Mapping) and _clean(rule.get("id"))
+        ]
+        calls = [
             {
-                "action": str(item["action"]).strip()[:100],
-                "result": (_clean(item.get("result")) or "unknown")[:64],
-                "detail": scrub(detail)[:MAX_TEXT_LENGTH] if detail else None,
+                "action": (_clean(call.get("action")) or "unknown")[:100],
+                "result": (_clean(call.get("result")) or "unknown")[:64],
+                "idempotency_key": (_clean(call.get("idempotency_key")) or "")[:100] or None,
+            }
+            for call in decision.get("backend_calls") or []
+            if isinstance(call, Mapping)
+        ]
+        result.append(
+            {
                 "at": _iso(at) if at else None,
+                "action": str(decision["action"])[:100],
+                "policy": (_clean(decision.get("policy")) or "")[:100] or None,
+                "confidence": min(max(float(confidence), 0.0), 1.0)
+                if confidence is not None
+                else None,
+                "intent": _decision_intent(decision.get("intent")),
+                "runner_up": _decision_intent(decision.get("runner_up")),
+                "rules": rules[:10],
+                "backend_calls": calls[:10],
+                "rationale": scrub(_clean(decision.get("rationale")) or "")[:MAX_TEXT_LENGTH],
             }
         )
-    return actions[-MAX_ACTIONS:]
+    return result[-MAX_DECISIONS:]
 
 
 def _agent_slots(slots: Mapping[str, Any], scrub: _Scrubber) -> dict[str, Any]:

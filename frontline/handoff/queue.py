@@ -11,6 +11,8 @@ Usage::
 
 * ``{"type": "sql", "url": "postgresql://...", "queue_name": "default"}``
 * ``{"type": "redis", "url": "redis://...", "stream": "frontline:handoffs"}``
+
+Both take ``lease_seconds``: how long an agent's claim lasts without a heartbeat.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from frontline.errors import ConfigurationError
 from frontline.handoff.base import (
     AlreadyClaimed,
     AlreadyResolved,
+    Delivery,
     EntryNotFound,
     EntryStatus,
     HandoffQueue,
+    NotOwner,
     QueueEntry,
 )
 from frontline.handoff.redis_queue import DEFAULT_STREAM, RedisStreamHandoffQueue
@@ -35,9 +39,11 @@ from frontline.settings import Settings
 __all__ = [
     "AlreadyClaimed",
     "AlreadyResolved",
+    "Delivery",
     "EntryNotFound",
     "EntryStatus",
     "HandoffQueue",
+    "NotOwner",
     "QueueEntry",
     "RedisStreamHandoffQueue",
     "SqlHandoffQueue",
@@ -54,14 +60,15 @@ def create(config: Mapping[str, Any]) -> HandoffQueue:
     """Builds a handoff queue from a config mapping.
 
     Args:
-        config: ``type`` (``sql`` or ``redis``) and ``url``; optionally ``queue_name``
-            (sql), ``stream`` and ``timeout`` (redis).
+        config: ``type`` (``sql`` or ``redis``) and ``url``; optionally ``lease_seconds``,
+            ``queue_name`` (sql), ``stream`` and ``timeout`` (redis).
 
     Returns:
         A queue that has not connected yet.
 
     Raises:
-        ConfigurationError: The type is unknown, or the URL is missing or invalid.
+        ConfigurationError: The type is unknown, or the URL, the lease or the timeout
+            is missing or invalid.
     """
     queue_type = config.get("type")
     if queue_type not in QUEUE_TYPES:
@@ -71,23 +78,29 @@ def create(config: Mapping[str, Any]) -> HandoffQueue:
     url = config.get("url")
     if not isinstance(url, str) or not url:
         raise ConfigurationError(f"the {queue_type} handoff queue needs a 'url'")
+    kwargs: dict[str, Any] = {}
+    if config.get("lease_seconds") is not None:
+        kwargs["lease_seconds"] = _number(config, "lease_seconds", queue_type)
     queue: HandoffQueue
     if queue_type == "sql":
-        queue = SqlHandoffQueue(url, queue_name=config.get("queue_name") or "default")
+        queue = SqlHandoffQueue(url, queue_name=config.get("queue_name") or "default", **kwargs)
     else:
-        kwargs: dict[str, Any] = {}
         if config.get("timeout") is not None:
-            try:
-                kwargs["timeout"] = float(config["timeout"])
-            except (TypeError, ValueError) as exc:
-                raise ConfigurationError(
-                    "the redis handoff queue 'timeout' must be a number"
-                ) from exc
+            kwargs["timeout"] = _number(config, "timeout", queue_type)
         queue = RedisStreamHandoffQueue(
             url, stream=config.get("stream") or DEFAULT_STREAM, **kwargs
         )
     logger.debug("Created handoff queue %r", queue)
     return queue
+
+
+def _number(config: Mapping[str, Any], key: str, queue_type: str) -> float:
+    try:
+        return float(config[key])
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"the {queue_type} handoff queue {key!r} must be a number"
+        ) from exc
 
 
 def create_from_settings(settings: Settings) -> HandoffQueue:
@@ -97,6 +110,7 @@ def create_from_settings(settings: Settings) -> HandoffQueue:
         ConfigurationError: ``handoff_queue`` is unknown, or it is ``redis`` and no
             ``redis_url`` is set.
     """
+    lease = settings.handoff_lease_seconds
     if settings.handoff_queue == "redis":
         if not settings.redis_url:
             raise ConfigurationError("HANDOFF_QUEUE is 'redis' but REDIS_URL is not set")
@@ -105,6 +119,9 @@ def create_from_settings(settings: Settings) -> HandoffQueue:
                 "type": "redis",
                 "url": settings.redis_url,
                 "stream": settings.redis_stream,
+                "lease_seconds": lease,
             }
         )
-    return create({"type": settings.handoff_queue, "url": settings.database_url})
+    return create(
+        {"type": settings.handoff_queue, "url": settings.database_url, "lease_seconds": lease}
+    )

@@ -3,7 +3,13 @@
 All queues share one table, ``handoff_queue_entries``, told apart by ``queue_name``.
 The packet is stored as JSON text so the table works unchanged on both databases.
 State changes are single conditional ``UPDATE`` statements whose row count tells
-whether they won, so two agents can never own the same entry.
+whether they won, so two agents can never own the same entry, even when several
+claim at once or one takes over an entry whose lease has just run out.
+
+Leases are timestamps (``lease_expires_at``) written with this process's clock, so the
+SQL queue is meant for one desk process (or desk processes with synchronised
+clocks); :meth:`SqlHandoffQueue.deliver` re-offers the entries whose lease ran out.
+Tables created by an earlier version get the lease and timing columns on first use.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ import logging
 import threading
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,20 +30,26 @@ from frontline.db import Base, get_engine, session_scope
 from frontline.errors import ConfigurationError, QueueError
 from frontline.handoff.base import (
     CLAIMED,
+    DEFAULT_LEASE_SECONDS,
     MAX_AGENT_ID_LENGTH,
     MAX_CONVERSATION_ID_LENGTH,
     MAX_HANDOFF_ID_LENGTH,
     MAX_RESOLUTION_CODE_LENGTH,
     PENDING,
+    PRIORITY_ORDER,
     RESOLVED,
+    Delivery,
     HandoffQueue,
     QueueEntry,
     check_agent_id,
+    check_lease_seconds,
     check_limit,
     check_resolution_code,
     dump_packet,
     load_packet,
     packet_ids,
+    packet_priority,
+    priority_rank,
     transition_error,
     utcnow,
 )
@@ -81,6 +93,8 @@ class HandoffQueueRow(Base):
         ),
         sa.Index("ix_handoff_queue_status", "queue_name", "status", "id"),
         sa.Index("ix_handoff_queue_conversation", "queue_name", "conversation_id"),
+        sa.Index("ix_handoff_queue_order", "queue_name", "status", "priority_rank", "id"),
+        sa.Index("ix_handoff_queue_owner", "queue_name", "claimed_by", "status"),
     )
 
     # A plain INTEGER primary key is SQLite's auto-incrementing rowid; it orders entries.
@@ -98,6 +112,14 @@ class HandoffQueueRow(Base):
     claimed_at = sa.Column(UTCDateTime)
     resolved_at = sa.Column(UTCDateTime)
     resolution_code = sa.Column(sa.String(MAX_RESOLUTION_CODE_LENGTH))
+    # 0 (urgent) to 3 (low): the queue lists by priority, then by age (``id``).
+    priority_rank = sa.Column(
+        sa.SmallInteger, nullable=False, default=2, server_default=sa.text("2")
+    )
+    first_claimed_at = sa.Column(UTCDateTime)
+    lease_expires_at = sa.Column(UTCDateTime)
+    claims = sa.Column(sa.Integer, nullable=False, default=0, server_default=sa.text("0"))
+    reoffers = sa.Column(sa.Integer, nullable=False, default=0, server_default=sa.text("0"))
 
 
 _table: sa.Table = HandoffQueueRow.__table__
@@ -107,9 +129,13 @@ _ready_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _ready_lock = threading.Lock()
 
 
+#: Columns added after the table's first version, with their DDL default.
+_LATER_COLUMNS = ("priority_rank", "first_claimed_at", "lease_expires_at", "claims", "reoffers")
+
+
 def _ensure_table(engine: Engine) -> None:
     """Creates the table unless it exists (``get_engine`` only creates it once per URL,
-    possibly before this module was imported)."""
+    possibly before this module was imported), and adds columns of later versions."""
     with _ready_lock:
         if engine in _ready_engines:
             return
@@ -119,7 +145,36 @@ def _ensure_table(engine: Engine) -> None:
             # Another process created it between the check and the CREATE.
             if not sa.inspect(engine).has_table(_table.name):
                 raise
+        _upgrade_table(engine)
         _ready_engines.add(engine)
+
+
+def _upgrade_table(engine: Engine) -> None:
+    """Adds the lease and timing columns to a table of the first version."""
+    present = {column["name"] for column in sa.inspect(engine).get_columns(_table.name)}
+    missing = [name for name in _LATER_COLUMNS if name not in present]
+    if not missing:
+        return
+    preparer = engine.dialect.identifier_preparer
+    for name in missing:
+        column = _table.c[name]
+        ddl = (
+            f"ALTER TABLE {preparer.format_table(_table)} ADD COLUMN "
+            f"{preparer.format_column(column)} {column.type.compile(dialect=engine.dialect)}"
+        )
+        if column.server_default is not None:
+            ddl += f" NOT NULL DEFAULT {column.server_default.arg.text}"
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(ddl))
+        except sa.exc.DBAPIError:
+            # Another process added it first.
+            columns = {c["name"] for c in sa.inspect(engine).get_columns(_table.name)}
+            if name not in columns:
+                raise
+    for index in _table.indexes:
+        index.create(engine, checkfirst=True)
+    logger.info("Upgraded table %s: added %s", _table.name, ", ".join(missing))
 
 
 class SqlHandoffQueue(HandoffQueue):
@@ -131,12 +186,21 @@ class SqlHandoffQueue(HandoffQueue):
     Args:
         database_url: SQLAlchemy URL of the database.
         queue_name: Name of the queue inside the table.
+        lease_seconds: How long a claim lasts without :meth:`renew`.
+        clock: Returns the current time as an aware datetime (tests pass a fake one).
 
     Raises:
-        ConfigurationError: The URL or the queue name is invalid.
+        ConfigurationError: The URL, the queue name or the lease is invalid.
     """
 
-    def __init__(self, database_url: str, queue_name: str = "default") -> None:
+    def __init__(
+        self,
+        database_url: str,
+        queue_name: str = "default",
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         try:
             self._safe_url = sa.engine.make_url(database_url).render_as_string(hide_password=True)
         except sa.exc.ArgumentError as exc:
@@ -147,6 +211,8 @@ class SqlHandoffQueue(HandoffQueue):
             )
         self._url = database_url
         self._queue_name = queue_name
+        self.lease_seconds = check_lease_seconds(lease_seconds)
+        self._clock = clock
         self._closed = False
 
     def __repr__(self) -> str:
@@ -176,7 +242,10 @@ class SqlHandoffQueue(HandoffQueue):
                             conversation_id=conversation_id,
                             status=PENDING,
                             packet=text,
-                            enqueued_at=utcnow(),
+                            enqueued_at=self._now(),
+                            priority_rank=priority_rank(packet_priority(packet)),
+                            claims=0,
+                            reoffers=0,
                         )
                     )
             except sa.exc.IntegrityError:
@@ -197,8 +266,18 @@ class SqlHandoffQueue(HandoffQueue):
 
     def pending(self, limit: int = 100) -> list[QueueEntry]:
         check_limit(limit)
-        query = self._select().where(_table.c.status == PENDING).order_by(_table.c.id).limit(limit)
+        query = self._ordered(self._select().where(_table.c.status == PENDING)).limit(limit)
         return self._fetch(query, "listing pending entries")
+
+    def open_entries(self, limit: int = 200) -> list[QueueEntry]:
+        check_limit(limit)
+        query = self._select().where(_table.c.status.in_((PENDING, CLAIMED)))
+        return self._fetch(self._ordered(query).limit(limit), "listing open entries")
+
+    def held_by(self, agent_id: str) -> list[QueueEntry]:
+        check_agent_id(agent_id)
+        query = self._select().where(_table.c.status == CLAIMED, _table.c.claimed_by == agent_id)
+        return self._fetch(self._ordered(query), "listing an agent's entries")
 
     def get(self, entry_id: str) -> QueueEntry | None:
         entries = self._fetch(self._select().where(_table.c.entry_id == entry_id), "reading")
@@ -212,14 +291,27 @@ class SqlHandoffQueue(HandoffQueue):
 
     def claim(self, entry_id: str, agent_id: str) -> QueueEntry:
         check_agent_id(agent_id)
+        now = self._now()
+        taking_over = sa.and_(
+            _table.c.status == CLAIMED, _table.c.claimed_by != agent_id, self._expired(now)
+        )
         update = (
             sa.update(_table)
             .where(
                 _table.c.entry_id == entry_id,
                 _table.c.queue_name == self._queue_name,
-                _table.c.status == PENDING,
+                sa.or_(_table.c.status == PENDING, taking_over),
             )
-            .values(status=CLAIMED, claimed_by=agent_id, claimed_at=utcnow())
+            .values(
+                status=CLAIMED,
+                claimed_by=agent_id,
+                claimed_at=now,
+                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
+                lease_expires_at=self._lease_end(now),
+                claims=_table.c.claims + 1,
+                # SET expressions see the row before the update: a take-over re-offers.
+                reoffers=_table.c.reoffers + sa.case((_table.c.status == CLAIMED, 1), else_=0),
+            )
         )
         won, entry = self._transition(update, entry_id, "claiming an entry")
         if won and entry is not None:
@@ -229,10 +321,100 @@ class SqlHandoffQueue(HandoffQueue):
             return entry
         raise transition_error(entry, entry_id, agent_id)
 
+    def renew(self, agent_id: str) -> list[QueueEntry]:
+        check_agent_id(agent_id)
+        now = self._now()
+        owned = sa.and_(
+            _table.c.queue_name == self._queue_name,
+            _table.c.status == CLAIMED,
+            _table.c.claimed_by == agent_id,
+        )
+        update = sa.update(_table).where(owned).values(lease_expires_at=self._lease_end(now))
+        with self._translate("renewing leases"), session_scope(self._url) as session:
+            session.execute(update)
+            rows = session.execute(self._ordered(sa.select(_table).where(owned))).mappings().all()
+        return [_to_entry(row) for row in rows]
+
+    def release(self, entry_id: str, agent_id: str) -> QueueEntry:
+        check_agent_id(agent_id)
+        update = (
+            sa.update(_table)
+            .where(
+                _table.c.entry_id == entry_id,
+                _table.c.queue_name == self._queue_name,
+                _table.c.status == CLAIMED,
+                _table.c.claimed_by == agent_id,
+            )
+            .values(**_REOFFER_VALUES)
+        )
+        won, entry = self._transition(update, entry_id, "releasing an entry")
+        if won and entry is not None:
+            logger.info("Agent %s released handoff queue entry %s", agent_id, entry_id)
+            return entry
+        raise transition_error(entry, entry_id, agent_id)
+
+    def reassign(self, entry_id: str, agent_id: str) -> QueueEntry:
+        check_agent_id(agent_id)
+        now = self._now()
+        update = (
+            sa.update(_table)
+            .where(
+                _table.c.entry_id == entry_id,
+                _table.c.queue_name == self._queue_name,
+                sa.or_(
+                    _table.c.status == PENDING,
+                    sa.and_(_table.c.status == CLAIMED, _table.c.claimed_by != agent_id),
+                ),
+            )
+            .values(
+                status=CLAIMED,
+                claimed_by=agent_id,
+                claimed_at=now,
+                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
+                lease_expires_at=self._lease_end(now),
+                claims=_table.c.claims + 1,
+            )
+        )
+        won, entry = self._transition(update, entry_id, "reassigning an entry")
+        if won and entry is not None:
+            logger.info("Handoff queue entry %s reassigned to agent %s", entry_id, agent_id)
+            return entry
+        if entry is not None and entry.status == CLAIMED and entry.claimed_by == agent_id:
+            return entry
+        raise transition_error(entry, entry_id, agent_id)
+
+    def deliver(self, count: int = 100) -> Delivery:
+        check_limit(count)
+        now = self._now()
+        lapsed = sa.and_(
+            _table.c.queue_name == self._queue_name,
+            _table.c.status == CLAIMED,
+            self._expired(now),
+        )
+        candidates = sa.select(_table.c.entry_id).where(lapsed).order_by(_table.c.id).limit(count)
+        reoffered: list[str] = []
+        with self._translate("re-offering lapsed entries"), session_scope(self._url) as session:
+            for entry_id in session.execute(candidates).scalars().all():
+                # Each is its own conditional UPDATE: an owner renewing meanwhile wins.
+                update = (
+                    sa.update(_table)
+                    .where(lapsed, _table.c.entry_id == entry_id)
+                    .values(**_REOFFER_VALUES)
+                )
+                if session.execute(update).rowcount == 1:
+                    reoffered.append(entry_id)
+        if reoffered:
+            logger.info(
+                "Re-offered %d handoff queue entries whose lease ran out: %s",
+                len(reoffered),
+                ", ".join(reoffered),
+            )
+        return Delivery(reoffered=tuple(reoffered))
+
     def resolve(self, entry_id: str, agent_id: str, resolution_code: str) -> QueueEntry:
         check_agent_id(agent_id)
         check_resolution_code(resolution_code)
-        now = utcnow()
+        now = self._now()
         update = (
             sa.update(_table)
             .where(
@@ -247,8 +429,11 @@ class SqlHandoffQueue(HandoffQueue):
                 status=RESOLVED,
                 resolution_code=resolution_code,
                 resolved_at=now,
-                claimed_by=sa.func.coalesce(_table.c.claimed_by, agent_id),
+                claimed_by=agent_id,
                 claimed_at=sa.func.coalesce(_table.c.claimed_at, now),
+                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
+                lease_expires_at=None,
+                claims=_table.c.claims + sa.case((_table.c.status == PENDING, 1), else_=0),
             )
         )
         won, entry = self._transition(update, entry_id, "resolving an entry")
@@ -274,6 +459,24 @@ class SqlHandoffQueue(HandoffQueue):
         self._closed = True
 
     # -- helpers -------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the handoff queue's clock must return aware datetimes")
+        return now
+
+    def _lease_end(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.lease_seconds)
+
+    @staticmethod
+    def _expired(now: datetime) -> sa.sql.ColumnElement:
+        """The owner's lease has run out (a claimed row without one predates leases)."""
+        return sa.or_(_table.c.lease_expires_at.is_(None), _table.c.lease_expires_at <= now)
+
+    @staticmethod
+    def _ordered(query: sa.sql.Select) -> sa.sql.Select:
+        return query.order_by(_table.c.priority_rank, _table.c.id)
 
     @contextlib.contextmanager
     def _translate(self, action: str) -> Iterator[None]:
@@ -322,7 +525,18 @@ class SqlHandoffQueue(HandoffQueue):
         return won, (_to_entry(row) if row is not None else None)
 
 
+#: What going back to pending sets: no owner, no lease, one more re-offer.
+_REOFFER_VALUES: dict[str, Any] = {
+    "status": PENDING,
+    "claimed_by": None,
+    "claimed_at": None,
+    "lease_expires_at": None,
+    "reoffers": _table.c.reoffers + 1,
+}
+
+
 def _to_entry(row: Mapping[str, Any]) -> QueueEntry:
+    rank = row.get("priority_rank")
     return QueueEntry(
         entry_id=row["entry_id"],
         packet=load_packet(row["packet"], row["entry_id"]),
@@ -332,4 +546,9 @@ def _to_entry(row: Mapping[str, Any]) -> QueueEntry:
         claimed_at=row["claimed_at"],
         resolved_at=row["resolved_at"],
         resolution_code=row["resolution_code"],
+        priority=PRIORITY_ORDER[rank] if isinstance(rank, int) and 0 <= rank < 4 else "normal",
+        first_claimed_at=row.get("first_claimed_at"),
+        lease_expires_at=row.get("lease_expires_at"),
+        claims=int(row.get("claims") or 0),
+        reoffers=int(row.get("reoffers") or 0),
     )

@@ -3,8 +3,10 @@
 No pretrained English pipeline can be installed offline, so Frontline uses
 ``spacy.blank("en")`` (tokenizer and lexical attributes only) plus an
 ``EntityRuler`` with our own patterns. The ruler is the rule-based half of the NLU:
-identifiers with a fixed shape (order numbers, e-mails, ZIP codes, amounts) are
-found exactly, and DIET, the statistical half, only has to learn intents.
+identifiers with a fixed shape (order numbers, e-mails, ZIP codes, amounts, phone
+numbers, ratings, list positions) are found exactly, and DIET, the statistical half,
+only has to learn intents. Values are normalised by ``frontline.patterns`` (the form
+validators) and, for ordinal words, by the synonyms in ``data/nlu/synonyms.yml``.
 
 Run ``python -m frontline.nlu.spacy_pipeline --output build/spacy/frontline_en``
 (``make`` does it when this file changes).
@@ -20,6 +22,15 @@ from typing import Any
 import spacy
 from spacy.language import Language
 
+from frontline.patterns import (
+    LAST_WORDS,
+    NUMBER_WORDS,
+    ORDINAL_WORDS,
+    POSITION_NOUNS,
+    RATING_MAX,
+    RATING_MIN,
+)
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT = Path("build/spacy/frontline_en")
@@ -29,6 +40,67 @@ ORDER_ID = "order_id"
 EMAIL = "email"
 ZIP_CODE = "zip_code"
 AMOUNT = "amount"
+RATING = "rating"
+ORDINAL = "ordinal"
+PHONE_NUMBER = "phone_number"
+
+
+def _rating_patterns() -> list[dict[str, Any]]:
+    """1-5 ratings: "4 stars", "four stars", "4/5", "4 out of 5", "5*", "★★★★".
+
+    A bare digit is not tagged (it could be a quantity); the CSAT form reads it from
+    the text with ``frontline.patterns.normalize_rating``.
+    """
+    digits = [str(n) for n in range(RATING_MIN, RATING_MAX + 1)]
+    words = [w for w, n in NUMBER_WORDS.items() if RATING_MIN <= n <= RATING_MAX]
+    number = {"LOWER": {"IN": digits + words}}
+    of_five = {"LOWER": {"IN": [str(RATING_MAX), "five"]}}
+    shapes = [
+        [number, {"LOWER": {"IN": ["star", "stars"]}}],
+        [{"TEXT": {"REGEX": rf"^[{RATING_MIN}-{RATING_MAX}]/{RATING_MAX}$"}}],
+        [number, {"ORTH": "/"}, of_five],
+        [number, {"LOWER": "out"}, {"LOWER": "of"}, of_five],
+        [{"TEXT": {"IN": digits}}, {"ORTH": "*"}],
+        [{"ORTH": {"IN": ["★", "⭐"]}, "OP": "+"}],
+    ]
+    return [{"label": RATING, "pattern": shape, "id": "rating"} for shape in shapes]
+
+
+def _ordinal_patterns() -> list[dict[str, Any]]:
+    """List positions: "second", "2nd", "the last one" (not "last week")."""
+    numerals = {"LOWER": {"REGEX": r"^(1st|2nd|3rd|[4-9]th|10th)$"}}
+    return [
+        {"label": ORDINAL, "pattern": [{"LOWER": {"IN": list(ORDINAL_WORDS)}}], "id": "word"},
+        {"label": ORDINAL, "pattern": [numerals], "id": "numeral"},
+        {
+            "label": ORDINAL,
+            "pattern": [{"LOWER": {"IN": sorted(LAST_WORDS)}}, {"LOWER": {"IN": list(POSITION_NOUNS)}}],
+            "id": "last",
+        },
+    ]
+
+
+def _phone_patterns() -> list[dict[str, Any]]:
+    """US numbers in the usual spellings and international numbers written with "+"."""
+    area = {"TEXT": {"REGEX": r"^[2-9]\d{2}$"}}
+    exchange = {"TEXT": {"REGEX": r"^\d{3}$"}}
+    line = {"TEXT": {"REGEX": r"^\d{4}$"}}
+    dash = {"ORTH": {"IN": ["-", "."]}, "OP": "?"}
+    us_prefix = {"ORTH": {"IN": ["+1", "1"]}, "OP": "?"}
+    shapes = [
+        # +1 415 555 0199, 415-555-0199, 1 415 555 0199
+        [us_prefix, dash, area, dash, exchange, dash, line],
+        # (415) 555-0199, +1 (415) 555 0199
+        [us_prefix, {"ORTH": "("}, area, {"ORTH": ")"}, exchange, dash, line],
+        # 415.555.0199 and 4155550199 / +14155550199 are one token each
+        [{"TEXT": {"REGEX": r"^(\+?1)?[2-9]\d{2}([.-]?)\d{3}\2\d{4}$"}}],
+        # +44 20 7946 0958, +49 30 1234567
+        [{"TEXT": {"REGEX": r"^\+[2-9]\d{0,2}$"}}]
+        + [{"TEXT": {"REGEX": r"^\d{1,8}$"}}] * 2
+        + [{"TEXT": {"REGEX": r"^\d{1,8}$"}, "OP": "?"}] * 2,
+        [{"TEXT": {"REGEX": r"^\+[2-9]\d{7,14}$"}}],
+    ]
+    return [{"label": PHONE_NUMBER, "pattern": shape, "id": "phone"} for shape in shapes]
 
 
 def entity_patterns() -> list[dict[str, Any]]:
@@ -48,6 +120,9 @@ def entity_patterns() -> list[dict[str, Any]]:
         },
         {"label": AMOUNT, "pattern": [{"ORTH": {"IN": ["$", "USD", "usd"]}}, money]},
         {"label": AMOUNT, "pattern": [money, {"LOWER": {"IN": ["dollars", "usd", "bucks"]}}]},
+        *_rating_patterns(),
+        *_ordinal_patterns(),
+        *_phone_patterns(),
     ]
 
 

@@ -18,8 +18,21 @@ def log_entry(
     result: str,
     detail: str | None = None,
     now: datetime | None = None,
+    *,
+    idempotency_key: str | None = None,
+    rule_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Returns a new log with one entry appended (the slot value is never mutated)."""
+    """Returns a new log with one entry appended (the slot value is never mutated).
+
+    Args:
+        idempotency_key: For a backend write, the key it was sent with (the audit
+            trail records it with the result).
+        rule_id: The policy rule that refused or escalated the action, if one did.
+    """
     moment = (now or datetime.now(timezone.utc)).isoformat().replace("+00:00", "Z")
-    entry = {"action": action, "result": result, "detail": detail, "at": moment}
+    entry: dict[str, Any] = {"action": action, "result": result, "detail": detail, "at": moment}
+    if idempotency_key:
+        entry["idempotency_key"] = idempotency_key
+    if rule_id:
+        entry["rule_id"] = rule_id
     return [*(action_log or []), entry][-MAX_ENTRIES:]

@@ -9,11 +9,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from frontline.audit.decisions import decisions_from_events, default_thresholds
 from frontline.connectors import CrmClient
 from frontline.errors import BackendError, PacketInvalid, QueueError
 from frontline.handoff.packet import build_packet
 from frontline.handoff.queue import HandoffQueue, create_from_settings
-from frontline.policy import EscalationPolicy
+from frontline.policy import EscalationPolicy, EscalationRule, policies
+from frontline.services.contacts import recent_contacts
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -22,15 +24,14 @@ CUSTOMER_REQUEST = "customer_request"
 VERIFICATION_FAILED = "verification_failed"
 REPEATED_FALLBACK = "repeated_fallback"
 BACKEND_ERROR = "backend_error"
+POLICY = "policy"
+#: Slot with a flow's own one-sentence rationale (e.g. which returns rule needs a person);
+#: used instead of the reason code's generic sentence when the flow set one.
+HANDOFF_NOTE_SLOT = "handoff_note"
 
-RATIONALES = {
-    CUSTOMER_REQUEST: "The customer asked to talk to a person.",
-    VERIFICATION_FAILED: "The customer could not be verified against the CRM after {n} attempts.",
-    REPEATED_FALLBACK: "The assistant did not understand the customer several times in a row.",
-    BACKEND_ERROR: "A backend system did not answer, so the assistant could not finish safely.",
-    "out_of_scope": "The customer needs help with something the assistant does not handle.",
-    "policy": "A policy rule requires a human for this request.",
-}
+#: Slot naming the policy rule that sent the conversation to a person (id, rationale,
+#: policy version), set by the escalation dialogue policy and by refused writes.
+ESCALATION_RULE_SLOT = "escalation_rule"
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,23 @@ def determine_reason(conversation: dict[str, Any], policy: EscalationPolicy) -> 
             code = REPEATED_FALLBACK
         else:
             code = CUSTOMER_REQUEST
-    rationale = RATIONALES.get(code, RATIONALES["policy"]).format(
-        n=policy.max_verification_attempts
-    )
+    # The rationales are policy (policies/escalation.yml `reasons`), not code.
+    rationale = policy.reason_rationale(code)
+    note = slots.get(HANDOFF_NOTE_SLOT)
+    if slots.get("handoff_reason") and isinstance(note, str) and note.strip():
+        rationale = note.strip()[:300]  # the packet's rationale holds 300 characters
+    rule = EscalationRule.from_slot(slots.get(ESCALATION_RULE_SLOT))
+    if slots.get("handoff_reason") and rule is not None and rule.rationale:
+        rationale = rule.rationale[:300]  # the rule that fired explains it best
     return code, rationale
+
+
+def escalation_rule(conversation: dict[str, Any]) -> EscalationRule | None:
+    """The policy rule that sent the conversation to a person, if one did."""
+    slots = conversation.get("slots") or {}
+    if not slots.get("handoff_reason"):
+        return None
+    return EscalationRule.from_slot(slots.get(ESCALATION_RULE_SLOT))
 
 
 @lru_cache(maxsize=1)
@@ -75,17 +89,44 @@ def handoff_queue() -> HandoffQueue:
     return create_from_settings(get_settings())
 
 
-async def _verified_customer(crm: CrmClient, conversation: dict[str, Any]) -> dict[str, Any] | None:
-    slots = conversation.get("slots") or {}
-    customer_id = slots.get("customer_id")
-    if not (slots.get("customer_verified") and customer_id):
-        return None
+async def _customer_record(crm: CrmClient, customer_id: str) -> dict[str, Any]:
     try:
         return await crm.get_customer(customer_id)
     except BackendError as exc:
         # The packet still goes out; the agent sees the id and can look the customer up.
         logger.warning("Could not fetch customer %s for the packet: %s", customer_id, exc)
         return {"id": customer_id}
+
+
+async def _verified_customer(
+    crm: CrmClient, conversation: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The verified customer's CRM record and recent contacts (None, [] if unverified)."""
+    slots = conversation.get("slots") or {}
+    customer_id = slots.get("customer_id")
+    if not (slots.get("customer_verified") and customer_id):
+        return None, []
+    customer, contacts = await asyncio.gather(
+        _customer_record(crm, customer_id), recent_contacts(crm, customer_id)
+    )
+    return customer, contacts
+
+
+def recent_decisions(
+    conversation: dict[str, Any], rule: EscalationRule | None = None
+) -> list[dict[str, Any]]:
+    """The decision records of the conversation so far, the handoff itself included
+    (with ``rule``, the rule it hands off for, even if no slot event shows it)."""
+    decisions = decisions_from_events(
+        conversation.get("events") or [],
+        str(conversation.get("sender_id") or ""),
+        thresholds=default_thresholds(),
+        versions=policies().versions,
+        running="action_handoff",
+    )
+    if decisions and rule is not None and not decisions[-1]["rules"]:
+        decisions[-1]["rules"] = [rule.as_slot()]
+    return decisions
 
 
 async def hand_off(
@@ -105,8 +146,11 @@ async def hand_off(
         QueueError: the packet could not be built or stored; nothing was queued.
     """
     reason_code, rationale = determine_reason(conversation, policy)
-    customer = await _verified_customer(crm, conversation)
-    priority = policy.priority(reason_code, (customer or {}).get("tier"))
+    rule = escalation_rule(conversation)
+    customer, contacts = await _verified_customer(crm, conversation)
+    priority = policy.priority(
+        reason_code, (customer or {}).get("tier"), rule.priority if rule else None
+    )
     try:
         packet = build_packet(
             conversation,
@@ -115,6 +159,9 @@ async def hand_off(
             priority=priority,
             customer=customer,
             now=now,
+            recent_contacts=contacts,
+            rule=rule.as_slot() if rule else None,
+            decisions=recent_decisions(conversation, rule),
         )
     except PacketInvalid as exc:
         raise QueueError(f"handoff packet is invalid: {exc}") from exc

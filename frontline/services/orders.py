@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from frontline.audit.store import AuditStore
+from frontline.audit.writes import record_write
 from frontline.connectors import CrmClient, OrdersClient
 from frontline.errors import BackendError, BackendRejected, NotFound
+from frontline.policy import Policies, policies
+from frontline.services.guardrails import Decision, WriteContext, check_write
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +164,7 @@ class CancellationOutcome(str, enum.Enum):
     KEPT = "kept"
     NOT_FOUND = "not_found"
     UNAVAILABLE = "unavailable"
+    NEEDS_HUMAN = "needs_human"
 
 
 # Response that tells the customer each outcome.
@@ -170,14 +175,25 @@ CANCELLATION_RESPONSES = {
     CancellationOutcome.KEPT: "utter_cancel_kept",
     CancellationOutcome.NOT_FOUND: "utter_order_not_found",
     CancellationOutcome.UNAVAILABLE: "utter_backend_error",
+    CancellationOutcome.NEEDS_HUMAN: "utter_write_needs_human",
 }
+
+CANCEL_OPERATION = "cancel_order"
 
 
 @dataclass(frozen=True)
 class CancellationResult:
+    """What a cancellation attempt came to.
+
+    Attributes:
+        decision: The guardrail's decision, when a write was considered; a refusal
+            (``NEEDS_HUMAN``) names the rule to hand off with.
+    """
+
     outcome: CancellationOutcome
     order: dict[str, Any] | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    decision: Decision | None = None
 
     @property
     def response(self) -> str:
@@ -195,15 +211,25 @@ def _variables(order: dict[str, Any]) -> dict[str, str]:
 async def cancel_order(
     orders: OrdersClient,
     *,
+    crm: CrmClient,
     customer_id: str,
     order_id: str,
     confirmed: bool,
     idempotency_key: str,
+    context: WriteContext,
+    rules: Policies | None = None,
+    audit: AuditStore | None = None,
 ) -> CancellationResult:
-    """Cancels the order if the customer confirmed and the order system allows it.
+    """Cancels the order if the customer confirmed, the policies allow it and the order
+    system accepts it.
 
-    Nothing is written unless ``confirmed`` is True. The write carries
-    ``idempotency_key``, so a retried message cancels once.
+    Nothing is written unless ``confirmed`` is True and the guardrail
+    (:func:`~frontline.services.guardrails.authorize_write`) allows the write: the
+    customer is verified, said yes to cancelling this very order, cancelling is in scope
+    on this channel and tier, the order's state allows it and its total is within the
+    money limit. A refusal comes back as ``NEEDS_HUMAN`` with the decision naming the
+    rule. The write carries ``idempotency_key``, so a retried message cancels once.
+    The decision and the write's result are appended to ``audit`` when given.
     """
     lookup = await find_customer_order(orders, customer_id, order_id)
     if lookup.status is LookupStatus.UNAVAILABLE:
@@ -214,6 +240,59 @@ async def cancel_order(
     if not confirmed:
         outcome = CancellationOutcome.KEPT if order.get("cancellable") else _not_cancellable(order)
         return CancellationResult(outcome, order, _variables(order))
+    rules = rules or policies()
+    try:
+        tier = await _tier_if_needed(crm, customer_id, rules, CANCEL_OPERATION)
+    except BackendError as exc:
+        logger.warning("Could not read the customer's tier: %s", exc)
+        return CancellationResult(CancellationOutcome.UNAVAILABLE, order)
+    check = check_write(
+        CANCEL_OPERATION,
+        context,
+        subject=order_id,
+        amount=order.get("total"),
+        currency=order.get("currency") or "USD",
+        order_state=order.get("state"),
+        tier=tier,
+        rules=rules,
+    )
+    if check.allowed:
+        written = await _cancel(orders, order, order_id, idempotency_key)
+        result = CancellationResult(
+            written.outcome, written.order, written.variables, check.decision
+        )
+    else:
+        result = CancellationResult(
+            CancellationOutcome.NEEDS_HUMAN, order, _variables(order), check.decision
+        )
+    await record_write(
+        audit,
+        context,
+        check,
+        idempotency_key=idempotency_key,
+        outcome=result.outcome.value,
+        details={"order_id": order_id},
+    )
+    return result
+
+
+async def _tier_if_needed(
+    crm: CrmClient, customer_id: str, rules: Policies, operation: str
+) -> str | None:
+    """The customer's tier from the CRM, fetched only if a scope rule depends on it."""
+    write = rules.escalation.writes.get(operation)
+    if write is None or not any(
+        r.tiers and write.intent in r.intents for r in rules.scope.restrictions
+    ):
+        return None
+    customer = await crm.get_customer(customer_id)
+    return customer.get("tier")
+
+
+async def _cancel(
+    orders: OrdersClient, order: dict[str, Any], order_id: str, idempotency_key: str
+) -> CancellationResult:
+    """The write itself: the order system is the authority on whether it can be done."""
     # Always ask the order system, even if our copy says "cancelled": a retried
     # message then gets the first answer back (idempotency key) rather than a new one.
     try:

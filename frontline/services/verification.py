@@ -14,6 +14,7 @@ from typing import Any
 from frontline.connectors import CrmClient
 from frontline.errors import BackendError
 from frontline.patterns import normalize_order_id, normalize_zip_code
+from frontline.services.contacts import ContactContext, record_contact
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ async def verify_identity(
     *,
     previous_attempts: int,
     max_attempts: int,
+    contact: ContactContext | None = None,
 ) -> VerificationResult:
     """Checks the e-mail and the order number or ZIP code against the CRM.
 
@@ -76,6 +78,8 @@ async def verify_identity(
         secret: order number or ZIP code, as validated by ``classify_secret``.
         previous_attempts: failed attempts earlier in this conversation.
         max_attempts: failed attempts allowed by the escalation policy.
+        contact: where the conversation takes place; once the customer is verified
+            it is recorded in their contact history (best effort, once per session).
     """
     kind, value = classify_secret(secret) or ("", "")
     try:
@@ -92,6 +96,8 @@ async def verify_identity(
             attempts_left=max(max_attempts - previous_attempts, 0),
         )
     if customer and kind:
+        if contact is not None and customer.get("id"):
+            await record_contact(crm, str(customer["id"]), contact)
         return VerificationResult(
             VerificationStatus.VERIFIED,
             attempts=previous_attempts,

@@ -1,12 +1,18 @@
-"""Billing: invoices and card charges (cards shown as brand and last 4 digits)."""
+"""Billing: invoices, card charges (cards shown as brand and last 4 digits) and disputes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
+from sqlalchemy.orm import Session
 
-from sandbox import store
-from sandbox.web import in_thread, json_response
+from sandbox import idempotency, store
+from sandbox.clock import utcnow
+from sandbox.errors import invalid_request
+from sandbox.models import DISPUTE_REASONS
+from sandbox.web import in_thread, json_object, json_response, optional_str
 
 
 async def customer_invoices(request: Request, customer_id: str) -> HTTPResponse:
@@ -42,10 +48,42 @@ async def customer_charges(request: Request, customer_id: str) -> HTTPResponse:
     return json_response({"charges": await in_thread(request, work)})
 
 
+async def open_dispute(request: Request, charge_id: str) -> HTTPResponse:
+    """``POST /billing/charges/{charge_id}/disputes``: the customer disputes a charge.
+
+    Idempotent; needs an ``Idempotency-Key``. Body ``{"reason": "duplicate" |
+    "unrecognized" | "other", "note": str|null}``.
+    """
+    idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
+    payload = json_object(request)
+    reason = optional_str(payload, "reason", max_length=16)
+    if reason not in DISPUTE_REASONS:
+        raise invalid_request(f"Field 'reason' must be one of {', '.join(DISPUTE_REASONS)}.")
+    note = optional_str(payload, "note", max_length=500)
+
+    def operation(session: Session) -> tuple[int, Any]:
+        return 201, store.open_dispute(session, charge_id, reason, note, utcnow())
+
+    return await idempotency.respond(request, payload, operation)
+
+
+async def customer_disputes(request: Request, customer_id: str) -> HTTPResponse:
+    """``GET /billing/customers/{customer_id}/disputes``: newest first."""
+    database = request.app.ctx.db
+
+    def work() -> list[dict]:
+        with database.session_scope() as session:
+            return store.customer_disputes(session, customer_id)
+
+    return json_response({"disputes": await in_thread(request, work)})
+
+
 def blueprint() -> Blueprint:
     """The billing routes."""
     bp = Blueprint("billing", url_prefix="/billing")
     bp.add_route(customer_invoices, "/customers/<customer_id:str>/invoices", methods=["GET"])
     bp.add_route(get_invoice, "/invoices/<invoice_id:str>", methods=["GET"])
     bp.add_route(customer_charges, "/customers/<customer_id:str>/charges", methods=["GET"])
+    bp.add_route(customer_disputes, "/customers/<customer_id:str>/disputes", methods=["GET"])
+    bp.add_route(open_dispute, "/charges/<charge_id:str>/disputes", methods=["POST"])
     return bp

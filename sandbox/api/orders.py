@@ -1,4 +1,4 @@
-"""Order management: orders and their cancellation."""
+"""Order management: orders, their cancellation and their return."""
 
 from __future__ import annotations
 
@@ -47,10 +47,26 @@ async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
     return await idempotency.respond(request, payload, operation)
 
 
+async def return_order(request: Request, order_id: str) -> HTTPResponse:
+    """``POST /orders/{order_id}/return``: authorises a return and refunds the payment.
+
+    Idempotent; needs an ``Idempotency-Key``. Optional body ``{"reason": str|null}``.
+    """
+    idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
+    payload = json_object(request, required=False)
+    reason = optional_str(payload, "reason", max_length=500)
+
+    def operation(session: Session) -> tuple[int, Any]:
+        return 200, store.return_order(session, order_id, reason, utcnow())
+
+    return await idempotency.respond(request, payload, operation)
+
+
 def blueprint() -> Blueprint:
     """The order routes (the customer's order list sits under ``/crm``)."""
     bp = Blueprint("orders")
     bp.add_route(customer_orders, "/crm/customers/<customer_id:str>/orders", methods=["GET"])
     bp.add_route(get_order, "/orders/<order_id:str>", methods=["GET"])
     bp.add_route(cancel_order, "/orders/<order_id:str>/cancel", methods=["POST"])
+    bp.add_route(return_order, "/orders/<order_id:str>/return", methods=["POST"])
     return bp

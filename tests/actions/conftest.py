@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,13 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 
 from actions.backends import Backends
-from frontline.connectors import CrmClient, OrdersClient
+from frontline.connectors import BillingClient, CrmClient, OrdersClient
+from frontline.feedback import SqlFeedbackStore
 from frontline.handoff.queue import SqlHandoffQueue
-from frontline.policy import escalation_policy
+from frontline.policy import escalation_policy, returns_policy
+
+#: The sandbox's demo data is dated against this instant (sandbox/README.md).
+SANDBOX_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,10 +32,21 @@ def domain() -> dict[str, Any]:
 async def backends(sandbox, sqlite_url):
     crm = CrmClient(sandbox.url, 2.0)
     orders = OrdersClient(sandbox.url, 2.0)
+    billing = BillingClient(sandbox.url, 2.0)
     queue = SqlHandoffQueue(sqlite_url)
-    yield Backends(crm=crm, orders=orders, queue=queue, escalation=escalation_policy())
+    yield Backends(
+        crm=crm,
+        orders=orders,
+        queue=queue,
+        escalation=escalation_policy(),
+        billing=billing,
+        returns=returns_policy(),
+        feedback=SqlFeedbackStore(sqlite_url),
+        clock=lambda: SANDBOX_NOW,
+    )
     await crm.close()
     await orders.close()
+    await billing.close()
     queue.close()
 
 
@@ -48,8 +64,12 @@ def make_tracker(
     entities: list[dict[str, Any]] | None = None,
     active_loop: str | None = None,
     sender_id: str = "test-conversation",
+    history: list[dict[str, Any]] | None = None,
 ) -> Tracker:
-    """A tracker as Rasa sends it: slots applied, the user message, trailing slot events."""
+    """A tracker as Rasa sends it: slots applied, the user message, trailing slot events.
+
+    ``history`` goes before the user message (e.g. the confirmation question it answers).
+    """
     latest_message = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.97},
@@ -67,12 +87,27 @@ def make_tracker(
         sender_id,
         all_slots,
         latest_message,
-        [{"event": "action", "name": "action_listen"}, user_event, *(events or [])],
+        [
+            *(history or []),
+            {"event": "action", "name": "action_listen"},
+            user_event,
+            *(events or []),
+        ],
         False,
         None,
         {"name": active_loop} if active_loop else {},
         "action_listen",
     )
+
+
+def confirmation_question(response: str, **variables: Any) -> dict[str, Any]:
+    """The bot's confirmation question as the tracker holds it (the consent policy reads it)."""
+    return {
+        "event": "bot",
+        "text": "Please confirm",
+        "timestamp": 1763999990.0,
+        "metadata": {"utter_action": response, **variables},
+    }
 
 
 def slot_events(**slots: Any) -> list[dict[str, Any]]:

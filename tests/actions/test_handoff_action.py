@@ -26,9 +26,14 @@ async def test_handoff_queues_a_masked_packet_and_pauses(backends, domain):
     dispatcher = CollectingDispatcher()
     events = await ActionHandoff(backends).run(dispatcher, tracker, domain)
 
-    assert events[:2] == [SlotSet("needs_human", False), SlotSet("handoff_reason", None)]
-    assert events[2]["name"] == "action_log" and events[2]["value"][-1]["result"] == "queued"
-    assert events[3:] == [ActiveLoop(None), ConversationPaused()]
+    assert events[:4] == [
+        SlotSet("needs_human", False),
+        SlotSet("handoff_reason", None),
+        SlotSet("handoff_note", None),
+        SlotSet("escalation_rule", None),
+    ]
+    assert events[4]["name"] == "action_log" and events[4]["value"][-1]["result"] == "queued"
+    assert events[5:] == [ActiveLoop(None), ConversationPaused()]
     [message] = dispatcher.messages
     assert message["response"] == "utter_handoff" and message["reference"].startswith("HO-")
 

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.order_cancellation import ActionAskCancelConfirmed, ActionCancelOrder
 from actions.order_status import ActionOrderStatus
 from actions.orders import ActionAskOrderId
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import confirmation_question, make_tracker
 
 JANE = {"customer_verified": True, "customer_id": "C1001", "customer_first_name": "Jane"}
 OMAR = {"customer_verified": True, "customer_id": "C1002", "customer_first_name": "Omar"}
@@ -23,12 +23,14 @@ async def test_order_status_reports_state_and_tracking(backends, domain, sandbox
     tracker = make_tracker(domain, slots=JANE | {"order_id": "482913"})
     dispatcher = CollectingDispatcher()
     events = await ActionOrderStatus(backends).run(dispatcher, tracker, domain)
-    [message] = dispatcher.messages
+    message, csat = dispatcher.messages
     assert message["response"] == "utter_order_status"
     assert message["state_description"] == "on its way"
     assert order(sandbox, "482913")["shipment"]["tracking_number"] in message["shipment_details"]
-    [log] = events
+    assert csat["response"] == "utter_ask_csat"  # the contact is resolved
+    log, question = events
     assert log["name"] == "action_log" and log["value"][-1]["result"] == "shown"
+    assert question["name"] == "csat" and question["value"]["intent"] == "check_order_status"
 
 
 async def test_order_status_of_an_order_that_is_not_theirs_is_not_found(backends, domain):
@@ -84,6 +86,8 @@ async def test_cancel_is_idempotent_when_the_action_runs_twice(backends, domain,
         domain,
         slots=OMAR | {"order_id": "551203", "cancel_confirmed": True},
         sender_id="retry-conversation",
+        intent="affirm",
+        history=[confirmation_question("utter_ask_cancel_confirmed", order_id="551203")],
     )
     first, second = CollectingDispatcher(), CollectingDispatcher()
     first_events = await ActionCancelOrder(backends).run(first, tracker, domain)
@@ -99,9 +103,17 @@ async def test_cancel_is_idempotent_when_the_action_runs_twice(backends, domain,
     assert first_events[2] == SlotSet("order_id", None)
 
 
-async def test_cancel_of_a_packed_order_is_refused_by_the_order_system(backends, domain, sandbox):
-    tracker = make_tracker(domain, slots=OMAR | {"order_id": "551200", "cancel_confirmed": True})
+async def test_cancel_of_a_packed_order_goes_to_a_person(backends, domain, sandbox):
+    # policies/escalation.yml lets the assistant cancel placed or paid orders only.
+    tracker = make_tracker(
+        domain,
+        slots=OMAR | {"order_id": "551200", "cancel_confirmed": True},
+        intent="affirm",
+        history=[confirmation_question("utter_ask_cancel_confirmed", order_id="551200")],
+    )
     dispatcher = CollectingDispatcher()
-    await ActionCancelOrder(backends).run(dispatcher, tracker, domain)
-    assert dispatcher.messages[0]["response"] == "utter_cancel_not_possible"
+    events = await ActionCancelOrder(backends).run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_write_needs_human"
+    assert events[-1] == FollowupAction("action_handoff")
+    assert events[-2]["value"]["id"] == "escalation.writes.cancel_order.order_state"
     assert order(sandbox, "551200")["state"] == "packed"

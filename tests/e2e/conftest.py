@@ -17,6 +17,8 @@ import pytest
 import requests
 
 from frontline.handoff.queue import HandoffQueue, create
+from tests.support.browser import browser  # noqa: F401 - headless Chromium for e2e tests
+from tests.support.fake_slack import FakeSlack, SlackSender
 from tests.support.processes import (
     REPO_ROOT,
     ServerProcess,
@@ -29,6 +31,7 @@ from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
 MODEL = REPO_ROOT / "models" / "frontline.tar.gz"
 AUTH_TOKEN = "e2e-" + uuid.uuid4().hex
 BACKEND_TIMEOUT_SECONDS = "1.5"
+SANDBOX_NOW = "2026-11-01T12:00:00Z"
 
 
 @dataclass
@@ -40,6 +43,12 @@ class Stack:
     rasa: ServerProcess
     queue: HandoffQueue
     processes: list[ServerProcess] = field(default_factory=list)
+    #: Slack's Web API, faked; the Rasa server's Slack channel posts its replies there.
+    slack: FakeSlack | None = None
+    #: Signs requests as Slack would, with the Rasa server's SLACK_SIGNING_SECRET.
+    slack_sender: SlackSender | None = None
+    #: The environment the action and Rasa servers run with (database URLs, ...).
+    env: dict[str, str] = field(default_factory=dict)
 
     def conversation(self) -> Conversation:
         return Conversation(self, f"e2e-{uuid.uuid4().hex[:12]}")
@@ -104,7 +113,15 @@ def _configuration(kind: str, folder: Path) -> tuple[dict[str, str], dict[str, A
     redis_url = require_server(REDIS_URL, "Redis")
     stream = f"frontline:e2e:{uuid.uuid4().hex[:8]}"
     return (
-        {"TRACKER_STORE_URL": postgres, "REDIS_URL": redis_url, "HANDOFF_STREAM": stream},
+        {
+            "TRACKER_STORE_URL": postgres,
+            "REDIS_URL": redis_url,
+            "HANDOFF_STREAM": stream,
+            # Frontline's own tables (audit trail, ...) on PostgreSQL too; a chain of
+            # this run's own, so runs sharing the database never mix their records.
+            "FRONTLINE_DATABASE_URL": postgres,
+            "FRONTLINE_AUDIT_CHAIN": f"e2e-{uuid.uuid4().hex[:8]}",
+        },
         {"type": "redis", "url": redis_url, "stream": stream},
     )
 
@@ -117,6 +134,8 @@ def stack(request, tmp_path_factory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp(f"stack-{request.param}")
     env, queue_config = _configuration(request.param, folder)
     started: list[ServerProcess] = []
+    slack = FakeSlack().start()
+    slack_sender = SlackSender(uuid.uuid4().hex)
     try:
         sandbox = sandbox_process(f"sqlite:///{folder / 'sandbox.db'}", folder).start()
         started.append(sandbox)
@@ -125,8 +144,12 @@ def stack(request, tmp_path_factory) -> Iterator[Stack]:
             "SANDBOX_URL": sandbox.url,
             "BACKEND_TIMEOUT_SECONDS": BACKEND_TIMEOUT_SECONDS,
             "RASA_TELEMETRY_ENABLED": "false",
-            "SLACK_BOT_TOKEN": "",
-            "SLACK_SIGNING_SECRET": "",
+            # The sandbox's demo data is dated 2026-11-01: judge return windows then.
+            "FRONTLINE_AS_OF": SANDBOX_NOW,
+            # Slack is on, talking to the fake Web API (tests/slack/).
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": slack_sender.signing_secret,
+            "SLACK_API_URL": slack.url,
             "SLACK_CHANNEL": "",
         }
         actions = action_server_process(folder, common).start()
@@ -135,8 +158,18 @@ def stack(request, tmp_path_factory) -> Iterator[Stack]:
         rasa = rasa_server_process(MODEL, folder, rasa_env, AUTH_TOKEN).start()
         started.append(rasa)
         queue = create(queue_config)
-        yield Stack(sandbox, actions, rasa, queue, started)
+        yield Stack(
+            sandbox,
+            actions,
+            rasa,
+            queue,
+            started,
+            slack=slack,
+            slack_sender=slack_sender,
+            env=common,
+        )
         queue.close()
     finally:
         for process in reversed(started):
             process.stop()
+        slack.stop()

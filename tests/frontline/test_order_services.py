@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from frontline.connectors import OrdersClient
+from frontline.connectors import CrmClient, OrdersClient
+from frontline.services.guardrails import WriteContext
 from frontline.services.orders import (
     CancellationOutcome,
     LookupStatus,
@@ -55,17 +56,27 @@ async def test_someone_elses_order_is_not_found(orders):
     assert lookup.status is LookupStatus.NOT_FOUND and lookup.order is None
 
 
-async def test_cancel_outcomes(orders):
-    kept = await cancel_order(
-        orders, customer_id="C1003", order_id="630001", confirmed=False, idempotency_key="k-kept"
-    )
-    assert kept.outcome is CancellationOutcome.KEPT
-    shipped = await cancel_order(
-        orders, customer_id="C1003", order_id="630002", confirmed=True, idempotency_key="k-ship"
-    )
-    assert shipped.outcome is CancellationOutcome.NOT_CANCELLABLE
-    not_theirs = await cancel_order(
-        orders, customer_id="C1003", order_id="482914", confirmed=True, idempotency_key="k-nt"
-    )
-    assert not_theirs.outcome is CancellationOutcome.NOT_FOUND
-    assert (await orders.get_order("482914"))["state"] == "paid"
+async def test_cancel_outcomes(orders, sandbox):
+    crm = CrmClient(sandbox.url, 2.0)
+    li = WriteContext("c-li", "rest", verified=True)  # no confirmation question in it
+    try:
+        kept = await cancel_order(
+            orders, crm=crm, customer_id="C1003", order_id="630001", confirmed=False,
+            idempotency_key="k-kept", context=li,
+        )  # fmt: skip
+        assert kept.outcome is CancellationOutcome.KEPT and kept.decision is None
+        shipped = await cancel_order(
+            orders, crm=crm, customer_id="C1003", order_id="630002", confirmed=True,
+            idempotency_key="k-ship", context=li,
+        )  # fmt: skip
+        # Without a yes to the question about this very order, nothing is written.
+        assert shipped.outcome is CancellationOutcome.NEEDS_HUMAN
+        assert shipped.decision.rule_id == "consent.cancel_order"
+        not_theirs = await cancel_order(
+            orders, crm=crm, customer_id="C1003", order_id="482914", confirmed=True,
+            idempotency_key="k-nt", context=li,
+        )  # fmt: skip
+        assert not_theirs.outcome is CancellationOutcome.NOT_FOUND
+        assert (await orders.get_order("482914"))["state"] == "paid"
+    finally:
+        await crm.close()

@@ -17,6 +17,7 @@ from rasa_sdk import Tracker
 from frontline.errors import PacketInvalid
 from frontline.handoff.packet import (
     SCHEMA_PATH,
+    SCHEMA_PATHS,
     build_packet,
     compute_handoff_id,
     load_schema,
@@ -223,7 +224,7 @@ def test_builds_a_schema_valid_packet_from_a_tracker_state() -> None:
 
     validate_packet(packet)
     jsonschema.validate(packet, json.loads(SCHEMA_PATH.read_text()))
-    assert packet["schema_version"] == "1.0"
+    assert packet["schema_version"] == "1.1"
     assert packet["conversation_id"] == SENDER
     assert packet["channel"] == "rest"
     assert packet["created_at"] == "2024-05-01T12:10:00.000Z"
@@ -496,5 +497,96 @@ def test_schema_file_is_a_valid_versioned_schema() -> None:
     schema = load_schema()
 
     jsonschema.Draft202012Validator.check_schema(schema)
-    assert schema["properties"]["schema_version"] == {"const": "1.0"}
-    assert SCHEMA_PATH.name == "handoff_packet.v1.json"
+    assert schema["properties"]["schema_version"] == {"const": "1.1"}
+    assert SCHEMA_PATH.name == "handoff_packet.v1.1.json"
+    assert SCHEMA_PATHS["1.0"].name == "handoff_packet.v1.json"
+
+
+def test_version_1_1_keeps_what_1_0_requires_and_adds_recent_contacts() -> None:
+    old, new = load_schema("1.0"), load_schema("1.1")
+
+    assert new["required"] == old["required"]  # additions are optional: 1.0 readers lose nothing
+    assert set(old["properties"]) < set(new["properties"])
+    assert "recent_contacts" in set(new["properties"]) - set(old["properties"])
+
+
+def as_version_1_0(packet: dict[str, Any]) -> dict[str, Any]:
+    """The packet without what 1.0 does not know (top level, reason, actions)."""
+    schema = load_schema("1.0")["properties"]
+    old = {key: value for key, value in packet.items() if key in schema}
+    old["schema_version"] = "1.0"
+    old["reason"] = {
+        k: v for k, v in packet["reason"].items() if k in schema["reason"]["properties"]
+    }
+    action_fields = schema["actions_attempted"]["items"]["properties"]
+    old["actions_attempted"] = [
+        {k: v for k, v in action.items() if k in action_fields}
+        for action in packet["actions_attempted"]
+    ]
+    return old
+
+
+def test_a_packet_is_validated_against_the_schema_of_its_version() -> None:
+    packet = build(customer=CUSTOMER, recent_contacts=CONTACTS)
+    old = as_version_1_0(packet)
+    validate_packet(old)  # a 1.0 packet still in a queue stays valid
+
+    with pytest.raises(PacketInvalid, match=r"v1\.0 .*unexpected recent_contacts"):
+        validate_packet(old | {"recent_contacts": packet["recent_contacts"]})
+    with pytest.raises(PacketInvalid, match="no known schema_version"):
+        validate_packet(packet | {"schema_version": "2.0"})
+
+
+CONTACTS = [
+    {
+        "id": "c3",
+        "customer_id": "C-1001",
+        "channel": "slack",
+        "conversation_id": SENDER,
+        "topic": "order cancellation",
+        "started_at": "2024-05-01T12:00:00Z",
+        "created_at": "2024-05-01T12:01:00Z",
+    },
+    {
+        "channel": "socketio",
+        "conversation_id": "9a1f0c2e4b6d8f0a1c3e5a7b9d1f3e5a",
+        "topic": None,
+        "started_at": "2024-04-30T08:15:00.500000Z",
+    },
+    {"channel": "rest", "conversation_id": "no-time"},  # incomplete: dropped
+    "not a contact",
+]
+
+
+def test_recent_contacts_of_a_verified_customer_list_every_channel() -> None:
+    packet = build(customer=CUSTOMER, recent_contacts=CONTACTS)
+
+    assert packet["recent_contacts"] == [
+        {
+            "channel": "slack",
+            "conversation_id": SENDER,
+            "topic": "order cancellation",
+            "started_at": "2024-05-01T12:00:00.000Z",
+            "current": True,
+        },
+        {
+            "channel": "socketio",
+            "conversation_id": "9a1f0c2e4b6d8f0a1c3e5a7b9d1f3e5a",
+            "topic": None,
+            "started_at": "2024-04-30T08:15:00.500Z",
+            "current": False,
+        },
+    ]
+
+
+def test_an_unverified_customer_has_no_recent_contacts() -> None:
+    assert build(customer=None, recent_contacts=CONTACTS)["recent_contacts"] == []
+    assert build(customer=CUSTOMER)["recent_contacts"] == []
+
+
+def test_recent_contacts_are_capped() -> None:
+    many = [
+        {"channel": "rest", "conversation_id": f"c{n}", "started_at": "2024-05-01T10:00:00Z"}
+        for n in range(25)
+    ]
+    assert len(build(customer=CUSTOMER, recent_contacts=many)["recent_contacts"]) == 10

@@ -1,8 +1,7 @@
 """The handoff queue's contract, run against every implementation.
 
-Each test runs on SQLite, PostgreSQL and Redis (the servers of ``tests/conftest.py``);
-``unique_name`` keeps them independent on the shared servers, and what a test
-writes there is removed afterwards.
+Each test runs on SQLite, PostgreSQL and Redis (the ``backend`` fixture of
+``tests/handoff/conftest.py``). Leases, delivery and timings: ``test_handoff_leases.py``.
 """
 
 from __future__ import annotations
@@ -16,10 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-import redis
-import sqlalchemy as sa
 
-from frontline.db import session_scope
 from frontline.errors import ConfigurationError, PacketInvalid, QueueError
 from frontline.handoff.queue import (
     AlreadyClaimed,
@@ -32,78 +28,16 @@ from frontline.handoff.queue import (
     create,
     create_from_settings,
 )
-from frontline.handoff.sql_queue import HandoffQueueRow
 from frontline.settings import Settings
+from tests.handoff.support import make_packet, must_get
 
-# Backend name -> the conftest fixture giving its URL.
-BACKENDS = {"sqlite": "sqlite_url", "postgresql": "postgres_url", "redis": "redis_url"}
 THREADS = 8
-
-
-@pytest.fixture(params=list(BACKENDS))
-def backend(request: pytest.FixtureRequest, unique_name: str) -> Iterator[dict[str, Any]]:
-    """Config of a fresh queue on one backend; ``name`` is the queue or stream name."""
-    url = request.getfixturevalue(BACKENDS[request.param])
-    if request.param == "redis":
-        config = {"type": "redis", "url": url, "stream": f"test:handoff:{unique_name}"}
-    else:
-        config = {"type": "sql", "url": url, "queue_name": unique_name}
-    yield config
-    _cleanup(config)
-
-
-def _cleanup(config: dict[str, Any]) -> None:
-    """Removes everything the test wrote on a shared server (both queues of a test)."""
-    if config["type"] == "redis":
-        client = redis.Redis.from_url(config["url"])
-        try:
-            keys = list(client.scan_iter(match=f"{config['stream']}*", count=500))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
-            client.connection_pool.disconnect()
-    elif config["url"].startswith("postgresql"):
-        table = HandoffQueueRow.__table__
-        with session_scope(config["url"]) as session:
-            session.execute(
-                sa.delete(table).where(table.c.queue_name.like(f"{config['queue_name']}%"))
-            )
 
 
 def _other(config: dict[str, Any]) -> dict[str, Any]:
     """A second queue on the same server, covered by the same cleanup."""
     key = "stream" if config["type"] == "redis" else "queue_name"
     return {**config, key: f"{config[key]}-other"}
-
-
-@pytest.fixture
-def queue(backend: dict[str, Any]) -> Iterator[HandoffQueue]:
-    with create(backend) as q:
-        yield q
-
-
-def must_get(queue: HandoffQueue, entry_id: str) -> QueueEntry:
-    entry = queue.get(entry_id)
-    assert entry is not None, entry_id
-    return entry
-
-
-def make_packet(handoff_id: str = "h" * 24, conversation_id: str = "conv-1", **extra: Any) -> dict:
-    """A JSON-able packet; the queue cares only about the two ids."""
-    return {
-        "schema_version": "1.0",
-        "handoff_id": handoff_id,
-        "conversation_id": conversation_id,
-        "priority": "high",
-        "summary": "Customer wanted to cancel an order — it had shipped. Ünïcödé ✓",
-        "customer": {"verified": True, "name": "Jane D.", "email": "j***@example.com"},
-        "last_turns": [{"speaker": "customer", "text": "cancel #482913", "timestamp": "x"}],
-        "confidence": 0.875,
-        "tags": [],
-        "nothing": None,
-        **extra,
-    }
 
 
 # -- enqueue and read back ----------------------------------------------------------
@@ -376,8 +310,22 @@ def test_factory_builds_each_type(backend: dict[str, Any]) -> None:
         {"type": "redis", "url": "http://127.0.0.1:6379"},
         {"type": "sql", "url": "not a url"},
         {"type": "redis", "url": "redis://127.0.0.1:6379/0", "timeout": "soon"},
+        {"type": "sql", "url": "sqlite://", "lease_seconds": "a while"},
+        {"type": "redis", "url": "redis://127.0.0.1:6379/0", "lease_seconds": 0},
+        {"type": "sql", "url": "sqlite://", "lease_seconds": -5},
     ],
-    ids=["unknown-type", "no-type", "no-url", "empty-url", "bad-scheme", "bad-sql-url", "timeout"],
+    ids=[
+        "unknown-type",
+        "no-type",
+        "no-url",
+        "empty-url",
+        "bad-scheme",
+        "bad-sql-url",
+        "timeout",
+        "lease-text",
+        "lease-zero",
+        "lease-negative",
+    ],
 )
 def test_factory_rejects_bad_config(config: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
@@ -385,18 +333,22 @@ def test_factory_rejects_bad_config(config: dict[str, Any]) -> None:
 
 
 def test_factory_from_settings(sqlite_url: str, unique_name: str) -> None:
-    sql = create_from_settings(Settings(handoff_queue="sql", database_url=sqlite_url))
+    sql = create_from_settings(
+        Settings(handoff_queue="sql", database_url=sqlite_url, handoff_lease_seconds=45)
+    )
     redis_queue = create_from_settings(
         Settings(
             handoff_queue="redis",
             redis_url="redis://127.0.0.1:6379/15",
             redis_stream=f"test:handoff:{unique_name}",
+            handoff_lease_seconds=20,
         )
     )
     try:
         assert isinstance(sql, SqlHandoffQueue)
         assert isinstance(redis_queue, RedisStreamHandoffQueue)
         assert redis_queue.stream == f"test:handoff:{unique_name}"
+        assert (sql.lease_seconds, redis_queue.lease_seconds) == (45, 20)
     finally:
         sql.close()
         redis_queue.close()  # never connected: nothing to clean up

@@ -71,6 +71,7 @@ def test_customer_record(api) -> None:
         "zip_code": "94107",
         "tier": "gold",
         "channel_ids": {"slack": "U0JANEDOE1", "web": None},
+        "shipping_address": "500 Howard St, Apt 4B, San Francisco, CA 94107",
         "created_at": "2023-04-18T10:21:00Z",
     }
     _assert_error(api.get("/crm/customers/C9999"), 404, "customer_not_found")

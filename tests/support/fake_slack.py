@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
 from aiohttp import web
 
 from tests.support.processes import free_port
@@ -313,3 +314,114 @@ class SlackSender:
         }
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.sign(body, "application/x-www-form-urlencoded", retry=retry)
+
+
+# -- a customer on Slack, talking to a running Rasa server -------------------------------
+
+TURN_SECONDS = 60.0
+
+
+def slack_id(prefix: str) -> str:
+    """A fresh Slack-style id: ``U0…`` for a user, ``D0…`` a DM, ``C0…`` a channel."""
+    return f"{prefix}0{uuid.uuid4().hex[:9].upper()}"
+
+
+@dataclass
+class SlackCustomer:
+    """A person writing to the bot in one Slack channel (a DM unless told otherwise).
+
+    Sends signed requests to the Rasa server's Slack webhook and waits, through Rasa's
+    HTTP API, until each message has been handled. Conversation ids follow
+    ``conversation_granularity: channel`` (``<user>_<channel>``), as configured.
+
+    Args:
+        rasa_url: The Rasa server.
+        auth_token: Its HTTP API token.
+        slack: The fake Web API the server posts to.
+        sender: Signs requests with the server's signing secret.
+    """
+
+    rasa_url: str
+    auth_token: str
+    slack: FakeSlack
+    sender: SlackSender
+    user: str = field(default_factory=lambda: slack_id("U"))
+    channel: str = field(default_factory=lambda: slack_id("D"))
+    channel_type: str = "im"
+    thread_ts: str | None = None
+    sent: int = 0
+
+    @property
+    def conversation_id(self) -> str:
+        return f"{self.user}_{self.channel}"
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.rasa_url}/webhooks/slack/webhook"
+
+    def deliver(self, request: SlackRequest) -> requests.Response:
+        """Posts a request to the webhook as Slack would."""
+        return requests.post(self.webhook, data=request.body, headers=request.headers, timeout=30)
+
+    def message(self, text: str, **options: Any) -> SlackRequest:
+        """A signed message event from this customer (the first one starts the thread)."""
+        ts = self.sender.next_ts()
+        request = self.sender.message(
+            self.user,
+            text,
+            channel=self.channel,
+            channel_type=self.channel_type,
+            ts=ts,
+            thread_ts=self.thread_ts,
+            **options,
+        )
+        self.thread_ts = self.thread_ts or ts
+        return request
+
+    def say(self, text: str, **options: Any) -> list[dict[str, Any]]:
+        """Sends a message; returns the bot's posts in this channel during that turn."""
+        return self.turn(self.message(text, **options))
+
+    def click(self, value: str) -> list[dict[str, Any]]:
+        """Clicks a button (of the bot's latest message) carrying ``value``."""
+        request = self.sender.click(
+            self.user,
+            value,
+            channel=self.channel,
+            message_ts=self.sender.next_ts(),
+            thread_ts=self.thread_ts,
+        )
+        return self.turn(request)
+
+    def turn(self, request: SlackRequest) -> list[dict[str, Any]]:
+        """Delivers one request and waits until the bot has answered it."""
+        mark = self.slack.mark()
+        answer = self.deliver(request)
+        assert answer.status_code == 200, answer.text
+        self.sent += 1
+        self.wait_until_answered()
+        return [p for p in self.slack.posts(mark) if p["channel"] == self.channel]
+
+    def tracker(self) -> dict[str, Any]:
+        """The conversation's tracker, from Rasa's HTTP API."""
+        answer = requests.get(
+            f"{self.rasa_url}/conversations/{self.conversation_id}/tracker",
+            params={"token": self.auth_token},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+    def wait_until_answered(self) -> dict[str, Any]:
+        """Waits (bounded) until every message sent so far has been handled."""
+        deadline = time.monotonic() + TURN_SECONDS
+        while True:
+            tracker = self.tracker()
+            events = tracker["events"]
+            users = [e for e in events if e["event"] == "user"]
+            last = events[-1] if events else {}
+            listening = last.get("event") == "action" and last.get("name") == "action_listen"
+            if len(users) >= self.sent and (listening or tracker.get("paused")):
+                return tracker
+            assert time.monotonic() < deadline, f"turn not finished: {events[-5:]}"
+            time.sleep(0.1)  # polling interval of the bounded readiness wait

@@ -1,0 +1,230 @@
+"""Billing questions: recent invoices, a charge explained, a duplicate charge disputed.
+
+One form, ``billing_form``, verifies the customer for all three; the ``billing_topic``
+slot (set from the intent) decides what else it asks and which action answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backends import UsesBackends
+from actions.csat import csat_question
+from actions.guardrails import refusal_events, write_log_fields
+from actions.verification import IDENTITY_SLOTS, VerifiedFormValidationAction, give_up
+from frontline.services.action_log import log_entry
+from frontline.services.billing import (
+    BillingStatus,
+    DisputeOutcome,
+    charge_button,
+    check_duplicates,
+    dispute_duplicate,
+    dispute_rationale,
+    duplicate_variables,
+    explain_charge,
+    parse_amount,
+    recent_charges,
+    recent_invoices,
+)
+from frontline.services.guardrails import WriteContext
+from frontline.services.handoff import BACKEND_ERROR, POLICY
+from frontline.services.orders import idempotency_key
+
+TOPIC_SLOT = "billing_topic"
+INVOICES, CHARGE, DOUBLE_CHARGE = "invoices", "charge", "double_charge"
+AMOUNT_SLOT = "charge_amount"
+CONFIRMATION_SLOT = "dispute_confirmed"
+CHARGE_SLOT = "disputed_charge_id"
+
+#: What each topic asks after verification.
+TOPIC_SLOTS = {INVOICES: (), CHARGE: (AMOUNT_SLOT,), DOUBLE_CHARGE: (CONFIRMATION_SLOT,)}
+
+
+class ValidateBillingForm(VerifiedFormValidationAction):
+    """Verification, then the amount of the charge or the yes to a dispute, by topic."""
+
+    def name(self) -> str:
+        return "validate_billing_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        slots = await super().required_slots(domain_slots, dispatcher, tracker, domain)
+        wanted = TOPIC_SLOTS.get(tracker.get_slot(TOPIC_SLOT) or INVOICES, ())
+        return [slot for slot in slots if slot in IDENTITY_SLOTS or slot in wanted]
+
+    def validate_charge_amount(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        amount = parse_amount(slot_value)
+        if amount is None:
+            dispatcher.utter_message(response="utter_invalid_amount")
+            return {AMOUNT_SLOT: None}
+        return {AMOUNT_SLOT: str(amount)}
+
+    async def prepare_after_verification(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]
+    ) -> dict[str, Any]:
+        """For a duplicate charge: find it before asking whether to dispute it."""
+        if slots.get(TOPIC_SLOT) != DOUBLE_CHARGE:
+            return {}
+        if slots.get(CONFIRMATION_SLOT) is not None or slots.get(CHARGE_SLOT):
+            return {}
+        check = await check_duplicates(self.backends.billing, slots["customer_id"])
+        if check.status is BillingStatus.UNAVAILABLE:
+            dispatcher.utter_message(response="utter_backend_error")
+            return give_up(BACKEND_ERROR)
+        if check.duplicate is None:
+            # Nothing to dispute: the form ends and action_dispute_charge explains.
+            return {CONFIRMATION_SLOT: False}
+        return {CHARGE_SLOT: check.duplicate.charge_id}
+
+
+class ActionAskChargeAmount(UsesBackends, Action):
+    """Asks which charge, offering the customer's recent charges as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_charge_amount"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        charges = await recent_charges(self.backends.billing, tracker.get_slot("customer_id"))
+        dispatcher.utter_message(
+            response="utter_ask_charge_amount", buttons=[charge_button(c) for c in charges]
+        )
+        return []
+
+
+class ActionAskDisputeConfirmed(UsesBackends, Action):
+    """Shows the duplicate charge and asks whether to open a dispute."""
+
+    def name(self) -> str:
+        return "action_ask_dispute_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        check = await check_duplicates(self.backends.billing, tracker.get_slot("customer_id"))
+        if check.duplicate is None:
+            dispatcher.utter_message(response="utter_backend_error")
+            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
+                FollowupAction("action_handoff")
+            ]
+        dispatcher.utter_message(
+            response="utter_ask_dispute_confirmed", **duplicate_variables(check.duplicate)
+        )
+        return [SlotSet(CHARGE_SLOT, check.duplicate.charge_id)]
+
+
+def _done(
+    tracker: Tracker, action: str, result: str, detail: str | None, **log_fields: Any
+) -> list[EventType]:
+    log = log_entry(tracker.get_slot("action_log"), action, result, detail, **log_fields)
+    # billing_topic stays: the dialogue's rules are conditioned on it until the next turn
+    # (the next billing request sets it again from its intent).
+    return [
+        SlotSet("action_log", log),
+        SlotSet(AMOUNT_SLOT, None),
+        SlotSet(CONFIRMATION_SLOT, None),
+        SlotSet(CHARGE_SLOT, None),
+    ]
+
+
+def _backend_down() -> list[EventType]:
+    return [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+
+
+class ActionListInvoices(UsesBackends, Action):
+    """Lists the verified customer's recent invoices."""
+
+    def name(self) -> str:
+        return "action_list_invoices"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        listing = await recent_invoices(self.backends.billing, tracker.get_slot("customer_id"))
+        dispatcher.utter_message(response=listing.response, invoices="\n".join(listing.lines))
+        events = _done(tracker, "list_invoices", listing.status.value, f"{len(listing.lines)}")
+        if listing.status is BillingStatus.UNAVAILABLE:
+            return events + _backend_down()
+        return events + csat_question(dispatcher, tracker, "list_invoices")
+
+
+class ActionExplainCharge(UsesBackends, Action):
+    """Says what a charge was for: which order, which items, which invoice."""
+
+    def name(self) -> str:
+        return "action_explain_charge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        amount = tracker.get_slot(AMOUNT_SLOT)
+        explanation = await explain_charge(
+            self.backends.billing, self.backends.orders, tracker.get_slot("customer_id"), amount
+        )
+        dispatcher.utter_message(response=explanation.response, **explanation.variables)
+        events = _done(tracker, "explain_charge", explanation.status.value, f"amount {amount}")
+        if explanation.status is BillingStatus.UNAVAILABLE:
+            return events + _backend_down()
+        if explanation.status is BillingStatus.FOUND:
+            events += csat_question(dispatcher, tracker, "explain_charge")
+        return events
+
+
+class ActionDisputeCharge(UsesBackends, Action):
+    """Opens a dispute of a duplicate charge (only after a yes) and hands it to billing."""
+
+    def name(self) -> str:
+        return "action_dispute_charge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        charge_id = tracker.get_slot(CHARGE_SLOT)
+        key = idempotency_key(tracker.sender_id, "dispute-charge", charge_id or "")
+        result = await dispute_duplicate(
+            self.backends.billing,
+            customer_id=tracker.get_slot("customer_id"),
+            charge_id=charge_id,
+            confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
+            idempotency_key=key,
+            context=WriteContext.from_conversation(tracker.current_state()),
+            rules=self.backends.rules,
+            audit=self.backends.audit,
+        )
+        dispatcher.utter_message(response=result.response, **result.variables)
+        detail = f"charge {charge_id}" + (f", {result.dispute_id}" if result.dispute_id else "")
+        events = _done(
+            tracker,
+            "dispute_charge",
+            result.outcome.value,
+            detail,
+            **write_log_fields(result.check, key),
+        )
+        if result.outcome is DisputeOutcome.UNAVAILABLE:
+            return events + _backend_down()
+        if result.outcome is DisputeOutcome.NEEDS_HUMAN and result.check is not None:
+            return events + refusal_events(result.check)
+        if result.hand_off and result.duplicate is not None:
+            events += [
+                SlotSet("handoff_reason", POLICY),
+                SlotSet("handoff_note", dispute_rationale(result.duplicate, result.dispute_id)),
+                FollowupAction("action_handoff"),
+            ]
+        return events

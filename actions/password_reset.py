@@ -1,0 +1,84 @@
+"""Password reset: verification, a yes, then a link e-mailed to the address on file."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backends import UsesBackends
+from actions.csat import csat_question
+from actions.guardrails import refusal_events, write_log_fields
+from actions.verification import VerifiedFormValidationAction, give_up
+from frontline.services.action_log import log_entry
+from frontline.services.guardrails import WriteContext
+from frontline.services.handoff import BACKEND_ERROR
+from frontline.services.orders import idempotency_key
+from frontline.services.password_reset import ResetOutcome, email_on_file, send_reset_link
+
+CONFIRMATION_SLOT = "reset_confirmed"
+
+
+class ValidatePasswordResetForm(VerifiedFormValidationAction):
+    """Verification, then the customer's yes to sending the link."""
+
+    def name(self) -> str:
+        return "validate_password_reset_form"
+
+
+class ActionAskResetConfirmed(UsesBackends, Action):
+    """Asks whether to send the link, naming the (masked) address it goes to."""
+
+    def name(self) -> str:
+        return "action_ask_reset_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        email = await email_on_file(self.backends.crm, tracker.get_slot("customer_id"))
+        if email is None:
+            dispatcher.utter_message(response="utter_backend_error")
+            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
+                FollowupAction("action_handoff")
+            ]
+        dispatcher.utter_message(response="utter_ask_reset_confirmed", email=email)
+        return []
+
+
+class ActionSendPasswordReset(UsesBackends, Action):
+    """Has the CRM send the reset link, if (and only if) the customer said yes."""
+
+    def name(self) -> str:
+        return "action_send_password_reset"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        customer_id = tracker.get_slot("customer_id")
+        key = idempotency_key(tracker.sender_id, "password-reset", customer_id)
+        result = await send_reset_link(
+            self.backends.crm,
+            customer_id=customer_id,
+            confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
+            idempotency_key=key,
+            context=WriteContext.from_conversation(tracker.current_state()),
+            rules=self.backends.rules,
+            audit=self.backends.audit,
+        )
+        dispatcher.utter_message(response=result.response, **result.variables)
+        log = log_entry(
+            tracker.get_slot("action_log"),
+            "password_reset",
+            result.outcome.value,
+            customer_id,
+            **write_log_fields(result.check, key),
+        )
+        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet("action_log", log)]
+        if result.outcome is ResetOutcome.SENT:
+            events += csat_question(dispatcher, tracker, "reset_password")
+        elif result.outcome is ResetOutcome.UNAVAILABLE:
+            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+        elif result.outcome is ResetOutcome.NEEDS_HUMAN and result.check is not None:
+            events += refusal_events(result.check)
+        return events

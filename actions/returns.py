@@ -1,0 +1,129 @@
+"""Returns and refunds: verification, the order, the policy's verdict, a yes, one write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backends import UsesBackends
+from actions.csat import csat_question
+from actions.guardrails import refusal_events, write_log_fields
+from actions.verification import VerifiedFormValidationAction, give_up
+from frontline.services.action_log import log_entry
+from frontline.services.guardrails import WriteContext
+from frontline.services.handoff import BACKEND_ERROR, POLICY
+from frontline.services.orders import LookupStatus, find_customer_order, idempotency_key
+from frontline.services.returns import (
+    ReturnDecision,
+    ReturnOutcome,
+    approval_rationale,
+    assess_return,
+    process_return,
+    return_prompt,
+)
+
+CONFIRMATION_SLOT = "return_confirmed"
+
+
+class ValidateReturnForm(VerifiedFormValidationAction):
+    """Verification, the order (checked against the returns policy), then the yes."""
+
+    confirmation_slot = CONFIRMATION_SLOT
+
+    def name(self) -> str:
+        return "validate_return_form"
+
+    def accept_order(
+        self, order: dict[str, Any], dispatcher: CollectingDispatcher
+    ) -> dict[str, Any]:
+        slots = super().accept_order(order, dispatcher)
+        assessment = assess_return(order, self.backends.returns, self.backends.clock())
+        if assessment.decision is not ReturnDecision.ELIGIBLE:
+            # Nothing to confirm: the form ends and action_process_return explains why.
+            slots[CONFIRMATION_SLOT] = False
+        return slots
+
+
+class ActionAskReturnConfirmed(UsesBackends, Action):
+    """Repeats every detail of the return and refund, and asks for an explicit yes."""
+
+    def name(self) -> str:
+        return "action_ask_return_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        customer_id = tracker.get_slot("customer_id")
+        lookup = await find_customer_order(
+            self.backends.orders, customer_id, tracker.get_slot("order_id")
+        )
+        if lookup.status is not LookupStatus.FOUND or lookup.order is None:
+            dispatcher.utter_message(response="utter_backend_error")
+            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
+                FollowupAction("action_handoff")
+            ]
+        policy = self.backends.returns
+        assessment = assess_return(lookup.order, policy, self.backends.clock())
+        prompt = await return_prompt(self.backends.billing, customer_id, assessment, policy)
+        dispatcher.utter_message(response="utter_ask_return_confirmed", **prompt)
+        return []
+
+
+class ActionProcessReturn(UsesBackends, Action):
+    """Returns the order and refunds it (only after a yes), or explains, or hands off."""
+
+    def name(self) -> str:
+        return "action_process_return"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        order_id = tracker.get_slot("order_id")
+        policy = self.backends.returns
+        key = idempotency_key(tracker.sender_id, "return-order", order_id)
+        result = await process_return(
+            self.backends.orders,
+            customer_id=tracker.get_slot("customer_id"),
+            order_id=order_id,
+            confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
+            policy=policy,
+            now=self.backends.clock(),
+            idempotency_key=key,
+            context=WriteContext.from_conversation(tracker.current_state()),
+            rules=self.backends.rules,
+            audit=self.backends.audit,
+        )
+        if result.response:
+            dispatcher.utter_message(response=result.response, **result.variables)
+        decision = result.assessment.decision.value if result.assessment else None
+        detail = f"order {order_id}: {result.outcome.value}" + (
+            f" ({decision})" if result.outcome is ReturnOutcome.REFUSED else ""
+        )
+        log = log_entry(
+            tracker.get_slot("action_log"),
+            "return_order",
+            result.outcome.value,
+            detail,
+            **write_log_fields(result.check, key),
+        )
+        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet("action_log", log)]
+        if result.outcome is ReturnOutcome.RETURNED:
+            events += [
+                SlotSet("order_id", None),
+                *csat_question(dispatcher, tracker, "request_return"),
+            ]
+        elif result.outcome is ReturnOutcome.UNAVAILABLE:
+            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+        elif result.outcome is ReturnOutcome.NEEDS_HUMAN and result.check is not None:
+            events += refusal_events(result.check)
+        elif result.assessment is not None and result.assessment.decision.needs_person:
+            events += [
+                SlotSet("handoff_reason", POLICY),
+                SlotSet("handoff_note", approval_rationale(result.assessment, policy)),
+                FollowupAction("action_handoff"),
+            ]
+        return events

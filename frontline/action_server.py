@@ -1,0 +1,75 @@
+"""``python -m frontline.action_server``: the action server, started only with valid policies.
+
+Takes the same arguments as ``rasa run actions`` (``--actions actions --port 5055``,
+...). Before the server starts it:
+
+1. loads and checks every policy module (:func:`frontline.policy_check.check_all`): a
+   broken policy prints what is wrong and exits with status 1, so the assistant never
+   runs with rules it cannot apply;
+2. installs :class:`frontline.masking.MaskingFilter` on the log handlers, so log lines
+   are masked as the data-handling policy says for ``logs``.
+
+Then it runs rasa-sdk's server exactly as ``rasa run actions`` would.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from rasa_sdk import utils
+from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
+from rasa_sdk.endpoint import create_argument_parser, run
+
+from frontline.masking import MaskingFilter
+from frontline.policy import policies
+from frontline.policy_check import check_all
+from frontline.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def install_masking_filter() -> MaskingFilter:
+    """Adds the masking filter to every handler of the root and rasa-sdk loggers."""
+    masking = MaskingFilter(policies().data_handling)
+    for name in (None, APPLICATION_ROOT_LOGGER_NAME):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(masking)
+    return masking
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Checks the policies, then runs the action server (blocks until it stops)."""
+    args = create_argument_parser().parse_args(argv)
+    problems = check_all(get_settings().policies_dir)
+    if problems:
+        for problem in problems:
+            print(f"ERR {problem}", file=sys.stderr)
+        print("The action server does not start with broken policies.", file=sys.stderr)
+        return 1
+    logging.getLogger("matplotlib").setLevel(logging.WARN)
+    utils.configure_colored_logging(args.loglevel)
+    utils.configure_file_logging(
+        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME),
+        args.log_file,
+        args.loglevel,
+        args.logging_config_file,
+    )
+    utils.update_sanic_log_level()
+    install_masking_filter()
+    logger.info("Policies: %s", policies().versions)
+    run(
+        args.actions,
+        args.port,
+        args.cors,
+        args.ssl_certificate,
+        args.ssl_keyfile,
+        args.ssl_password,
+        args.auto_reload,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Connector to billing: invoices, card charges and disputes.
+
+The billing system only ever hands out a card's brand and last four digits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from frontline.connectors.http import JsonServiceClient
+
+
+class BillingClient(JsonServiceClient):
+    """The billing service."""
+
+    service_name = "billing"
+
+    async def list_invoices(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's invoices with their charges, newest first."""
+        body = await self.request("GET", f"/billing/customers/{customer_id}/invoices")
+        return list(body.get("invoices", []))
+
+    async def list_charges(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's card charges, newest first."""
+        body = await self.request("GET", f"/billing/customers/{customer_id}/charges")
+        return list(body.get("charges", []))
+
+    async def open_dispute(
+        self, charge_id: str, *, reason: str, note: str | None, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Opens a dispute of one charge for the billing team.
+
+        Args:
+            reason: ``duplicate``, ``unrecognized`` or ``other``.
+
+        Returns:
+            The dispute (``id``, ``charge_id``, ``amount``, ``status``, ...); a replayed
+            key returns the first one.
+
+        Raises:
+            BackendRejected: 409 ``already_disputed`` (with ``dispute_id``).
+        """
+        body = await self.request(
+            "POST",
+            f"/billing/charges/{charge_id}/disputes",
+            json={"reason": reason, "note": note},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return dict(body.get("dispute") or {})

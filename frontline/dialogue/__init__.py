@@ -1,0 +1,1 @@
+"""Dialogue components of Frontline that run inside the Rasa server."""

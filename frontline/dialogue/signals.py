@@ -1,0 +1,227 @@
+"""Escalation signals of a conversation, computed from its events (no Rasa needed).
+
+On every new customer message :func:`assess` asks, in this order:
+
+1. Does the message touch a sensitive topic (legal threats, fraud, chargebacks,
+   self-harm)? Keywords and patterns of the escalation policy's ``sensitive_topics``.
+2. Is its intent restricted on this channel (or for this tier) by the scope policy?
+3. Is the customer frustrated? A per-message lexicon score combined with what the
+   conversation shows (see :func:`frustration`), compared with the escalation
+   policy's threshold.
+
+The first rule that fires is returned with everything needed to explain it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from frontline.policy import EscalationRule, FrustrationRule, Policies
+
+#: Intents that carry no request of their own; repeating them is not "asking again".
+CONVERSATIONAL_INTENTS = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "stop",
+        "inform",
+        "bot_challenge",
+        "nlu_fallback",
+        "faq",
+        "chitchat",
+        "csat_feedback",
+    }
+)
+FALLBACK_INTENT = "nlu_fallback"
+
+_RESET_EVENTS = frozenset({"restart", "session_started"})
+_REPEATED_EXCLAMATION_RE = re.compile(r"!{2,}|[!?]{3,}")
+_SHOUTED_WORD_RE = re.compile(r"\b[A-Z]{3,}\b")
+_NORMALISE_RE = re.compile(r"[^\w]+")
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """One customer message, as the escalation signals see it."""
+
+    text: str
+    intent: str | None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class FrustrationScore:
+    """The frustration score of the latest message, and what it is made of.
+
+    Attributes:
+        score: The combined score, compared with the policy's threshold.
+        message: The lexicon score of the latest message (0..1).
+        fallbacks: Not-understood messages in a row, the latest included.
+        repeats: Earlier messages in the window asking the same thing again.
+        trend: Rise of the lexicon score over the window (0..1).
+        threshold: The policy's threshold.
+    """
+
+    score: float
+    message: float
+    fallbacks: int
+    repeats: int
+    trend: float
+    threshold: float
+
+    @property
+    def over_threshold(self) -> bool:
+        return self.score >= self.threshold
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 3),
+            "message": round(self.message, 3),
+            "fallbacks": self.fallbacks,
+            "repeats": self.repeats,
+            "trend": round(self.trend, 3),
+            "threshold": self.threshold,
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the escalation signals concluded about the latest message.
+
+    Attributes:
+        rule: The rule that fired, or None.
+        kind: ``sensitive_topic``, ``scope`` or ``frustration`` (None if nothing fired).
+        matched: The words that matched a sensitive topic, if one did.
+        frustration: The frustration score (always computed).
+    """
+
+    rule: EscalationRule | None
+    kind: str | None
+    frustration: FrustrationScore
+    matched: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """What the audit trail records about the decision (no personal data)."""
+        result: dict[str, Any] = {"frustration": self.frustration.as_dict()}
+        if self.rule is not None:
+            result |= {"kind": self.kind, "rule": self.rule.as_slot()}
+        return result
+
+
+def message_score(text: str, intent: str | None, rule: FrustrationRule) -> float:
+    """The lexicon score of one message, between 0 and 1.
+
+    The sum of the weights of the lexicon terms found (each counted once), of the
+    markers of emphasis present, and of the message's intent if it is negative in
+    itself (e.g. ``insult``), capped at 1.
+    """
+    text = text or ""
+    score = sum(weight for matcher, weight in rule.terms if matcher.search(text))
+    if _REPEATED_EXCLAMATION_RE.search(text):
+        score += rule.markers.get("repeated_exclamation", 0.0)
+    if len(_SHOUTED_WORD_RE.findall(text)) >= 3:
+        score += rule.markers.get("shouting", 0.0)
+    score += rule.intents.get(intent or "", 0.0)
+    return min(score, 1.0)
+
+
+def _same_request(earlier: UserTurn, latest: UserTurn) -> bool:
+    if _normalise(earlier.text) and _normalise(earlier.text) == _normalise(latest.text):
+        return True
+    return (
+        latest.intent is not None
+        and latest.intent not in CONVERSATIONAL_INTENTS
+        and earlier.intent == latest.intent
+    )
+
+
+def _normalise(text: str) -> str:
+    return _NORMALISE_RE.sub(" ", (text or "").lower()).strip()
+
+
+def frustration(turns: Sequence[UserTurn], rule: FrustrationRule) -> FrustrationScore:
+    """Scores how frustrated the customer is at their latest message.
+
+    ``score = w.message * lexicon(latest) + w.fallback * fallbacks + w.repeat * repeats
+    + w.trend * trend``, over the policy's window of the latest messages, where
+    *fallbacks* counts not-understood messages in a row (the latest included),
+    *repeats* counts earlier messages in the window asking the same thing as the
+    latest (same request intent, or the same words), and *trend* is how much higher
+    the lexicon scores of the newer half of the window are than those of the older half.
+    """
+    if not turns:
+        return FrustrationScore(0.0, 0.0, 0, 0, 0.0, rule.threshold)
+    window = list(turns[-rule.window :])
+    latest = window[-1]
+    scores = [message_score(turn.text, turn.intent, rule) for turn in window]
+    fallbacks = 0
+    for turn in reversed(turns):
+        if turn.intent != FALLBACK_INTENT:
+            break
+        fallbacks += 1
+    repeats = sum(1 for turn in window[:-1] if _same_request(turn, latest))
+    trend = 0.0
+    if len(scores) >= 2:
+        half = len(scores) // 2
+        older, newer = scores[:half], scores[half:]
+        trend = max(sum(newer) / len(newer) - sum(older) / len(older), 0.0)
+    weights = rule.weights
+    score = (
+        weights["message"] * scores[-1]
+        + weights["fallback"] * fallbacks
+        + weights["repeat"] * repeats
+        + weights["trend"] * trend
+    )
+    return FrustrationScore(score, scores[-1], fallbacks, repeats, trend, rule.threshold)
+
+
+def user_turns(events: Iterable[Mapping[str, Any]]) -> list[UserTurn]:
+    """The customer's messages of the current session (after the last restart)."""
+    turns: list[UserTurn] = []
+    for event in events:
+        kind = event.get("event")
+        if kind in _RESET_EVENTS:
+            turns = []
+        elif kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}) or {}
+            confidence = intent.get("confidence")
+            turns.append(
+                UserTurn(
+                    text=str(event.get("text") or ""),
+                    intent=intent.get("name"),
+                    confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+                )
+            )
+    return turns
+
+
+def assess(
+    turns: Sequence[UserTurn],
+    *,
+    channel: str | None,
+    tier: str | None,
+    policies: Policies,
+) -> Assessment:
+    """Decides whether the latest message must be handed to a human, and why."""
+    escalation = policies.escalation
+    score = frustration(turns, escalation.frustration)
+    if not turns:
+        return Assessment(None, None, score)
+    latest = turns[-1]
+    text = latest.text if not latest.text.startswith("/") else ""  # a button's payload
+    for topic in escalation.sensitive_topics:
+        matched = topic.matches(text)
+        if matched:
+            return Assessment(escalation.topic_rule(topic), "sensitive_topic", score, matched)
+    restriction = policies.scope.restriction_for(latest.intent, channel, tier)
+    if restriction is not None:
+        return Assessment(policies.scope.rule(restriction), "scope", score)
+    if score.over_threshold:
+        return Assessment(escalation.frustration_rule(score.score), "frustration", score)
+    return Assessment(None, None, score)

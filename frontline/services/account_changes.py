@@ -1,0 +1,261 @@
+"""Account changes (shipping address, e-mail, phone) with progressive disclosure.
+
+Verify identity, present the exact change, ask for explicit consent, apply it once
+(idempotency key), confirm with the next steps. The current value is only ever shown
+masked; the new value is shown in full, because the customer just typed it and must
+be able to spot a typo before saying yes.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+from dataclasses import dataclass, field
+
+from frontline.audit.store import AuditStore
+from frontline.audit.writes import record_write
+from frontline.connectors import CrmClient
+from frontline.errors import BackendError, BackendRejected
+from frontline.masking import mask_email, mask_phone
+from frontline.patterns import (
+    EMAIL_IN_TEXT_RE,
+    PHONE_IN_TEXT_RE,
+    normalize_email,
+    normalize_phone_number,
+)
+from frontline.policy import Policies
+from frontline.services.guardrails import WriteCheck, WriteContext, check_write
+
+logger = logging.getLogger(__name__)
+
+EMAIL, PHONE, SHIPPING_ADDRESS = "email", "phone", "shipping_address"
+FIELDS = (EMAIL, PHONE, SHIPPING_ADDRESS)
+FIELD_LABELS = {
+    EMAIL: "e-mail address",
+    PHONE: "phone number",
+    SHIPPING_ADDRESS: "shipping address",
+}
+#: The intent that asks for each change (the ``account_field`` slot is set from it).
+FIELD_OF_INTENT = {
+    "change_email": EMAIL,
+    "change_phone": PHONE,
+    "change_shipping_address": SHIPPING_ADDRESS,
+}
+
+_ZIP_IN_ADDRESS_RE = re.compile(r"\b\d{5}(?:-\d{4})?\s*$")
+_LEADING_PHRASE_RE = re.compile(
+    r"^(?:(?:my|the)\s+)?(?:new\s+)?(?:shipping\s+|delivery\s+)?(?:address|one)?\s*"
+    r"(?:is|should be|will be|:)?\s*",
+    re.IGNORECASE,
+)
+ADDRESS_LENGTH = (10, 200)
+
+
+def _format_phone(e164: str) -> str:
+    """``+14155550199`` -> ``+1 415 555 0199`` (other countries stay in E.164)."""
+    digits = e164.lstrip("+")
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"+1 {digits[1:4]} {digits[4:7]} {digits[7:]}"
+    return e164
+
+
+def normalize_address(text: object) -> str | None:
+    """A US shipping address in one line, or None if it does not look like one.
+
+    Needs a house number, a street and a 5-digit ZIP code at the end; "my new address
+    is" and similar lead-ins are dropped.
+    """
+    if text is None:
+        return None
+    line = " ".join(str(text).split()).strip(" .")
+    line = _LEADING_PHRASE_RE.sub("", line, count=1) if not line[:1].isdigit() else line
+    if not ADDRESS_LENGTH[0] <= len(line) <= ADDRESS_LENGTH[1]:
+        return None
+    if not re.search(r"\d", line.split(",")[0]) or not re.search(r"[A-Za-z]{2,}", line):
+        return None
+    if not _ZIP_IN_ADDRESS_RE.search(line):
+        return None
+    return line
+
+
+def normalize_new_value(account_field: str, value: object) -> str | None:
+    """The new value for ``account_field`` found in what the customer typed, or None."""
+    if value is None:
+        return None
+    text = str(value)
+    if account_field == EMAIL:
+        found = normalize_email(text)
+        if found is None:
+            match = EMAIL_IN_TEXT_RE.search(text)
+            found = normalize_email(match.group(0)) if match else None
+        return found
+    if account_field == PHONE:
+        number = normalize_phone_number(text)
+        if number is None:
+            match = PHONE_IN_TEXT_RE.search(text)
+            number = normalize_phone_number(match.group(0)) if match else None
+        return _format_phone(number) if number else None
+    if account_field == SHIPPING_ADDRESS:
+        return normalize_address(text)
+    return None
+
+
+def mask_address(address: str | None) -> str | None:
+    """``500 Howard St, Apt 4B, San Francisco, CA 94107`` -> ``*** San Francisco, CA 94107``.
+
+    The street is hidden; the town and ZIP code are enough to recognise one's address.
+    """
+    if not address:
+        return address
+    parts = [part.strip() for part in address.split(",") if part.strip()]
+    if len(parts) >= 3:
+        return "*** " + ", ".join(parts[-2:])
+    match = _ZIP_IN_ADDRESS_RE.search(address)
+    return f"*** {match.group(0).strip()}" if match else "***"
+
+
+def mask_current(account_field: str, value: str | None) -> str:
+    """The value on file as the customer is shown it."""
+    masked = {EMAIL: mask_email, PHONE: mask_phone, SHIPPING_ADDRESS: mask_address}[account_field](
+        value
+    )
+    return masked or "nothing on file"
+
+
+def invalid_value_response(account_field: str) -> str:
+    return {
+        EMAIL: "utter_invalid_new_email",
+        PHONE: "utter_invalid_new_phone",
+        SHIPPING_ADDRESS: "utter_invalid_new_address",
+    }[account_field]
+
+
+def ask_value_response(account_field: str) -> str:
+    return {
+        EMAIL: "utter_ask_new_email",
+        PHONE: "utter_ask_new_phone",
+        SHIPPING_ADDRESS: "utter_ask_new_address",
+    }[account_field]
+
+
+async def change_prompt(
+    crm: CrmClient, customer_id: str, account_field: str, new_value: str
+) -> dict[str, str] | None:
+    """Variables of ``utter_ask_account_change_confirmed``, or None if the CRM is down."""
+    try:
+        customer = await crm.get_customer(customer_id)
+    except BackendError as exc:
+        logger.warning("Could not read customer %s: %s", customer_id, exc)
+        return None
+    return {
+        "field_label": FIELD_LABELS[account_field],
+        "current": mask_current(account_field, customer.get(account_field)),
+        "new_value": new_value,
+    }
+
+
+class ChangeOutcome(str, enum.Enum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"  # the account already had this value
+    KEPT = "kept"  # the customer said no: nothing changed
+    EMAIL_TAKEN = "email_taken"
+    REJECTED = "rejected"  # the CRM refused the value
+    UNAVAILABLE = "unavailable"
+    NEEDS_HUMAN = "needs_human"  # the guardrail refused the write (policies/)
+
+
+_CHANGED_RESPONSES = {
+    EMAIL: "utter_account_changed_email",
+    PHONE: "utter_account_changed_phone",
+    SHIPPING_ADDRESS: "utter_account_changed_address",
+}
+_OTHER_RESPONSES = {
+    ChangeOutcome.UNCHANGED: "utter_account_change_unchanged",
+    ChangeOutcome.KEPT: "utter_account_change_kept",
+    ChangeOutcome.EMAIL_TAKEN: "utter_account_change_email_taken",
+    ChangeOutcome.REJECTED: "utter_account_change_rejected",
+    ChangeOutcome.UNAVAILABLE: "utter_backend_error",
+    ChangeOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+}
+
+
+def change_operation(account_field: str) -> str:
+    """The write declared in policies/escalation.yml for a field: ``change_email``..."""
+    return f"change_{account_field}"
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    outcome: ChangeOutcome
+    account_field: str
+    variables: dict[str, str] = field(default_factory=dict)
+    #: The guardrail's verdict, when a write was considered.
+    check: WriteCheck | None = None
+
+    @property
+    def response(self) -> str:
+        if self.outcome is ChangeOutcome.CHANGED:
+            return _CHANGED_RESPONSES[self.account_field]
+        return _OTHER_RESPONSES[self.outcome]
+
+
+async def apply_change(
+    crm: CrmClient,
+    *,
+    customer_id: str,
+    account_field: str,
+    new_value: str,
+    confirmed: bool,
+    idempotency_key: str,
+    context: WriteContext,
+    rules: Policies | None = None,
+    audit: AuditStore | None = None,
+) -> ChangeResult:
+    """Changes one field on the account if the customer said yes (once per key).
+
+    Right before the write the guardrail (policies/) checks verification, consent to this
+    very new value and scope (e.g. no contact-detail changes over a shared channel); a
+    refusal comes back as ``NEEDS_HUMAN`` with ``check`` naming the rule. Both are audited.
+    """
+    variables = {"field_label": FIELD_LABELS[account_field], "new_value": new_value}
+    if not confirmed:
+        return ChangeResult(ChangeOutcome.KEPT, account_field, variables)
+    check = check_write(change_operation(account_field), context, subject=new_value, rules=rules)
+    if check.allowed:
+        written = await _update(crm, customer_id, account_field, new_value, idempotency_key)
+        result = ChangeResult(written.outcome, account_field, written.variables, check)
+    else:
+        result = ChangeResult(ChangeOutcome.NEEDS_HUMAN, account_field, variables, check)
+    await record_write(
+        audit,
+        context,
+        check,
+        idempotency_key=idempotency_key,
+        outcome=result.outcome.value,
+        details={"account_field": account_field, account_field: new_value},
+    )
+    return result
+
+
+async def _update(
+    crm: CrmClient, customer_id: str, account_field: str, new_value: str, idempotency_key: str
+) -> ChangeResult:
+    """The write itself: the CRM changes the field (once per key)."""
+    variables = {"field_label": FIELD_LABELS[account_field], "new_value": new_value}
+    try:
+        answer = await crm.update_customer(
+            customer_id, {account_field: new_value}, idempotency_key=idempotency_key
+        )
+    except BackendRejected as exc:
+        if exc.status == 409 and exc.body.get("error") == "email_taken":
+            return ChangeResult(ChangeOutcome.EMAIL_TAKEN, account_field, variables)
+        logger.warning("Account change refused: %s", exc)
+        return ChangeResult(ChangeOutcome.REJECTED, account_field, variables)
+    except BackendError as exc:
+        logger.warning("Account change failed: %s", exc)
+        return ChangeResult(ChangeOutcome.UNAVAILABLE, account_field, variables)
+    if account_field not in (answer.get("changed") or []):
+        return ChangeResult(ChangeOutcome.UNCHANGED, account_field, variables)
+    stored = (answer.get("customer") or {}).get(account_field) or new_value
+    return ChangeResult(ChangeOutcome.CHANGED, account_field, variables | {"new_value": stored})

@@ -1,0 +1,241 @@
+"""The web chat's socket.io channel, over a real WebSocket, with a recording bot.
+
+A python-socketio client plays the browser; the page's own client is tested in
+headless Chromium (``tests/e2e/test_webchat.py``). The bot behind the channel answers
+``echo: <text>``, so no trained model is needed.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+import requests
+import socketio
+
+from frontline.channels.socketio import WebChatInput, new_session_id, valid_session_id
+from tests.support.channel_server import ChannelServer
+
+WAIT = 10.0
+
+
+class Browser:
+    """One socket.io client, as one browser tab would be."""
+
+    def __init__(self, url: str, origin: str | None = None) -> None:
+        self.client = socketio.Client(reconnection=False)
+        self.confirmed: queue.Queue[str] = queue.Queue()
+        self.received: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.client.on("session_confirm", self.confirmed.put)
+        self.client.on("bot_uttered", self.received.put)
+        headers = {"Origin": origin} if origin else {}
+        self.client.connect(url, transports=["websocket"], headers=headers, wait_timeout=WAIT)
+
+    def session(self, session_id: str | None = None) -> str:
+        self.client.emit("session_request", {"session_id": session_id})
+        return self.confirmed.get(timeout=WAIT)
+
+    def say(self, text: str, session_id: str) -> None:
+        self.client.emit("user_uttered", {"message": text, "session_id": session_id})
+
+    def next_reply(self) -> dict[str, Any]:
+        return self.received.get(timeout=WAIT)
+
+    def nothing_more(self) -> bool:
+        return self.received.empty()
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+@pytest.fixture
+def webchat() -> Iterator[Callable[..., ChannelServer]]:
+    started: list[ChannelServer] = []
+
+    def start(**credentials: Any) -> ChannelServer:
+        server = ChannelServer(WebChatInput.from_credentials(credentials)).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def browsers() -> Iterator[Callable[..., Browser]]:
+    opened: list[Browser] = []
+
+    def open_browser(url: str, origin: str | None = None) -> Browser:
+        browser = Browser(url, origin)
+        opened.append(browser)
+        return browser
+
+    yield open_browser
+    for browser in opened:
+        browser.close()
+
+
+def test_session_ids_are_random_tokens():
+    session_id = new_session_id()
+    assert valid_session_id(session_id) == session_id and len(session_id) == 32
+    assert new_session_id() != session_id
+    for foreign in ("U0JANEDOE1", "e2e-1234", session_id.upper(), session_id + "0", None, 42):
+        assert valid_session_id(foreign) is None
+
+
+def test_a_message_runs_in_the_session_and_the_reply_reaches_the_page(webchat, browsers):
+    server = webchat()
+    tab = browsers(server.url)
+    session_id = tab.session()
+    assert valid_session_id(session_id)
+
+    tab.say("where is my order?", session_id)
+
+    [message] = server.wait_for_messages(1)
+    assert message.sender_id == session_id
+    assert message.input_channel == "socketio"
+    assert tab.next_reply() == {"text": "echo: where is my order?"}
+
+
+def test_a_reloaded_page_resumes_its_session_and_gets_later_replies(webchat, browsers):
+    server = webchat()
+    first = browsers(server.url)
+    session_id = first.session()
+    first.close()  # the page reloads
+
+    reloaded = browsers(server.url)
+    assert reloaded.session(session_id) == session_id
+    someone_else = browsers(server.url)
+    someone_else.session()
+
+    # An agent answers later through Rasa's API (output_channel=latest).
+    output = server.channel.get_output_channel()
+    server.call(
+        output.send_text_message(session_id, "Hi, Sam here.", sender="agent", agent_name="Sam")
+    )
+
+    assert reloaded.next_reply() == {
+        "text": "Hi, Sam here.",
+        "sender": "agent",
+        "agent_name": "Sam",
+    }
+    assert someone_else.nothing_more()
+
+
+def test_a_page_cannot_join_another_channels_conversation(webchat, browsers):
+    server = webchat()
+    tab = browsers(server.url)
+    session_id = tab.session("U0JANEDOE1")  # Jane's Slack conversation id
+    assert session_id != "U0JANEDOE1" and valid_session_id(session_id)
+
+    tab.say("cancel my order", "U0JANEDOE1")  # naming it in the message does not help
+    tab.say("hello", session_id)
+    [message] = server.wait_for_messages(1)
+    assert message.sender_id == session_id and message.text == "hello"
+
+
+def test_a_message_before_the_session_request_is_ignored(webchat, browsers):
+    server = webchat()
+    tab = browsers(server.url)
+    tab.say("hello", new_session_id())
+    session_id = tab.session()
+    tab.say("hello again", session_id)
+    [message] = server.wait_for_messages(1)
+    assert message.text == "hello again"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("x" * 2001, "message_too_long"),
+        ("   ", "invalid_message"),
+        ("\x00\x01\x02", "binary_message"),
+    ],
+)
+def test_unusable_messages_are_answered_and_not_run(webchat, browsers, text, error):
+    server = webchat()
+    tab = browsers(server.url)
+    session_id = tab.session()
+    tab.say(text, session_id)
+    reply = tab.next_reply()
+    assert reply["error"] == error and reply["text"]
+    tab.say("where is my order?\x07 ", session_id)
+    [message] = server.wait_for_messages(1)
+    assert message.text == "where is my order?"
+
+
+def test_buttons_arrive_as_quick_replies(webchat, browsers):
+    server = webchat()
+    tab = browsers(server.url)
+    session_id = tab.session()
+    output = server.channel.get_output_channel()
+    server.call(
+        output.send_text_with_buttons(
+            session_id,
+            "Please confirm: cancel order 482914?",
+            [
+                {"title": "Yes, cancel it", "payload": "/affirm"},
+                {"title": "No, keep it", "payload": "/deny"},
+            ],
+        )
+    )
+    reply = tab.next_reply()
+    assert reply["text"] == "Please confirm: cancel order 482914?"
+    assert [(q["title"], q["payload"]) for q in reply["quick_replies"]] == [
+        ("Yes, cancel it", "/affirm"),
+        ("No, keep it", "/deny"),
+    ]
+
+
+def test_only_allowed_origins_may_connect(webchat):
+    server = webchat(cors_allowed_origins=["https://shop.example.com/"])
+    handshake = f"{server.url}/socket.io/?EIO=4&transport=polling"
+
+    allowed = requests.get(handshake, headers={"Origin": "https://shop.example.com"}, timeout=10)
+    refused = requests.get(handshake, headers={"Origin": "https://evil.example.net"}, timeout=10)
+
+    assert allowed.status_code == 200 and allowed.text.startswith("0{")  # engine.io "open"
+    assert refused.status_code == 400
+
+
+def test_every_origin_may_connect_by_default(webchat):
+    server = webchat()
+    handshake = f"{server.url}/socket.io/?EIO=4&transport=polling"
+    answer = requests.get(handshake, headers={"Origin": "https://any.example.org"}, timeout=10)
+    assert answer.status_code == 200
+
+
+def test_a_reply_from_another_rasa_server_reaches_the_page_through_redis(browsers, redis_url):
+    pubsub_channel = f"frontline:test:socketio:{new_session_id()}"
+    servers = []
+    for _ in range(2):
+        channel = WebChatInput.from_credentials({})
+        channel.redis_url, channel.redis_channel = redis_url, pubsub_channel
+        servers.append(ChannelServer(channel).start())
+    try:
+        here, there = servers
+        tab = browsers(here.url)
+        session_id = tab.session()
+        client = redis.Redis.from_url(redis_url)
+        deadline = time.monotonic() + WAIT
+        while client.pubsub_numsub(pubsub_channel)[0][1] < 1:  # "here" listens
+            assert time.monotonic() < deadline, "the server never subscribed"
+            time.sleep(0.05)
+        client.close()
+
+        output = there.channel.get_output_channel()
+        there.call(output.send_text_message(session_id, "Sam here.", frontline_agent="sam"))
+
+        assert tab.next_reply() == {
+            "text": "Sam here.",
+            "sender": "agent",
+            "agent_name": "Support team",
+        }
+    finally:
+        for server in servers:
+            server.stop()
