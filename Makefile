@@ -8,7 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPACY_MODEL := build/spacy/frontline_en
 MODEL := models/frontline.tar.gz
-NLU_MIN_F1 ?= 0.85
+# Held-out macro-F1 bars of `make test-nlu` (intents; FAQ and small-talk answers): set with
+# a margin below what the model reaches (docs/notes/issue-3.md), so a regression breaks them.
+NLU_MIN_F1 ?= 0.80
+NLU_MIN_RESPONSE_F1 ?= 0.90
 
 # Runtime configuration (see README "Configuration"); override from the environment.
 export SANDBOX_URL ?= http://127.0.0.1:5080
@@ -97,7 +100,9 @@ test-stories: train
 
 test-nlu: train
 	$(BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/holdout.yml --out results/nlu --quiet
-	$(BIN)/python -m frontline.tools.nlu_report results/nlu/intent_report.json --min-f1 $(NLU_MIN_F1)
+	$(BIN)/python -m frontline.tools.nlu_report results/nlu/intent_report.json --min-f1 $(NLU_MIN_F1) \
+		--response-report results/nlu/response_selection_report.json \
+		--min-response-f1 $(NLU_MIN_RESPONSE_F1)
 
 test-e2e: train test-deps
 	$(BIN)/python -m pytest -q -m e2e tests

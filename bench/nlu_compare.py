@@ -61,9 +61,18 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
     return [(m.get("text"), m.get_full_intent()) for m in data.intent_examples]
 
 
-def full_intent(parsed: dict[str, Any]) -> str:
-    """The predicted intent, with the ResponseSelector's pick for retrieval intents."""
+def full_intent(parsed: dict[str, Any], before_fallback: bool = False) -> str:
+    """The predicted intent, with the ResponseSelector's pick for retrieval intents.
+
+    Args:
+        parsed: Rasa's parse result for one message.
+        before_fallback: The classifier's own top intent, as if there were no
+            FallbackClassifier (it puts ``nlu_fallback`` on top of the ranking).
+    """
     intent = parsed["intent"]["name"]
+    if before_fallback and intent == FALLBACK:
+        ranking = [r["name"] for r in parsed.get("intent_ranking") or [] if r["name"] != FALLBACK]
+        intent = ranking[0] if ranking else intent
     if intent not in RETRIEVAL_INTENTS:
         return intent
     selectors = parsed.get("response_selector") or {}
@@ -95,11 +104,13 @@ async def evaluate(model_path: str, examples: list[tuple[str, str]]) -> dict[str
 
     agent = Agent.load(model_path)
     pairs = []
+    raw_pairs = []
     misroutes = []
     for text, expected in examples:
         parsed = await agent.parse_message(text)
         predicted = full_intent(parsed)
         pairs.append((expected, predicted))
+        raw_pairs.append((expected, full_intent(parsed, before_fallback=True)))
         if predicted not in (expected, FALLBACK):
             misroutes.append(
                 {
@@ -112,10 +123,15 @@ async def evaluate(model_path: str, examples: list[tuple[str, str]]) -> dict[str
     misroutes.sort(key=lambda m: m["confidence"], reverse=True)
     in_scope = [(e, p) for e, p in pairs if e != OUT_OF_SCOPE]
     out_scope = [(e, p) for e, p in pairs if e == OUT_OF_SCOPE]
+    raw_in_scope = [(e, p) for e, p in raw_pairs if e != OUT_OF_SCOPE]
     return {
         "examples": len(pairs),
+        "classifier_accuracy": sum(e == p for e, p in raw_in_scope) / len(raw_in_scope),
+        "classifier_macro_f1": macro_f1(raw_pairs),
         "in_scope_accuracy": sum(e == p for e, p in in_scope) / len(in_scope),
         "macro_f1": macro_f1(pairs),
+        "answered_in_scope_precision": sum(e == p for e, p in in_scope)
+        / max(sum(p != FALLBACK for _, p in in_scope), 1),
         "out_of_scope_caught": sum(p in (OUT_OF_SCOPE, FALLBACK) for _, p in out_scope)
         / max(len(out_scope), 1),
         "out_of_scope_into_flow": sum(p in FLOW_INTENTS for _, p in out_scope)
@@ -148,8 +164,15 @@ def write_results(results: dict[str, Any]) -> None:
     (RESULTS / "nlu_compare.json").write_text(json.dumps(results, indent=2) + "\n")
     names = list(results["pipelines"])
     rows = [
-        ("in-scope intent accuracy", "in_scope_accuracy", "{:.1%}"),
-        ("macro-F1", "macro_f1", "{:.3f}"),
+        (
+            "in-scope intent accuracy, classifier alone (before fallback)",
+            "classifier_accuracy",
+            "{:.1%}",
+        ),
+        ("macro-F1, classifier alone", "classifier_macro_f1", "{:.3f}"),
+        ("in-scope answered right (a fallback counts as wrong)", "in_scope_accuracy", "{:.1%}"),
+        ("macro-F1 (fallback counts as wrong)", "macro_f1", "{:.3f}"),
+        ("in-scope answers that were right", "answered_in_scope_precision", "{:.1%}"),
         ("out-of-scope caught", "out_of_scope_caught", "{:.1%}"),
         ("out-of-scope that would start a flow", "out_of_scope_into_flow", "{:.1%}"),
         ("in-scope asked to rephrase", "fallback_rate_in_scope", "{:.1%}"),

@@ -74,7 +74,10 @@ def _ordinal_patterns() -> list[dict[str, Any]]:
         {"label": ORDINAL, "pattern": [numerals], "id": "numeral"},
         {
             "label": ORDINAL,
-            "pattern": [{"LOWER": {"IN": sorted(LAST_WORDS)}}, {"LOWER": {"IN": list(POSITION_NOUNS)}}],
+            "pattern": [
+                {"LOWER": {"IN": sorted(LAST_WORDS)}},
+                {"LOWER": {"IN": list(POSITION_NOUNS)}},
+            ],
             "id": "last",
         },
     ]

@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domain", type=Path, default=ROOT / "domain.yml")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--max-misroute", type=float, default=0.03)
+    parser.add_argument("--max-misroute", type=float, default=0.05)
     parser.add_argument("--min-out-of-scope", type=float, default=0.85)
     parser.add_argument("--predictions", type=Path, help="saved predictions: skip training")
     parser.add_argument(

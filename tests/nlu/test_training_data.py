@@ -110,3 +110,30 @@ def test_ordinal_synonyms_agree_with_the_normaliser(training):
         expected = LAST_POSITION if value == LAST_VALUE else int(value)
         assert normalize_ordinal(text) == expected, (text, value)
         assert normalize_ordinal(value) == expected, value
+
+
+@pytest.mark.parametrize(
+    "name, matches, misses",
+    [
+        ("order_number", ["482913", "order #482913"], ["48291", "0482913", "4829130"]),
+        ("zip_code", ["94107", "94107-1234"], ["9410", "482913"]),
+        ("email", ["jane.doe@example.com", "it's m.lopez+shop@example.net"], ["jane@", "@x"]),
+        ("amount", ["$59.90", "59.90 dollars", "usd 12"], ["59.90", "order 482913"]),
+        ("phone_number", ["+1 415 555 0199", "(415) 555-0199"], ["482913", "94107"]),
+        ("lone_digit", ["4", "a 3", "5!"], ["482913", "4 stars", "6"]),
+    ],
+)
+def test_regex_features_have_our_shapes(training, name, matches, misses):
+    """data/nlu/regexes.yml agrees with frontline.patterns on what each shape looks like."""
+    [pattern] = [r["pattern"] for r in training.regex_features if r["name"] == name]
+    for text in matches:
+        assert re.search(pattern, text, re.IGNORECASE), (name, text)
+    for text in misses:
+        assert not re.search(pattern, text, re.IGNORECASE), (name, text)
+
+
+def test_email_regex_feature_is_the_one_masking_uses(training):
+    from frontline.patterns import EMAIL_IN_TEXT_RE
+
+    [pattern] = [r["pattern"] for r in training.regex_features if r["name"] == "email"]
+    assert pattern == EMAIL_IN_TEXT_RE.pattern
