@@ -331,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         args.save_predictions.parent.mkdir(parents=True, exist_ok=True)
         args.save_predictions.write_text(
-            json.dumps({"predictions": [asdict(p) for p in predictions]}, indent=1) + "\n",
+            json.dumps({"predictions": [asdict(p) for p in predictions]}, separators=(",", ":"))
+            + "\n",
             encoding="utf-8",
         )
     chosen = choose(sweep(predictions), args.max_misroute, args.min_out_of_scope)
