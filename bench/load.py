@@ -66,6 +66,10 @@ class RunResult:
     reordered: int = 0
     checked_conversations: int = 0
 
+    @property
+    def ok_turns(self) -> int:
+        return sum(1 for t in self.turns if t.ok)
+
     def summary(self) -> dict[str, Any]:
         ok = [t for t in self.turns if t.ok]
         by_kind = {}
@@ -115,6 +119,10 @@ async def _customer(
     result: RunResult,
 ) -> None:
     webhook = f"{rasa_url}/webhooks/rest/webhook"
+    if think:
+        # Customers are mid-way through their think time when the run starts (the steady
+        # state of this load model), not all typing their first message at the same instant.
+        await asyncio.sleep(rng.uniform(0.0, 3.0))
     while time.monotonic() < deadline:
         script = scripts(rng)
         sender = f"bench-{script.name}-{uuid.uuid4().hex[:10]}"
@@ -179,28 +187,40 @@ async def run_load(
     concurrency: int,
     duration: float,
     seed: int = 7,
+    warmup: float = 5.0,
 ) -> RunResult:
-    """Drives ``concurrency`` customers for ``duration`` seconds and checks the trackers."""
+    """Drives ``concurrency`` customers for ``duration`` seconds and checks the trackers.
+
+    A ``warmup`` of the same load comes first and is not measured: the first messages of
+    a fresh server run code paths for the first time (TensorFlow traces its functions,
+    connection pools fill), which is start-up cost, not latency under load.
+    """
     result = RunResult(target, load_model, concurrency, duration)
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=concurrency + 8)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        deadline = time.monotonic() + duration
-        started = time.monotonic()
-        await asyncio.gather(
-            *(
-                _customer(
-                    session,
-                    rasa_url,
-                    scripts,
-                    random.Random(seed * 1000 + i),
-                    deadline,
-                    load_model == "think",
-                    result,
+
+        async def drive(seconds: float, into: RunResult, seed_offset: int) -> None:
+            deadline = time.monotonic() + seconds
+            await asyncio.gather(
+                *(
+                    _customer(
+                        session,
+                        rasa_url,
+                        scripts,
+                        random.Random(seed * 1000 + seed_offset + i),
+                        deadline,
+                        load_model == "think",
+                        into,
+                    )
+                    for i in range(concurrency)
                 )
-                for i in range(concurrency)
             )
-        )
+
+        if warmup > 0:
+            await drive(warmup, RunResult(target, "warmup", concurrency, warmup), 500)
+        started = time.monotonic()
+        await drive(duration, result, 0)
         result.duration = time.monotonic() - started
         await _check_trackers(session, rasa_url, token, result)
     return result

@@ -75,7 +75,7 @@ $BIN/python -m frontline.action_server --actions actions --port "$ACTIONS_PORT" 
 pids+=($!)
 wait_for actions "http://127.0.0.1:$ACTIONS_PORT/health" $!
 
-$BIN/rasa run --model models/frontline.tar.gz --port "$RASA_PORT" --enable-api \
+$BIN/python -m frontline.rasa_server run --model models/frontline.tar.gz --port "$RASA_PORT" --enable-api \
   --auth-token "$RASA_AUTH_TOKEN" --cors "*" >var/log/rasa.log 2>&1 &
 pids+=($!)
 wait_for rasa "http://127.0.0.1:$RASA_PORT/" $!

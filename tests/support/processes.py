@@ -110,6 +110,10 @@ class ServerProcess:
                 return round(int(line.split()[1]) / 1024, 1)
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the process has used so far, all threads."""
+        return cpu_seconds(self.pid) if self.pid is not None else None
+
     def log_tail(self, lines: int = 60) -> str:
         """The end of the server's log."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -214,7 +218,8 @@ def rasa_server_process(
 ) -> ServerProcess:
     """``rasa run`` with the HTTP API enabled (token-protected) and ``endpoints.yml``."""
     command = [
-        str(BIN / "rasa"), "run", "--model", str(model), "--port", "{port}",
+        str(BIN / "python"), "-m", "frontline.rasa_server", "run", "--model", str(model),
+        "--port", "{port}",
         "--enable-api", "--auth-token", auth_token, "--endpoints", "endpoints.yml",
         "--credentials", "credentials.yml",
     ]  # fmt: skip
@@ -227,6 +232,14 @@ def desk_process(log_dir: Path, env: Mapping[str, str | None], name: str = "desk
     return ServerProcess(
         name, command, health_path="/health", log_dir=log_dir, env=env, startup_seconds=60
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` so far (Linux ``/proc/<pid>/stat``)."""
+    # The command name (field 2) may hold spaces: the fields we want follow its ")".
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float | None:

@@ -1,0 +1,92 @@
+"""Starts Rasa's command line with Frontline's run-time fixes applied.
+
+    python -m frontline.rasa_server run --model models/frontline.tar.gz ...
+
+Everything after the module name goes to Rasa's own command line unchanged; the fixes
+are applied first, explicitly, rather than as a side effect of importing a plug-in.
+
+The fixes (found by profiling the Rasa server under ``make bench``, see
+``docs/notes/issue-7.md``):
+
+* Rasa validates every action server response (and every event posted to the HTTP API)
+  with ``jsonschema.validate``, which checks the *schema* against the JSON Schema
+  meta-schema on every call before checking the response. With jsonschema 4.17 and no
+  ``$schema`` in Rasa's schemas that is the 2020-12 meta-schema, whose dynamic
+  references made it a third of the Rasa server's CPU time under load.
+  :func:`cache_schema_validators` checks each distinct schema once and reuses its
+  validator; responses are still validated in full, with the same errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jsonschema
+from jsonschema import exceptions as jsonschema_exceptions
+from jsonschema import validators as jsonschema_validators
+
+logger = logging.getLogger(__name__)
+
+_ORIGINAL_VALIDATE: Callable[..., None] = jsonschema.validate
+
+
+@functools.lru_cache(maxsize=128)
+def _validator_for_schema(schema_json: str) -> Any:
+    """A validator of the schema ``schema_json``, whose schema was checked once."""
+    schema = json.loads(schema_json)
+    validator_class = jsonschema_validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def validate_with_cached_schema(
+    instance: Any, schema: Mapping[str, Any], cls: Any = None, *args: Any, **kwargs: Any
+) -> None:
+    """``jsonschema.validate`` with the schema check and validator built once per schema.
+
+    Same contract as :func:`jsonschema.validate`: raises ``ValidationError`` for an invalid
+    instance (the best match, as jsonschema picks it) and ``SchemaError`` for an invalid
+    schema. Calls with an explicit validator class or options, or a schema that is not
+    plain JSON, go to the original function.
+    """
+    if cls is not None or args or kwargs:
+        _ORIGINAL_VALIDATE(instance, schema, cls, *args, **kwargs)
+        return
+    try:
+        key = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError):
+        _ORIGINAL_VALIDATE(instance, schema)
+        return
+    validator = _validator_for_schema(key)
+    error = jsonschema_exceptions.best_match(validator.iter_errors(instance))
+    if error is not None:
+        raise error
+
+
+def cache_schema_validators() -> None:
+    """Routes ``jsonschema.validate`` (which Rasa looks up at each call) to the cached one."""
+    jsonschema.validate = validate_with_cached_schema
+    jsonschema_validators.validate = validate_with_cached_schema
+
+
+def apply_runtime_fixes() -> None:
+    """Every fix above, before Rasa starts."""
+    cache_schema_validators()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Applies the fixes, then runs Rasa's command line with ``argv``."""
+    apply_runtime_fixes()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

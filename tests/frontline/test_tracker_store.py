@@ -1,0 +1,132 @@
+"""The non-blocking SQL tracker store keeps Rasa's semantics on SQLite and PostgreSQL.
+
+Each conversation id is unique per test, so tests share the ``events`` table safely.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+
+from frontline.rasa_plugins import NonBlockingSQLTrackerStore
+
+DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+
+
+class RecordingBroker(EventBroker):
+    """Keeps what the tracker store publishes, in order."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+@pytest.fixture
+def broker() -> RecordingBroker:
+    return RecordingBroker()
+
+
+@pytest.fixture
+def store(sql_url, broker) -> NonBlockingSQLTrackerStore:
+    return NonBlockingSQLTrackerStore(domain=DOMAIN, host=sql_url, event_broker=broker)
+
+
+def user_texts(tracker) -> list[str]:
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+async def test_saved_events_are_stored_once_and_published_once(store, broker, sql_url, unique_name):
+    tracker = await store.get_or_create_tracker(unique_name)
+    tracker.update(UserUttered("where is my order?"))
+    tracker.update(SlotSet("order_id", "482913"))
+    await store.save(tracker)
+    await store.save(tracker)  # nothing new: nothing stored or published twice
+
+    # Rasa's own SQL store reads the same rows back.
+    reread = await SQLTrackerStore(domain=DOMAIN, host=sql_url).retrieve(unique_name)
+    assert [e.as_dict()["event"] for e in reread.events] == ["action", "user", "slot"]
+    assert reread.get_slot("order_id") == "482913"
+    assert [e["event"] for e in broker.published] == ["action", "user", "slot"]
+    assert {e["sender_id"] for e in broker.published} == {unique_name}
+
+
+async def test_the_tracker_just_saved_is_handed_to_the_next_message(store, unique_name):
+    tracker = await store.get_or_create_tracker(unique_name)
+    tracker.update(UserUttered("hi"))
+    await store.save(tracker)
+
+    again = await store.retrieve(unique_name)
+    assert again is tracker  # parked: no reload, no replay
+    # ...and handed out once: a second reader gets its own copy from the rows.
+    other_reader = await store.retrieve(unique_name)
+    assert other_reader is not tracker and user_texts(other_reader) == ["hi"]
+
+    again.update(ActionExecuted("utter_greet"))
+    await store.save(again)
+    events = [e.as_dict()["event"] for e in (await store.retrieve_full_tracker(unique_name)).events]
+    assert events == ["action", "user", "action"]
+
+
+async def test_a_write_by_another_instance_is_never_hidden(sql_url, unique_name):
+    first = NonBlockingSQLTrackerStore(domain=DOMAIN, host=sql_url)
+    second = NonBlockingSQLTrackerStore(domain=DOMAIN, host=sql_url)
+    tracker = await first.get_or_create_tracker(unique_name)
+    tracker.update(UserUttered("turn 1"))
+    await first.save(tracker)
+
+    elsewhere = await second.retrieve(unique_name)
+    elsewhere.update(UserUttered("turn 2"))
+    await second.save(elsewhere)
+
+    back = await first.retrieve(unique_name)
+    assert back is not tracker
+    assert user_texts(back) == ["turn 1", "turn 2"]
+    back.update(UserUttered("turn 3"))
+    await first.save(back)
+    assert user_texts(await second.retrieve(unique_name)) == ["turn 1", "turn 2", "turn 3"]
+
+
+async def test_a_tracker_changed_without_a_save_is_not_handed_out(store, unique_name):
+    tracker = await store.get_or_create_tracker(unique_name)
+    tracker.update(UserUttered("kept"))
+    await store.save(tracker)
+    tracker.update(UserUttered("never saved"))  # e.g. a message whose handling failed
+
+    again = await store.retrieve(unique_name)
+    assert again is not tracker and user_texts(again) == ["kept"]
+
+
+async def test_a_new_session_is_read_back_from_the_rows(store, unique_name):
+    tracker = await store.get_or_create_tracker(unique_name)
+    tracker.update(UserUttered("old session"))
+    await store.save(tracker)
+    tracker = await store.retrieve(unique_name)
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(UserUttered("new session"))
+    await store.save(tracker)
+
+    again = await store.retrieve(unique_name)
+    assert again is not tracker
+    assert user_texts(again) == ["new session"]  # as Rasa's SQL store would return it
+
+
+async def test_parking_is_bounded(sql_url, unique_name):
+    store = NonBlockingSQLTrackerStore(domain=DOMAIN, host=sql_url, parked_trackers=2)
+    trackers = []
+    for i in range(3):
+        tracker = await store.get_or_create_tracker(f"{unique_name}-{i}")
+        tracker.update(UserUttered(f"hello {i}"))
+        await store.save(tracker)
+        trackers.append(tracker)
+
+    assert await store.retrieve(f"{unique_name}-0") is not trackers[0]  # evicted first
+    assert await store.retrieve(f"{unique_name}-2") is trackers[2]
