@@ -82,7 +82,59 @@ _RATING_FORMS = (
     re.compile(rf"\b(?:rating|rate|score|give)\b[\w\s:]{{0,12}}?\b{_NUMBER}\b(?![./]\d)"),
 )
 _STAR_SYMBOLS_RE = re.compile(r"^\s*([★⭐]{1,5})\s*$")
-_LONE_NUMBER_RE = re.compile(rf"^\s*(?:a\s+)?({_NUMBER})\s*[.!]?\s*$")
+
+# A rating said on its own ("5, very helpful", "4 because it was quick", "id say 3"): the
+# message is cut into clauses at punctuation, line breaks, emoji and words that start a
+# reason or a thank-you; a clause that is one number and filler words only is a rating,
+# and so is a clause like "5 for the help" (a number, "for" and up to three words).
+# A number with anything else around it ("in 2 days", "2 items", "I had 2 orders",
+# "$59.90", "10/10", "8 out of 10") is not.
+_CLAUSE_BREAK_RE = re.compile(
+    r"[,;!?()\[\]\n]"
+    r"|(?<!\d)\.|\.(?!\d)"  # a full stop, not the point in "3.5" or "$59.90"
+    r"|[-\u2013\u2014]+(?!\s*\d)"  # "4 - good", not "4-5"
+    r"|:\s"
+    r"|[\u2600-\u27bf\U0001f300-\U0001faff]"  # emoji
+    r"|\b(?:because|cause|cuz|coz|cos|bc|since|but|thanks|thank\s+(?:you|u)|thx|ty|tysm"
+    r"|cheers)\b"
+)
+_RATING_FILLERS = frozenset(
+    """
+    a an i id i'd ill i'll would say go going gonna with lets let's guess think it its
+    it's thats that's you get deserve deserves solid strong good decent fair maybe probably
+    prob prolly perhaps hmm hm hmmm um umm uh meh eh ok okay k well honestly tbh honest to be
+    overall like just definitely def easily easy yeah yes yep sure so from me for though
+    tho lol haha
+    """.split()
+)
+
+
+def _clause_ratings(text: str) -> list[int]:
+    """The numbers that make up a clause on their own: "5, very helpful" -> [5]."""
+    found = []
+    for clause in _CLAUSE_BREAK_RE.split(text.replace("\u2019", "'")):
+        words = [word.strip("'\"`") for word in clause.split()]
+        numbers = [word for word in words if re.fullmatch(_NUMBER, word)]
+        others = [word for word in words if word not in numbers]
+        if len(numbers) != 1:
+            continue
+        if all(word in _RATING_FILLERS for word in others) or _rates_an_aspect(words):
+            found.append(_number_value(numbers[0]))
+    return found
+
+
+def _rates_an_aspect(words: list[str]) -> bool:
+    """A number, "for" and up to three words: "5 for the help", "2 for the wait"."""
+    aspect = words[2:]
+    return (
+        len(words) > 2
+        and re.fullmatch(_NUMBER, words[0]) is not None
+        and words[1] == "for"
+        and len(aspect) <= 3
+        and all(word.isalpha() for word in aspect)
+    )
+
+
 _ORDINAL_NUMERAL_RE = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 _ORDINAL_OPTION_RE = re.compile(r"^(?:option|number|no\.?|#)\s*(\d{1,2})$")
 
@@ -102,8 +154,12 @@ def normalize_rating(value: object) -> int | None:
     """Returns the 1-5 rating a customer typed, or None if there is none.
 
     Accepts a bare number ("4", "four", "a 4"), a share ("4/5", "4 out of 5"), stars
-    ("4 stars", "★★★★") and a number after a rating word ("I'd give you a 4"). A
-    number outside 1-5, or two different ratings in one message, give None.
+    ("4 stars", "★★★★"), a number after a rating word ("I'd give you a 4") and a
+    number standing on its own next to a comment ("5, very helpful", "4 because it was
+    quick", "id say 3", "4 from me"). A number that is part of a phrase about
+    something else is not a rating ("took 3 weeks", "2 items", "$59.90", "10/10",
+    "order 482913"). A number outside 1-5, or two different ratings in one message,
+    give None: a missed rating is kept as a comment, a wrong one would be stored.
 
     Args:
         value: An entity value or the text of the customer's message.
@@ -117,13 +173,11 @@ def normalize_rating(value: object) -> int | None:
     stars = _STAR_SYMBOLS_RE.match(text)
     if stars:
         return len(stars.group(1))
-    lone = _LONE_NUMBER_RE.match(text)
-    found = {_number_value(lone.group(1))} if lone else set()
-    if not found:
-        for form in _RATING_FORMS:
-            for match in form.finditer(text):
-                number = re.search(_NUMBER, match.group(0))
-                found.add(_number_value(number.group(0)) if number else None)
+    found: set[int | None] = set(_clause_ratings(text))
+    for form in _RATING_FORMS:
+        for match in form.finditer(text):
+            number = re.search(_NUMBER, match.group(0))
+            found.add(_number_value(number.group(0)) if number else None)
     found.discard(None)
     if len(found) != 1:
         return None

@@ -44,10 +44,45 @@ FIELD_OF_INTENT = {
 }
 
 _ZIP_IN_ADDRESS_RE = re.compile(r"\b\d{5}(?:-\d{4})?\s*$")
-_LEADING_PHRASE_RE = re.compile(
-    r"^(?:(?:my|the)\s+)?(?:new\s+)?(?:shipping\s+|delivery\s+)?(?:address|one)?\s*"
-    r"(?:is|should be|will be|:)?\s*",
+# What customers say before the address: "it's", "ok its", "sure,", "please use",
+# "send it to", "ship to", "the address is", "my new shipping address is", "address:".
+# Stripped one after the other ("ok so it's ..."); a line that starts with a digit is
+# left alone.
+_LEAD_IN_RE = re.compile(
+    r"^(?:"
+    r"ok(?:ay)?|k|sure|yes|yeah|yep|yup|alright|right|so|well|um+|uh+|hm+|oh|hi|hey|hello"
+    r"|great|perfect|thanks|thank you|of course"
+    r"|(?:it|that|this)(?:['\u2019]?s|\s+is|\s+will\s+be|\s+should\s+be)|its|thats"
+    r"|here(?:['\u2019]?s|\s+it\s+is|\s+you\s+go)|heres"
+    r"|(?:(?:please|pls|plz|can\s+you|could\s+you|you\s+can)\s+)?"
+    r"(?:use|send(?:\s+(?:it|them|everything|my\s+orders?))?(?:\s+to)?"
+    r"|ship(?:\s+(?:it|them|everything|my\s+orders?))?(?:\s+to)?"
+    r"|deliver(?:\s+(?:it|them|everything|my\s+orders?))?(?:\s+to)?"
+    r"|mail(?:\s+(?:it|them))?(?:\s+to)?|change(?:\s+it)?\s+to|update(?:\s+it)?\s+to"
+    r"|set(?:\s+it)?\s+to|make\s+it)"
+    r"|please|pls|plz"
+    r"|(?:(?:my|the)\s+)?(?:new\s+)?(?:shipping\s+|delivery\s+|mailing\s+)?address"
+    r"(?:\s+(?:is|should\s+be|will\s+be|would\s+be))?"
+    r"|(?:(?:my|the)\s+)?new\s+one(?:\s+(?:is|should\s+be|will\s+be))?"
+    r"|(?:i|we)(?:['\u2019]ve|\s+have)?\s+moved\s+to|(?:i|we)\s+(?:now\s+)?live\s+at"
+    r")(?:[\s,:;.!-]+)",
     re.IGNORECASE,
+)
+# Any other short lead-in that ends right before the house number: "my place is 12 ...",
+# "you can reach me at 12 ...", "deliver everything to 12 ...".
+_OTHER_LEAD_IN_RE = re.compile(
+    r"^(?:[A-Za-z'\u2019]+\s+){0,4}(?:is|at|to)\s*[:,-]?\s+(?=\d)", re.IGNORECASE
+)
+# What customers say after it: "... 62704 please", "..., thanks!", "... 62704. ty".
+_TRAILING_POLITENESS_RE = re.compile(
+    r"[\s,;.!-]*\b(?:(?:please|pls|plz)(?:\s+(?:and|&)\s+(?:thanks|thank\s+you))?"
+    r"|thanks|thank\s+(?:you|u)|thx|ty|tysm|cheers)"
+    r"(?:\s+(?:so|very)\s+much)?[\s.!]*$",
+    re.IGNORECASE,
+)
+# A house number (not a six-digit order number or an amount) followed by a street name.
+_HOUSE_AND_STREET_RE = re.compile(
+    r"(?<![\w$#.,/-])\d{1,5}(?:-\d{1,5})?[A-Za-z]?(?![\w/])\W*?[A-Za-z]{2,}"
 )
 ADDRESS_LENGTH = (10, 200)
 
@@ -63,18 +98,30 @@ def _format_phone(e164: str) -> str:
 def normalize_address(text: object) -> str | None:
     """A US shipping address in one line, or None if it does not look like one.
 
-    Needs a house number, a street and a 5-digit ZIP code at the end; "my new address
-    is" and similar lead-ins are dropped.
+    Needs a house number, a street and a 5-digit ZIP code (or ZIP+4) at the end. What the
+    customer says around the address is dropped: lead-ins ("it's", "ok its", "sure,",
+    "please use", "ship to", "my new address is") and thanks ("please", "thanks", "ty").
     """
     if text is None:
         return None
-    line = " ".join(str(text).split()).strip(" .")
-    line = _LEADING_PHRASE_RE.sub("", line, count=1) if not line[:1].isdigit() else line
+    line = " ".join(str(text).split()).strip(" .,;!")
+    for _ in range(3):
+        line = _TRAILING_POLITENESS_RE.sub("", line, count=1).strip(" .,;!")
+    for _ in range(6):
+        if line[:1].isdigit():
+            break
+        stripped = _LEAD_IN_RE.sub("", line, count=1)
+        if stripped == line:
+            stripped = _OTHER_LEAD_IN_RE.sub("", line, count=1)
+        if stripped == line:
+            break
+        line = stripped.strip(" .,;:!-")
     if not ADDRESS_LENGTH[0] <= len(line) <= ADDRESS_LENGTH[1]:
         return None
     if not re.search(r"\d", line.split(",")[0]) or not re.search(r"[A-Za-z]{2,}", line):
         return None
-    if not _ZIP_IN_ADDRESS_RE.search(line):
+    zip_code = _ZIP_IN_ADDRESS_RE.search(line)
+    if not zip_code or not _HOUSE_AND_STREET_RE.search(line[: zip_code.start()]):
         return None
     return line
 

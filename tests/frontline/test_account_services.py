@@ -66,6 +66,61 @@ def test_addresses_are_shown_without_the_street():
     )
 
 
+@pytest.mark.parametrize(
+    "typed, address",
+    [
+        ("it's 12 Oak Street, Springfield IL 62704", "12 Oak Street, Springfield IL 62704"),
+        ("It\u2019s 12 Oak Street, Springfield IL 62704", "12 Oak Street, Springfield IL 62704"),
+        ("it is 12 Oak Street, Springfield IL 62704", "12 Oak Street, Springfield IL 62704"),
+        ("ok its 9 Elm Road, Austin TX 78701", "9 Elm Road, Austin TX 78701"),
+        ("okay, 9 Elm Road, Austin TX 78701", "9 Elm Road, Austin TX 78701"),
+        ("yes 9 Elm Road, Austin TX 78701", "9 Elm Road, Austin TX 78701"),
+        ("please use 61 Pine Ave, Denver CO 80203", "61 Pine Ave, Denver CO 80203"),
+        ("sure, 14 Harbor Lane, Portland ME 04101", "14 Harbor Lane, Portland ME 04101"),
+        ("send it to 5 Main St, Boston MA 02108", "5 Main St, Boston MA 02108"),
+        (
+            "ship to 77 Lake Dr Apt 3, Chicago IL 60601-1234",
+            "77 Lake Dr Apt 3, Chicago IL 60601-1234",
+        ),
+        (
+            "the address is 500 Howard St, Apt 4B, San Francisco, CA 94107",
+            "500 Howard St, Apt 4B, San Francisco, CA 94107",
+        ),
+        ("my new address is: 12 Elm St, Brooklyn, NY 11201.", "12 Elm St, Brooklyn, NY 11201"),
+        ("hello, my place is 12 Oak St, Tampa FL 33602", "12 Oak St, Tampa FL 33602"),
+        ("12 Oak Street, Springfield IL 62704 please", "12 Oak Street, Springfield IL 62704"),
+        ("12 Oak Street, Springfield IL 62704, thanks!", "12 Oak Street, Springfield IL 62704"),
+        ("12 Oak Street, Springfield IL 62704 thank you", "12 Oak Street, Springfield IL 62704"),
+        ("12 Oak Street, Springfield IL 62704 ty", "12 Oak Street, Springfield IL 62704"),
+        ("Okay so it's 3 Birch Ct, Reno NV 89501 thanks so much", "3 Birch Ct, Reno NV 89501"),
+        ("It is 12-14 Oak St, Springfield IL 62704", "12-14 Oak St, Springfield IL 62704"),
+        ("PO Box 123, Austin TX 78701", "PO Box 123, Austin TX 78701"),
+        (
+            "Apt 4B, 500 Howard St, San Francisco, CA 94107",
+            "Apt 4B, 500 Howard St, San Francisco, CA 94107",
+        ),
+        # not addresses
+        ("thanks", None),
+        ("yes please", None),
+        ("please use my old address", None),
+        ("it is 94107", None),
+        ("sure, 94107 please", None),
+        ("ship to 94107-1234", None),
+        ("ok 12345", None),
+        ("my order 12345 thanks", None),
+        ("order 482913 zip 94107", None),
+        ("its $59.90 94107", None),
+        ("it's 12 Oak Street, Springfield IL", None),  # no ZIP code
+        ("it is 12 Oak Street, Springfield IL 6270", None),  # a 4-digit ZIP code
+        ("please use 61 Pine Ave, Denver CO 802034", None),  # a 6-digit ZIP code
+        ("sure, Harbor Lane, Portland ME 04101", None),  # no house number
+    ],
+)
+def test_addresses_are_found_in_what_customers_type(typed, address):
+    assert normalize_address(typed) == address
+    assert normalize_new_value(SHIPPING_ADDRESS, typed) == address
+
+
 async def test_the_prompt_masks_the_current_value_and_shows_the_new_one(crm):
     email = await change_prompt(crm, "C1001", EMAIL, "jane@example.org")
     assert email == {
