@@ -65,6 +65,7 @@ class RunResult:
     lost: int = 0
     reordered: int = 0
     checked_conversations: int = 0
+    cpu_ms_per_turn: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok_turns(self) -> int:
@@ -91,6 +92,9 @@ class RunResult:
             "conversations_checked": self.checked_conversations,
             "lost_turns": self.lost,
             "reordered_turns": self.reordered,
+            # Steadier than latency on a shared machine. PostgreSQL backends that exited
+            # during the run are missing, so "postgres" is a lower bound.
+            "cpu_ms_per_turn": self.cpu_ms_per_turn,
         }
 
 
@@ -188,6 +192,7 @@ async def run_load(
     duration: float,
     seed: int = 7,
     warmup: float = 5.0,
+    cpu_probe: Callable[[], dict[str, float]] | None = None,
 ) -> RunResult:
     """Drives ``concurrency`` customers for ``duration`` seconds and checks the trackers.
 
@@ -219,8 +224,15 @@ async def run_load(
 
         if warmup > 0:
             await drive(warmup, RunResult(target, "warmup", concurrency, warmup), 500)
+        cpu_before = cpu_probe() if cpu_probe else {}
         started = time.monotonic()
         await drive(duration, result, 0)
         result.duration = time.monotonic() - started
+        if cpu_probe and result.ok_turns:
+            cpu_after = cpu_probe()
+            result.cpu_ms_per_turn = {
+                name: round(1000 * (seconds - cpu_before.get(name, 0.0)) / result.ok_turns, 2)
+                for name, seconds in cpu_after.items()
+            }
         await _check_trackers(session, rasa_url, token, result)
     return result

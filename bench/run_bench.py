@@ -89,7 +89,6 @@ def drive(
     """Both load models against ``processes["rasa"]``; CPU per turn of every process."""
     runs = []
     for load_model in ("think", "closed"):
-        before = cpu_snapshot(processes)
         result = asyncio.run(
             run_load(
                 target=name,
@@ -99,22 +98,10 @@ def drive(
                 load_model=load_model,
                 concurrency=args.concurrency,
                 duration=args.duration,
+                cpu_probe=lambda: cpu_snapshot(processes),
             )
         )
         summary = result.summary()
-        after = cpu_snapshot(processes)
-        # CPU per answered turn is steadier than latency on a shared machine. PostgreSQL
-        # backends that exited during the run are missing: a lower bound for "postgres".
-        summary["cpu_ms_per_turn"] = (
-            {
-                process: round(
-                    1000 * (after[process] - before.get(process, 0.0)) / result.ok_turns, 2
-                )
-                for process in after
-            }
-            if result.ok_turns
-            else {}
-        )
         logger.info("%s %s: %s", name, load_model, json.dumps(summary))
         runs.append(summary)
     return runs

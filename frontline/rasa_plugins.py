@@ -217,11 +217,19 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
             if await asyncio.to_thread(self._last_event_id, sender_id) == parked.last_event_id:
                 self._handed_out[sender_id] = parked
                 return parked.tracker
-        self._handed_out.pop(sender_id, None)
-        return await asyncio.to_thread(self._load_tracker, sender_id, False)
+        loaded = await asyncio.to_thread(self._load_tracker, sender_id, False)
+        if loaded is None:
+            self._handed_out.pop(sender_id, None)
+            return None
+        tracker, last_event_id = loaded
+        # What is stored is known now too: the save after this message inserts without
+        # counting the stored events again.
+        self._handed_out[sender_id] = _ParkedTracker(tracker, last_event_id, len(tracker.events))
+        return tracker
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
-        return await asyncio.to_thread(self._load_tracker, conversation_id, True)
+        loaded = await asyncio.to_thread(self._load_tracker, conversation_id, True)
+        return loaded[0] if loaded else None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
@@ -254,7 +262,10 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             return self._last_id_in(session, sender_id)
 
-    def _load_tracker(self, sender_id: str, all_sessions: bool) -> DialogueStateTracker | None:
+    def _load_tracker(
+        self, sender_id: str, all_sessions: bool
+    ) -> tuple[DialogueStateTracker, int] | None:
+        """The tracker from its rows, and the highest row id it was built from."""
         with self.session_scope() as session:
             rows = self._event_query(
                 session, sender_id, fetch_events_from_all_sessions=all_sessions
@@ -262,7 +273,8 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
             events = [json.loads(row.data) for row in rows]
         if not (self.domain and events):
             return None
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return tracker, max(row.id for row in rows)
 
     def _store_new_events(
         self, tracker: DialogueStateTracker, known: _ParkedTracker | None

@@ -59,9 +59,30 @@ def test_every_response_in_the_domain_is_used_somewhere():
     assert not unused
 
 
+def _custom_actions() -> dict[str, dict]:
+    """The domain's custom actions by name, with their options (``send_domain``)."""
+    actions: dict[str, dict] = {}
+    for entry in DOMAIN["actions"]:
+        if isinstance(entry, str):
+            actions[entry] = {}
+        else:
+            actions.update({name: options or {} for name, options in entry.items()})
+    return actions
+
+
 def test_every_custom_action_in_the_domain_is_implemented():
     code_strings = _strings_in_python(ROOT / "actions")
-    assert set(DOMAIN["actions"]) <= code_strings
+    assert set(_custom_actions()) <= code_strings
+
+
+def test_form_validators_get_the_domain_they_read_the_forms_from():
+    # endpoints.yml sends the domain only to actions that ask for it (selective domain);
+    # rasa-sdk's FormValidationAction reads a form's required slots from it.
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["enable_selective_domain"] is True
+    validators = {f"validate_{form}" for form in DOMAIN["forms"]}
+    needing = {name for name, options in _custom_actions().items() if options.get("send_domain")}
+    assert needing == validators
 
 
 def test_identity_slots_are_never_filled_from_text():

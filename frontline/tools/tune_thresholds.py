@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
 # Components left out of the cross-validation models: they don't change the intent ranking.
-SKIPPED_COMPONENTS = ("FallbackClassifier", "ResponseSelector")
+SKIPPED_COMPONENTS = ("FallbackClassifier", "ResponseSelector", "RetrievalResponseSelector")
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(0, 20))  # 0.00 .. 0.95
 AMBIGUITY_GRID = tuple(round(0.025 * i, 3) for i in range(0, 13))  # 0.000 .. 0.300
 
@@ -171,7 +171,9 @@ def cross_validation_config(config_path: Path) -> dict[str, Any]:
     """Our pipeline without the components that don't affect the intent ranking."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     pipeline = config.get("pipeline") or []
-    config["pipeline"] = [c for c in pipeline if c.get("name") not in SKIPPED_COMPONENTS]
+    config["pipeline"] = [
+        c for c in pipeline if str(c.get("name")).rsplit(".", 1)[-1] not in SKIPPED_COMPONENTS
+    ]
     config["policies"] = []
     return config
 
