@@ -208,14 +208,15 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.parked_trackers = int(parked_trackers)
         self._parked: OrderedDict[str, _ParkedTracker] = OrderedDict()
-        # Trackers handed out from the parking, until they come back through ``save``.
-        self._handed_out: dict[str, _ParkedTracker] = {}
+        # Trackers handed out, until they come back through ``save``; bounded like the
+        # parking, since a tracker that is only read (the HTTP API, the agent desk) never does.
+        self._handed_out: OrderedDict[str, _ParkedTracker] = OrderedDict()
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         parked = self._parked.pop(sender_id, None)
         if parked is not None and len(parked.tracker.events) == parked.stored_events:
             if await asyncio.to_thread(self._last_event_id, sender_id) == parked.last_event_id:
-                self._handed_out[sender_id] = parked
+                self._hand_out(parked)
                 return parked.tracker
         loaded = await asyncio.to_thread(self._load_tracker, sender_id, False)
         if loaded is None:
@@ -224,8 +225,16 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         tracker, last_event_id = loaded
         # What is stored is known now too: the save after this message inserts without
         # counting the stored events again.
-        self._handed_out[sender_id] = _ParkedTracker(tracker, last_event_id, len(tracker.events))
+        self._hand_out(_ParkedTracker(tracker, last_event_id, len(tracker.events)))
         return tracker
+
+    def _hand_out(self, parked: _ParkedTracker) -> None:
+        if self.parked_trackers <= 0:
+            return
+        self._handed_out[parked.tracker.sender_id] = parked
+        self._handed_out.move_to_end(parked.tracker.sender_id)
+        while len(self._handed_out) > self.parked_trackers:
+            self._handed_out.popitem(last=False)
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         loaded = await asyncio.to_thread(self._load_tracker, conversation_id, True)

@@ -130,3 +130,15 @@ async def test_parking_is_bounded(sql_url, unique_name):
 
     assert await store.retrieve(f"{unique_name}-0") is not trackers[0]  # evicted first
     assert await store.retrieve(f"{unique_name}-2") is trackers[2]
+
+
+async def test_trackers_only_read_are_not_kept(sql_url, unique_name):
+    store = NonBlockingSQLTrackerStore(domain=DOMAIN, host=sql_url, parked_trackers=2)
+    for i in range(5):
+        tracker = await store.get_or_create_tracker(f"{unique_name}-{i}")
+        tracker.update(UserUttered(f"hello {i}"))
+        await store.save(tracker)
+    for i in range(5):  # e.g. the agent desk reading transcripts: retrieved, never saved
+        assert user_texts(await store.retrieve(f"{unique_name}-{i}")) == [f"hello {i}"]
+
+    assert len(store._handed_out) == 2 and len(store._parked) <= 2
