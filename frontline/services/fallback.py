@@ -7,18 +7,40 @@ happened in them (a form re-asking its question does not reset the count).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from frontline.policy import EscalationPolicy
 
 FALLBACK_ACTION = "action_fallback"
+NLU_FALLBACK_INTENT = "nlu_fallback"
 
 
 class FallbackStep(str, enum.Enum):
     REPHRASE = "rephrase"
     OFFER_HUMAN = "offer_human"
     HAND_OFF = "hand_off"
+
+
+def is_dialogue_fallback(latest_message: dict[str, Any], events: Sequence[dict[str, Any]]) -> bool:
+    """Whether the fallback answers a message the dialogue, not NLU, could not place.
+
+    That is the case when the message's intent was understood, or when the fallback has
+    already run for this message (nothing else was predicted after it).
+
+    Args:
+        latest_message: the tracker's latest user message (its parse data).
+        events: the tracker's events; the current fallback has not run yet.
+    """
+    intent = ((latest_message or {}).get("intent") or {}).get("name")
+    if intent != NLU_FALLBACK_INTENT:
+        return True
+    for event in reversed(events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == FALLBACK_ACTION:
+            return True
+    return False
 
 
 def consecutive_fallbacks(events: Iterable[dict[str, Any]]) -> int:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from rasa_sdk.events import ActiveLoop, ConversationPaused, FollowupAction, SlotSet
+from rasa_sdk.events import (
+    ActiveLoop,
+    ConversationPaused,
+    FollowupAction,
+    SlotSet,
+    UserUtteranceReverted,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallback
@@ -65,3 +71,34 @@ async def test_third_fallback_in_a_row_hands_off(backends, domain):
         SlotSet("handoff_reason", "repeated_fallback"),
         FollowupAction("action_handoff"),
     ]
+
+
+async def test_a_message_nlu_did_not_understand_is_kept_and_answered(backends, domain):
+    tracker = make_tracker(domain, intent="nlu_fallback", text="zzz")
+    dispatcher = CollectingDispatcher()
+    events = await ActionFallback(backends).run(dispatcher, tracker, domain)
+    assert events == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_rephrase"]
+
+
+async def test_an_understood_message_the_dialogue_cannot_place_is_reverted(backends, domain):
+    # "where is my order?" while the order form waits for the order number: the form
+    # rejected it and the rule policy fell back. Without the revert the policies would
+    # predict the fallback again and again.
+    tracker = make_tracker(
+        domain,
+        intent="check_order_status",
+        text="where is my order?",
+        active_loop="order_status_form",
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionFallback(backends).run(dispatcher, tracker, domain)
+    assert events == [UserUtteranceReverted()]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_rephrase"]
+
+
+async def test_a_second_fallback_for_the_same_message_is_reverted(backends, domain):
+    tracker = make_tracker(domain, intent="nlu_fallback", text="zzz")
+    tracker.events.append({"event": "action", "name": "action_fallback"})
+    events = await ActionFallback(backends).run(CollectingDispatcher(), tracker, domain)
+    assert events == [UserUtteranceReverted()]

@@ -70,6 +70,23 @@ def test_order_status_shows_state_items_and_tracking(stack):
     assert order["shipment"]["tracking_number"] in replies
 
 
+def test_a_request_that_fits_nowhere_in_a_form_is_answered_once_and_the_form_goes_on(stack):
+    chat = stack.conversation()
+    chat.say("where is my order?")
+    chat.say("jane.doe@example.com")
+    assert "Which order" in joined(chat.say("94107"))
+    # Understood, but the form waits for an order number: one answer, not a loop.
+    replies = chat.say("where is my order?")
+    assert len(replies) == 1 and "other words" in replies[0]
+    fallbacks = [
+        e for e in events_named(chat.tracker(), "action") if e["name"] == "action_fallback"
+    ]
+    assert len(fallbacks) == 1
+    # The conversation is not stuck: the order number carries on where it was.
+    replies = joined(chat.say("482913"))
+    assert "Order 482913" in replies and "on its way" in replies
+
+
 def test_asking_for_a_human_queues_a_context_packet_and_pauses_the_bot(stack):
     chat = stack.conversation()
     chat.say("where is order 482913? I'm jane.doe@example.com")

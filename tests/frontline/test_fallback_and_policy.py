@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from frontline.policy import escalation_policy
-from frontline.services.fallback import FallbackStep, consecutive_fallbacks, next_fallback_step
+from frontline.services.fallback import (
+    FallbackStep,
+    consecutive_fallbacks,
+    is_dialogue_fallback,
+    next_fallback_step,
+)
 
 
 def user(intent: str) -> dict:
@@ -53,3 +58,18 @@ def test_priority_is_raised_for_boosted_tiers():
     assert policy.priority("customer_request", "gold") == "high"
     assert policy.priority("backend_error", "gold") == "urgent"
     assert policy.max_verification_attempts == 3
+
+
+def test_a_fallback_for_an_understood_message_is_the_dialogues():
+    message = {"intent": {"name": "check_order_status"}}
+    assert is_dialogue_fallback(message, [user("check_order_status")])
+
+
+def test_a_fallback_for_a_message_nlu_did_not_understand_is_nlus_the_first_time():
+    message = {"intent": {"name": "nlu_fallback"}}
+    assert not is_dialogue_fallback(message, [action("action_listen"), user("nlu_fallback")])
+    again = [user("nlu_fallback"), action("action_fallback")]
+    assert is_dialogue_fallback(message, again)
+    # A fallback of an earlier message does not count.
+    earlier = [user("nlu_fallback"), action("action_fallback"), user("nlu_fallback")]
+    assert not is_dialogue_fallback(message, earlier)
