@@ -1,6 +1,8 @@
 """``make bench-soak``: long conversations at moderate load for 20 minutes.
 
     python -m bench.soak [--minutes 20] [--customers 10] [--turns 200]
+    python -m bench.soak --probe [--turns 250]
+
 
 Each virtual customer verifies once, then holds one long conversation made of the
 same five-turn cycle (order status, out of scope, thanks, greeting, FAQ-like small
@@ -10,6 +12,12 @@ cycle is the same, the latency of turn 200 can be compared with turn 1's cycle.
 Reported: memory of each process sampled every 10 s (growth from the end of the
 warm-up to the end), and mean latency per cycle (first cycle vs last), in
 ``bench/results/soak.{json,md}``.
+
+``--probe`` is the quick diagnostic behind it: one conversation of ``--turns`` turns with
+no think time on an otherwise idle stack, reporting per block of 25 turns the mean latency
+and the CPU time per turn of each server (``bench/results/long_conversation.{json,md}``).
+A server whose CPU per turn grows from block to block does work that grows with the
+conversation.
 """
 
 from __future__ import annotations
@@ -75,6 +83,69 @@ async def long_customer(
             text = cycle_turns(rng.choice(customer.order_ids))[index % CYCLE]
             latencies[index].append(await say(sender, text))
             await asyncio.sleep(rng.uniform(1.0, 3.0))  # think time (load model)
+
+
+async def probe(processes: dict[str, Any], turns: int, block: int = 25) -> dict[str, Any]:
+    """One long conversation, no think time: latency and CPU per turn by block of turns."""
+    customer = demo_customers()[0][0]
+    sender = f"probe-{uuid.uuid4().hex[:10]}"
+    webhook = f"{processes['rasa'].url}/webhooks/rest/webhook"
+    blocks: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+
+        async def say(text: str) -> float:
+            started = time.perf_counter()
+            async with session.post(webhook, json={"sender": sender, "message": text}) as reply:
+                await reply.read()
+                reply.raise_for_status()
+            return time.perf_counter() - started
+
+        for text in (
+            "where is my order?",
+            customer.email,
+            customer.zip_code,
+            customer.order_ids[0],
+        ):
+            await say(text)
+        for start in range(0, turns, block):
+            cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
+            latencies = [
+                await say(cycle_turns(customer.order_ids[0])[index % CYCLE])
+                for index in range(start, min(start + block, turns))
+            ]
+            blocks.append(
+                {
+                    "turns": f"{start + 1}-{start + len(latencies)}",
+                    "mean_latency_ms": round(statistics.fmean(latencies) * 1000, 1),
+                    "cpu_ms_per_turn": {
+                        name: round((p.cpu_seconds() - cpu_before[name]) * 1000 / len(latencies), 1)
+                        for name, p in processes.items()
+                    },
+                }
+            )
+    first, last = blocks[0], blocks[-1]
+    return {
+        "turns": turns,
+        "blocks": blocks,
+        "last_vs_first_latency_pct": round(
+            (last["mean_latency_ms"] / first["mean_latency_ms"] - 1) * 100, 1
+        ),
+    }
+
+
+def probe_summary(results: dict[str, Any]) -> str:
+    names = list(results["blocks"][0]["cpu_ms_per_turn"])
+    lines = [
+        f"# One conversation of {results['turns']} turns, no think time",
+        "",
+        "| turns | mean latency ms | " + " | ".join(f"CPU ms/turn {n}" for n in names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for block in results["blocks"]:
+        cpu = " | ".join(str(block["cpu_ms_per_turn"][n]) for n in names)
+        lines.append(f"| {block['turns']} | {block['mean_latency_ms']} | {cpu} |")
+    lines += ["", f"Last block against the first: {results['last_vs_first_latency_pct']:+}%", ""]
+    return "\n".join(lines)
 
 
 async def sample_memory(
@@ -145,7 +216,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--customers", type=int, default=10)
     parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--probe", action="store_true", help="one conversation, no think time")
     args = parser.parse_args(argv)
+    if args.probe:
+        with tempfile.TemporaryDirectory(prefix="frontline-probe-") as tmp:
+            with production_stack(Path(tmp)) as processes:
+                results = asyncio.run(probe(processes, args.turns))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "long_conversation.json").write_text(json.dumps(results, indent=2) + "\n")
+        summary = probe_summary(results)
+        (RESULTS / "long_conversation.md").write_text(summary)
+        print(summary)
+        return
     with tempfile.TemporaryDirectory(prefix="frontline-soak-") as tmp:
         with production_stack(Path(tmp)) as processes:
             results = asyncio.run(soak(processes, args))

@@ -15,6 +15,14 @@ The fixes (found by profiling the Rasa server under ``make bench``, see
   references made it a third of the Rasa server's CPU time under load.
   :func:`cache_schema_validators` checks each distinct schema once and reuses its
   validator; responses are still validated in full, with the same errors.
+* The rule and memoization policies recompute the dialogue states of the whole session
+  for every prediction, and the rule policy formats them all for a debug line even when
+  debug logging is off, so each turn costs more the longer the conversation.
+  :mod:`frontline.dialogue.incremental_states` computes states once per event, with the
+  same result.
+* Every action call carries the whole tracker; in a long conversation encoding and
+  parsing it dominates. :mod:`frontline.dialogue.action_history` sends the events of the
+  last ``history_turns`` messages plus a compacted rest (``endpoints.yml``).
 """
 
 from __future__ import annotations
@@ -77,6 +85,11 @@ def cache_schema_validators() -> None:
 def apply_runtime_fixes() -> None:
     """Every fix above, before Rasa starts."""
     cache_schema_validators()
+    # These import Rasa: only when starting it.
+    from frontline.dialogue import action_history, incremental_states
+
+    incremental_states.install()
+    action_history.install()
 
 
 def main(argv: list[str] | None = None) -> None:

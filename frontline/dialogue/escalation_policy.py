@@ -26,6 +26,7 @@ policy file stops the Rasa server from loading the model.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, confidence_scores_for
@@ -35,11 +36,17 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from frontline.dialogue.signals import assess, user_turns
+from frontline.dialogue.signals import assess, recent_user_turns
 from frontline.policy import Policies, policies
 
 logger = logging.getLogger(__name__)
@@ -116,9 +123,10 @@ class EscalationRulesPolicy(Policy):
             )
         if not self._new_user_message(tracker):
             return self._prediction(self._default_predictions(domain))
-        events = [event.as_dict() for event in tracker.events]
         assessment = assess(
-            user_turns(events),
+            recent_user_turns(
+                _user_events_newest_first(tracker), self._rules.escalation.frustration.window
+            ),
             channel=tracker.get_latest_input_channel(),
             tier=_text_slot(tracker, TIER_SLOT),
             policies=self._rules,
@@ -161,6 +169,15 @@ class EscalationRulesPolicy(Policy):
             if isinstance(event, UserUttered):
                 return False
         return False
+
+
+def _user_events_newest_first(tracker: DialogueStateTracker) -> Iterator[dict[str, Any]]:
+    """The customer's messages and session starts, newest first, as event dictionaries."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            yield {"event": "user", "text": event.text, "parse_data": {"intent": event.intent}}
+        elif isinstance(event, (Restarted, SessionStarted)):
+            yield {"event": event.type_name}
 
 
 def _text_slot(tracker: DialogueStateTracker, name: str) -> str | None:

@@ -181,6 +181,16 @@ def frustration(turns: Sequence[UserTurn], rule: FrustrationRule) -> Frustration
     return FrustrationScore(score, scores[-1], fallbacks, repeats, trend, rule.threshold)
 
 
+def _user_turn(event: Mapping[str, Any]) -> UserTurn:
+    intent = ((event.get("parse_data") or {}).get("intent") or {}) or {}
+    confidence = intent.get("confidence")
+    return UserTurn(
+        text=str(event.get("text") or ""),
+        intent=intent.get("name"),
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+    )
+
+
 def user_turns(events: Iterable[Mapping[str, Any]]) -> list[UserTurn]:
     """The customer's messages of the current session (after the last restart)."""
     turns: list[UserTurn] = []
@@ -189,15 +199,30 @@ def user_turns(events: Iterable[Mapping[str, Any]]) -> list[UserTurn]:
         if kind in _RESET_EVENTS:
             turns = []
         elif kind == "user":
-            intent = ((event.get("parse_data") or {}).get("intent") or {}) or {}
-            confidence = intent.get("confidence")
-            turns.append(
-                UserTurn(
-                    text=str(event.get("text") or ""),
-                    intent=intent.get("name"),
-                    confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
-                )
-            )
+            turns.append(_user_turn(event))
+    return turns
+
+
+def recent_user_turns(
+    events_newest_first: Iterable[Mapping[str, Any]], window: int
+) -> list[UserTurn]:
+    """The end of :func:`user_turns` that :func:`assess` looks at, oldest first.
+
+    That is the latest ``window`` messages of the session, and further back while they
+    were not understood (the fallbacks in a row count however long ago they began).
+    Reading the events from the newest stops there, so the cost does not grow with the
+    conversation.
+    """
+    turns: list[UserTurn] = []
+    for event in events_newest_first:
+        kind = event.get("event")
+        if kind in _RESET_EVENTS:
+            break
+        if kind == "user":
+            turns.append(_user_turn(event))
+            if len(turns) >= window and turns[-1].intent != FALLBACK_INTENT:
+                break
+    turns.reverse()
     return turns
 
 

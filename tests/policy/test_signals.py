@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from frontline.dialogue.signals import UserTurn, assess, frustration, message_score, user_turns
+from frontline.dialogue.signals import (
+    UserTurn,
+    assess,
+    frustration,
+    message_score,
+    recent_user_turns,
+    user_turns,
+)
 from frontline.policy import load_policies
 from tests.policy.conftest import POLICIES, edit_policy
 
@@ -151,3 +160,30 @@ def test_a_tier_restriction_added_to_scope_applies_to_that_tier(policies_copy):
 def test_one_insult_is_answered_calmly_the_second_in_a_row_hands_off():
     assert fired(("you're useless", "insult")) is None
     assert fired(("you're useless", "insult"), ("stupid bot", "insult")) == "frustration"
+
+
+def test_recent_user_turns_assess_like_the_whole_session():
+    # Random sessions of messages, fallbacks and session starts: reading only the recent
+    # end from the newest must give the same assessment as reading everything.
+    rng = random.Random(3)
+    texts = ["hi", "where is my order", "THIS IS USELESS!!!", "asdf", "cancel it", "why??"]
+    intents = ["greet", "check_order_status", "nlu_fallback", "nlu_fallback", "cancel_order"]
+    rules = RULES
+    window = rules.escalation.frustration.window
+    for _ in range(300):
+        events: list[dict] = []
+        for _ in range(rng.randint(1, 30)):
+            if rng.random() < 0.05:
+                events.append({"event": rng.choice(["session_started", "restart"])})
+            events.append(
+                {
+                    "event": "user",
+                    "text": rng.choice(texts),
+                    "parse_data": {"intent": {"name": rng.choice(intents), "confidence": 0.9}},
+                }
+            )
+        whole = user_turns(events)
+        recent = recent_user_turns(reversed(events), window)
+        assert recent == whole[-len(recent) :] if recent else whole == []
+        kwargs = {"channel": "rest", "tier": None, "policies": rules}
+        assert assess(recent, **kwargs) == assess(whole, **kwargs)

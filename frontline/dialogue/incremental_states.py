@@ -1,0 +1,422 @@
+"""Dialogue states computed once per event, not once per prediction.
+
+Rasa's rule and memoization policies call ``DialogueStateTracker.past_states`` for every
+prediction, and Rasa 3.6 computes it by replaying the whole session from its first event
+(``Domain.states_for_tracker_history``). A turn therefore costs more the longer the
+conversation is: in our soak test the 200th turn took three times as long as the first,
+with ``past_states`` at 43% of the server's time.
+
+The states of a tracker only depend on its *applied* events (``applied_events()``), which
+grow at the end as the conversation goes on. This module keeps, on the tracker object,
+what the replay had reached: the applied events consumed, the states produced, the loop
+variables of ``states_for_tracker_history`` and a replay tracker, plus snapshots of that
+replay at the last :data:`MAX_CHECKPOINTS` actions. A later call replays only the new
+events. Applied events can also change near the end (a form's happy path folds its
+previous turn away, a rephrase reverts the last message): the replay then resumes from
+the latest snapshot before the first event that differs, or starts over if there is none.
+
+The result is the same list of states as Rasa's (``tests/frontline/
+test_incremental_states.py`` compares them event by event on every story and rule of our
+training data); callers get copies because the featurizers edit states in place.
+
+Rasa also copies the tracker before every action by replaying all of its events;
+:func:`copy_without_replay` copies its state instead, and forms' temporary
+trackers for slot validation are made the same way (:func:`temporary_form_tracker`).
+
+``applied_events()`` itself, which Rasa also calls on its own several times per message
+(session expiry, tracker serialisation), is folded incrementally the same way, and the
+rule policy's debug line that formats every state is skipped while debug logging is off.
+:func:`install` swaps the methods in; ``frontline.rasa_server`` calls it when it starts
+Rasa.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa.core.actions.forms import FormAction
+from rasa.core.policies.policy import Policy
+from rasa.shared.core import constants as core_constants
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+# Snapshots kept per tracker: the applied events change at most a form's last turn or a
+# reverted message back, a few actions; anything further starts the replay over.
+MAX_CHECKPOINTS = 32
+_CACHE_ATTRIBUTE = "_frontline_states_cache"
+_APPLIED_ATTRIBUTE = "_frontline_applied_events"
+
+_original_past_states = DialogueStateTracker.past_states
+_original_applied_events = DialogueStateTracker.applied_events
+_original_copy = DialogueStateTracker.copy
+_original_temporary_tracker = FormAction._temporary_tracker
+_original_format_tracker_states = Policy.format_tracker_states
+
+
+@dataclass
+class _Checkpoint:
+    """Where the replay stood just before the action at ``applied_index``."""
+
+    applied_index: int
+    states_length: int
+    last_ml_action_sub_state: Any
+    turn_was_hidden: bool
+    replay: DialogueStateTracker
+
+
+@dataclass
+class _Replay:
+    """The replay of one tracker's applied events for one set of arguments."""
+
+    domain: Domain
+    omit_unset_slots: bool
+    ignore_rule_only_turns: bool
+    rule_only_data: dict[str, Any] | None
+    replay: DialogueStateTracker
+    applied: list[Event] = field(default_factory=list)
+    states: list[State] = field(default_factory=list)
+    last_ml_action_sub_state: Any = None
+    turn_was_hidden: bool = False
+    checkpoints: deque[_Checkpoint] = field(default_factory=lambda: deque(maxlen=MAX_CHECKPOINTS))
+
+    def matches(
+        self,
+        domain: Domain,
+        omit_unset_slots: bool,
+        ignore_rule_only_turns: bool,
+        rule_only_data: dict[str, Any] | None,
+    ) -> bool:
+        return (
+            self.domain is domain
+            and self.omit_unset_slots == omit_unset_slots
+            and self.ignore_rule_only_turns == ignore_rule_only_turns
+            and self.rule_only_data == rule_only_data
+        )
+
+    def states_for(self, applied: list[Event], template: DialogueStateTracker) -> list[State]:
+        """The states for ``applied``, replaying only what changed since the last call."""
+        common = _common_prefix_length(self.applied, applied)
+        if common < len(self.applied):
+            self._rewind(common, template)
+        for event in applied[len(self.applied) :]:
+            if isinstance(event, ActionExecuted):
+                self.checkpoints.append(self._checkpoint())
+                self._visit(self.replay, event.hide_rule_turn, self.states)
+            self.replay.update(event)
+            self.applied.append(event)
+        # The state after the last event is recomputed on every call: the next event
+        # decides whether it is hidden.
+        final: list[State] = []
+        saved = self.last_ml_action_sub_state, self.turn_was_hidden
+        self._visit(self.replay, False, final, previous=self.states[-1] if self.states else None)
+        self.last_ml_action_sub_state, self.turn_was_hidden = saved
+        return _copy_states(self.states + final)
+
+    def _visit(
+        self,
+        tracker: DialogueStateTracker,
+        hide_rule_turn: bool,
+        into: list[State],
+        previous: State | None = None,
+    ) -> None:
+        """One step of ``Domain.states_for_tracker_history``'s loop (Rasa 3.6)."""
+        domain = self.domain
+        if self.ignore_rule_only_turns:
+            if not self.turn_was_hidden:
+                self.last_ml_action_sub_state = domain._get_prev_action_sub_state(tracker)
+            if not tracker.followup_action and not (
+                tracker.latest_action_name == tracker.active_loop_name
+            ):
+                self.turn_was_hidden = hide_rule_turn
+            if self.turn_was_hidden:
+                return
+        state = domain.get_active_state(tracker, omit_unset_slots=self.omit_unset_slots)
+        if self.ignore_rule_only_turns:
+            domain._remove_rule_only_features(state, self.rule_only_data)
+            last = into[-1] if into else previous
+            if last is not None:
+                domain._substitute_rule_only_user_input(state, last)
+            if self.last_ml_action_sub_state:
+                state[core_constants.PREVIOUS_ACTION] = self.last_ml_action_sub_state
+        into.append(domain._clean_state(state))
+
+    def _checkpoint(self) -> _Checkpoint:
+        return _Checkpoint(
+            applied_index=len(self.applied),
+            states_length=len(self.states),
+            last_ml_action_sub_state=self.last_ml_action_sub_state,
+            turn_was_hidden=self.turn_was_hidden,
+            replay=_snapshot(self.replay),
+        )
+
+    def _rewind(self, common: int, template: DialogueStateTracker) -> None:
+        """Goes back to the latest snapshot at or before applied event ``common``."""
+        while self.checkpoints and self.checkpoints[-1].applied_index > common:
+            self.checkpoints.pop()
+        if not self.checkpoints:
+            self.replay = template.init_copy()
+            self.applied, self.states = [], []
+            self.last_ml_action_sub_state, self.turn_was_hidden = None, False
+            return
+        # The checkpoint is taken again when its action is replayed.
+        point = self.checkpoints.pop()
+        self.replay = _snapshot(point.replay)
+        self.replay.events.extend(self.applied[: point.applied_index])
+        del self.applied[point.applied_index :]
+        del self.states[point.states_length :]
+        self.last_ml_action_sub_state = point.last_ml_action_sub_state
+        self.turn_was_hidden = point.turn_was_hidden
+
+
+def _common_prefix_length(cached: list[Event], applied: list[Event]) -> int:
+    # Events are compared by identity: a tracker handed over by the tracker store keeps
+    # its event objects, and anything else simply replays again.
+    limit = min(len(cached), len(applied))
+    if limit and cached[limit - 1] is applied[limit - 1]:
+        if all(a is b for a, b in zip(cached[:limit], applied[:limit], strict=True)):
+            return limit
+    for index in range(limit):
+        if cached[index] is not applied[index]:
+            return index
+    return limit
+
+
+def _snapshot(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    """A copy of a replay tracker's state, without its events (nobody reads them)."""
+    snapshot = copy.copy(tracker)
+    snapshot.events = tracker._create_events([])
+    snapshot.slots = {name: copy.copy(slot) for name, slot in tracker.slots.items()}
+    snapshot.active_loop = copy.copy(tracker.active_loop)
+    snapshot.latest_action = copy.copy(tracker.latest_action)
+    return snapshot
+
+
+def _copy_states(states: list[State]) -> list[State]:
+    """Copies of the states that callers may edit, sharing what Rasa shares.
+
+    The featurizers delete keys from the user sub-states (``text``, ``intent``,
+    ``entities``) and nothing else, so each state and its user sub-state are copied and
+    the other sub-states shared. Rasa shares one user sub-state between the states of a
+    turn; the copies share theirs the same way.
+    """
+    user_copies: dict[int, dict[str, Any]] = {}
+    result: list[State] = []
+    for state in states:
+        copied = dict(state)
+        user = state.get(core_constants.USER)
+        if user is not None:
+            user_copy = user_copies.get(id(user))
+            if user_copy is None:
+                user_copy = user_copies[id(user)] = dict(user)
+            copied[core_constants.USER] = user_copy  # type: ignore[literal-required]
+        result.append(copied)  # type: ignore[arg-type]
+    return result
+
+
+def incremental_past_states(
+    self: DialogueStateTracker,
+    domain: Domain,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """Drop-in for ``DialogueStateTracker.past_states`` that replays only new events."""
+    if self._max_event_history:
+        # Old events fall off the front of the tracker: nothing stable to build on.
+        return _original_past_states(
+            self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+        )
+    replays: list[_Replay] = self.__dict__.setdefault(_CACHE_ATTRIBUTE, [])
+    replay = next(
+        (
+            r
+            for r in replays
+            if r.matches(domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        ),
+        None,
+    )
+    if replay is None:
+        replay = _Replay(
+            domain,
+            omit_unset_slots,
+            ignore_rule_only_turns,
+            copy.deepcopy(rule_only_data),
+            self.init_copy(),
+        )
+        replays.append(replay)
+    return replay.states_for(incremental_applied_events(self), self)
+
+
+@dataclass
+class _AppliedEvents:
+    """``applied_events()`` of a tracker's first ``count`` events."""
+
+    count: int
+    last_event: Event | None
+    loop_names: set[str]
+    applied: list[Event]
+
+
+def incremental_applied_events(self: DialogueStateTracker) -> list[Event]:
+    """Drop-in for ``DialogueStateTracker.applied_events`` that folds in new events only.
+
+    Rasa's version scans every event of the tracker on each call (several times per
+    prediction). The fold below is Rasa's own; it is resumed where the last call stopped
+    as long as the tracker only grew and no loop appeared that was unknown then (the set
+    of loops decides how every earlier loop execution is folded).
+    """
+    events = self.events
+    cache: _AppliedEvents | None = self.__dict__.get(_APPLIED_ATTRIBUTE)
+    usable = (
+        cache is not None
+        and not self._max_event_history
+        and cache.count <= len(events)
+        and (cache.count == 0 or events[cache.count - 1] is cache.last_event)
+    )
+    if not usable:
+        return _rebuild_applied_events(self)
+    assert cache is not None
+    new_events = list(itertools.islice(events, cache.count, None))
+    if any(
+        isinstance(event, ActiveLoop) and event.name and event.name not in cache.loop_names
+        for event in new_events
+    ):
+        return _rebuild_applied_events(self)
+    applied = cache.applied
+    for event in new_events:
+        # The body of Rasa 3.6's DialogueStateTracker.applied_events loop.
+        if isinstance(event, (Restarted, SessionStarted)):
+            applied = []
+        elif isinstance(event, ActionReverted):
+            self._undo_till_previous(ActionExecuted, applied)
+        elif isinstance(event, UserUtteranceReverted):
+            self._undo_till_previous(UserUttered, applied)
+            self._undo_till_previous(ActionExecuted, applied)
+        elif (
+            isinstance(event, ActionExecuted)
+            and event.action_name in cache.loop_names
+            and not self._first_loop_execution_or_unhappy_path(event.action_name, applied)
+        ):
+            self._undo_till_previous_loop_execution(event.action_name, applied)
+        else:
+            applied.append(event)
+    cache.applied = applied
+    cache.count = len(events)
+    cache.last_event = events[-1] if events else None
+    return list(applied)
+
+
+def _rebuild_applied_events(tracker: DialogueStateTracker) -> list[Event]:
+    applied = _original_applied_events(tracker)
+    if not tracker._max_event_history:
+        events = tracker.events
+        tracker.__dict__[_APPLIED_ATTRIBUTE] = _AppliedEvents(
+            count=len(events),
+            last_event=events[-1] if events else None,
+            loop_names={e.name for e in events if isinstance(e, ActiveLoop) and e.name},
+            applied=list(applied),
+        )
+    return applied
+
+
+def copy_without_replay(self: DialogueStateTracker) -> DialogueStateTracker:
+    """Drop-in for ``DialogueStateTracker.copy`` that copies the state, not the history.
+
+    Rasa copies the tracker before every action (to discard the policy's events if the
+    action is rejected) by replaying all its events into a new tracker. The tracker's
+    state is, by Rasa's own contract, what replaying its events gives, so copying that
+    state is the same tracker; as in Rasa's copy, model and assistant ids and the
+    sender source are not carried over.
+    """
+    if type(self) is not DialogueStateTracker:
+        return _original_copy(self)  # subclasses may hold more state
+    clone = copy.copy(self)
+    clone.__dict__.pop(_CACHE_ATTRIBUTE, None)
+    clone.__dict__.pop(_APPLIED_ATTRIBUTE, None)
+    clone.events = self._create_events(list(self.events))
+    slots = self.slots.__class__()
+    slots.update({name: copy.copy(slot) for name, slot in self.slots.items()})
+    clone.slots = slots
+    clone.active_loop = copy.copy(self.active_loop)
+    clone.latest_action = copy.copy(self.latest_action)
+    clone.model_id = None
+    clone.assistant_id = None
+    clone.sender_source = None
+    return clone
+
+
+def temporary_form_tracker(
+    self: FormAction,
+    current_tracker: DialogueStateTracker,
+    additional_events: list[Event],
+    domain: Domain,
+) -> DialogueStateTracker:
+    """Drop-in for ``FormAction._temporary_tracker`` that copies instead of replaying.
+
+    A form builds this tracker for every slot validation, in Rasa 3.6 by replaying every
+    event since the latest restart. The copy holds the same events and state; the
+    events the form adds are applied to it as Rasa would.
+    """
+    if type(current_tracker) is not DialogueStateTracker:
+        return _original_temporary_tracker(self, current_tracker, additional_events, domain)
+    tracker = copy_without_replay(current_tracker)
+    tracker._max_event_history = None
+    tracker.events = tracker._create_events(current_tracker.events_after_latest_restart())
+    for event in [
+        # As Rasa's: the requested slot belongs to this form, and the form's execution
+        # marks where the new events start.
+        SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker)),
+        ActionExecuted(self.name()),
+        *additional_events,
+    ]:
+        tracker.update(event, domain)
+    return tracker
+
+
+def lazy_format_tracker_states(states: list[dict]) -> str:
+    """``Policy.format_tracker_states``, skipped when its debug log is off.
+
+    The rule policy formats every state of the conversation for a debug log line on each
+    prediction, whether or not debug logging is on.
+    """
+    if not logging.getLogger("rasa.core.policies").isEnabledFor(logging.DEBUG):
+        return ""
+    return _original_format_tracker_states(states)
+
+
+def install() -> None:
+    """Makes Rasa compute dialogue states incrementally (idempotent)."""
+    DialogueStateTracker.past_states = incremental_past_states  # type: ignore[method-assign]
+    DialogueStateTracker.applied_events = incremental_applied_events  # type: ignore
+    DialogueStateTracker.copy = copy_without_replay  # type: ignore[method-assign]
+    FormAction._temporary_tracker = temporary_form_tracker  # type: ignore[method-assign]
+    Policy.format_tracker_states = staticmethod(lazy_format_tracker_states)  # type: ignore
+    logger.debug("Dialogue states are computed incrementally")
+
+
+def uninstall() -> None:
+    """Restores Rasa's own methods (tests)."""
+    DialogueStateTracker.past_states = _original_past_states  # type: ignore[method-assign]
+    DialogueStateTracker.applied_events = _original_applied_events  # type: ignore
+    DialogueStateTracker.copy = _original_copy  # type: ignore[method-assign]
+    FormAction._temporary_tracker = _original_temporary_tracker  # type: ignore
+    Policy.format_tracker_states = staticmethod(_original_format_tracker_states)  # type: ignore

@@ -1,0 +1,227 @@
+"""Incremental dialogue states equal Rasa's own (frontline/dialogue/incremental_states.py).
+
+Every story and rule of our training data and every test story is grown event by event
+into a tracker; after each event the incremental states must equal what Rasa 3.6
+computes from scratch, for each set of arguments the policies use. Reverts, restarts and
+new sessions are mixed in to exercise the rewinds.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from rasa.core.actions.forms import FormAction
+from rasa.core.policies.policy import Policy
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+)
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.core.training_data.structures import StoryGraph
+
+from frontline.dialogue import incremental_states
+from frontline.dialogue.incremental_states import (
+    MAX_CHECKPOINTS,
+    copy_without_replay,
+    incremental_applied_events,
+    incremental_past_states,
+    temporary_form_tracker,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(scope="module")
+def conversations(domain: Domain) -> list[list[Event]]:
+    """The events of every training story, rule and test story, as Rasa generates them."""
+    reader = YAMLStoryReader(domain)
+    steps = []
+    for folder in ("data/stories", "data/rules", "tests/stories"):
+        for path in sorted((ROOT / folder).glob("*.yml")):
+            steps.extend(reader.read_from_file(str(path)))
+    generator = TrainingDataGenerator(
+        StoryGraph(steps), domain, remove_duplicates=False, augmentation_factor=0
+    )
+    trackers = generator.generate()
+    assert len(trackers) > 100  # the data really was read
+    return [list(tracker.events) for tracker in trackers]
+
+
+def _argument_sets(domain: Domain) -> list[dict]:
+    rule_only = {
+        "rule_only_slots": [slot.name for slot in domain.slots][:3],
+        "rule_only_loops": list(domain.form_names)[:1],
+    }
+    return [
+        {},
+        {"omit_unset_slots": True},
+        {"ignore_rule_only_turns": True, "rule_only_data": rule_only},
+        {"ignore_rule_only_turns": True, "rule_only_data": None},
+    ]
+
+
+def _assert_grows_like_rasa(
+    domain: Domain, events: list[Event], arguments: list[dict], edit_results: bool = False
+) -> None:
+    tracker = DialogueStateTracker("sender", domain.slots)
+    for event in events:
+        tracker.update(event)
+        assert incremental_applied_events(tracker) == DialogueStateTracker.applied_events(tracker)
+        for kwargs in arguments:
+            expected = domain.states_for_tracker_history(tracker, **kwargs)
+            got = incremental_past_states(tracker, domain, **kwargs)
+            assert got == expected, (event, kwargs)
+            if edit_results:
+                # What the featurizers do to the states they are given.
+                for state in got:
+                    state.get("user", {}).pop("text", None)
+                got.clear()
+
+
+def test_states_equal_rasas_on_every_story_and_rule(domain, conversations):
+    arguments = _argument_sets(domain)
+    for events in conversations:
+        _assert_grows_like_rasa(domain, events, arguments)
+
+
+def test_editing_the_returned_states_does_not_change_later_results(domain, conversations):
+    longest = sorted(conversations, key=len)[-20:]
+    for events in longest:
+        _assert_grows_like_rasa(domain, events, _argument_sets(domain), edit_results=True)
+
+
+def test_reverts_restarts_and_sessions_rewind_to_the_right_state(domain, conversations):
+    rng = random.Random(7)
+    interruptions = [
+        lambda: UserUtteranceReverted(),
+        lambda: ActionReverted(),
+        lambda: Restarted(),
+        lambda: SessionStarted(),
+    ]
+    for events in rng.sample(conversations, 60):
+        mixed: list[Event] = []
+        for event in events:
+            mixed.append(event)
+            if rng.random() < 0.08:
+                mixed.append(rng.choice(interruptions)())
+        _assert_grows_like_rasa(domain, mixed, _argument_sets(domain))
+
+
+def test_a_long_conversation_replays_only_new_events(domain, conversations, monkeypatch):
+    # Twenty stories back to back without a session start: one long conversation.
+    events = [e for conversation in conversations[:20] for e in conversation]
+    events = [e for e in events if not isinstance(e, (SessionStarted, Restarted))]
+    tracker = DialogueStateTracker("sender", domain.slots)
+    visits = 0
+    original_visit = incremental_states._Replay._visit
+
+    def counting_visit(self, *args, **kwargs):
+        nonlocal visits
+        visits += 1
+        return original_visit(self, *args, **kwargs)
+
+    monkeypatch.setattr(incremental_states._Replay, "_visit", counting_visit)
+    for event in events:
+        tracker.update(event)
+        incremental_past_states(tracker, domain)
+    actions = sum(isinstance(e, ActionExecuted) for e in events)
+    # One visit per action plus the final state of each call; from scratch it would be
+    # quadratic in the number of actions.
+    assert visits <= actions + len(events) + MAX_CHECKPOINTS * 4
+    assert incremental_past_states(tracker, domain) == domain.states_for_tracker_history(tracker)
+
+
+def _tracker_state(tracker: DialogueStateTracker) -> dict:
+    return {
+        **tracker.current_state(EventVerbosity.ALL),
+        "model_id": tracker.model_id,
+        "sender_source": tracker.sender_source,
+        "slot_values": {name: slot.value for name, slot in tracker.slots.items()},
+    }
+
+
+def _without_times(state: dict) -> dict:
+    # The events the form adds are made anew, with their own timestamps, by each.
+    events = [{k: v for k, v in e.items() if k != "timestamp"} for e in state["events"]]
+    return {**state, "events": events, "latest_event_time": None}
+
+
+def test_a_copy_without_replay_equals_rasas_copy_and_is_independent(domain, conversations):
+    for events in conversations:
+        tracker = DialogueStateTracker("sender", domain.slots)
+        tracker.model_id = "model-1"
+        for event in events:
+            tracker.update(event)
+            clone = copy_without_replay(tracker)
+            assert _tracker_state(clone) == _tracker_state(DialogueStateTracker.copy(tracker))
+        before = _tracker_state(tracker)
+        clone.update(SlotSet(next(iter(tracker.slots)), "changed"))
+        clone.update(ActiveLoop(None))
+        clone.update(ActionExecuted("action_listen"))
+        assert _tracker_state(tracker) == before
+
+
+def test_a_forms_temporary_tracker_equals_rasas(domain, conversations):
+    checked = 0
+    for events in conversations:
+        tracker = DialogueStateTracker("sender", domain.slots)
+        for event in events:
+            tracker.update(event)
+            if not tracker.active_loop_name:
+                continue
+            form = FormAction(tracker.active_loop_name, None)
+            extra = [SlotSet("requested_slot", None), ActionExecuted("action_listen")]
+            ours = temporary_form_tracker(form, tracker, extra, domain)
+            rasas = FormAction._temporary_tracker(form, tracker, extra, domain)
+            assert _without_times(_tracker_state(ours)) == _without_times(_tracker_state(rasas))
+            checked += 1
+    assert checked > 100
+
+
+def test_a_loop_that_appears_later_refolds_the_earlier_events(domain):
+    # A form's name decides how its executions fold: an execution seen before the
+    # form's ActiveLoop event must be folded again once it appears.
+    form = next(iter(domain.form_names))
+    tracker = DialogueStateTracker("sender", domain.slots)
+    for event in [
+        ActionExecuted("action_listen"),
+        ActionExecuted(form),
+        ActionExecuted("action_listen"),
+        ActionExecuted(form),
+    ]:
+        tracker.update(event)
+        incremental_applied_events(tracker)
+    tracker.update(ActiveLoop(form))
+    tracker.update(ActionExecuted(form))
+    assert incremental_applied_events(tracker) == DialogueStateTracker.applied_events(tracker)
+
+
+def test_install_routes_trackers_and_policies_and_uninstall_restores(domain):
+    original = DialogueStateTracker.past_states
+    try:
+        incremental_states.install()
+        assert DialogueStateTracker.past_states is incremental_past_states
+        assert DialogueStateTracker.applied_events is incremental_applied_events
+        assert DialogueStateTracker.copy is copy_without_replay
+        # The debug-only formatting is skipped while debug logging is off.
+        assert Policy.format_tracker_states([{"user": {"intent": "greet"}}]) == ""
+    finally:
+        incremental_states.uninstall()
+    assert DialogueStateTracker.past_states is original
+    assert "greet" in Policy.format_tracker_states([{"user": {"intent": "greet"}}])
