@@ -7,8 +7,6 @@ compares what each reader of events computes from both.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
@@ -21,10 +19,7 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
-from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.core.training_data.structures import StoryGraph
 from rasa.utils.endpoints import EndpointConfig
 from rasa_sdk import Tracker
 
@@ -34,8 +29,8 @@ from frontline.policy import policies
 from frontline.services.contacts import session_started_at
 from frontline.services.fallback import consecutive_fallbacks, is_dialogue_fallback
 from frontline.services.guardrails import consent_from_events
+from tests.support.stories import load_domain, story_events
 
-ROOT = Path(__file__).resolve().parents[2]
 TURNS = 3  # smaller than production's, to put the window's edge everywhere
 
 
@@ -45,21 +40,13 @@ def user(text: str, intent: str = "inform") -> UserUttered:
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
+    return load_domain()
 
 
 @pytest.fixture(scope="module")
 def long_conversations(domain: Domain) -> list[list[Event]]:
     """Our stories, rules and test stories, eight at a time back to back."""
-    reader = YAMLStoryReader(domain)
-    steps = []
-    for folder in ("data/stories", "data/rules", "tests/stories"):
-        for path in sorted((ROOT / folder).glob("*.yml")):
-            steps.extend(reader.read_from_file(str(path)))
-    trackers = TrainingDataGenerator(
-        StoryGraph(steps), domain, remove_duplicates=False, augmentation_factor=0
-    ).generate()
-    stories = [list(t.events) for t in trackers]
+    stories = story_events(domain)
     joined = []
     for start in range(0, len(stories), 8):
         events: list[Event] = []

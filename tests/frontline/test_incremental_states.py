@@ -9,7 +9,6 @@ new sessions are mixed in to exercise the rewinds.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 from rasa.core.actions.forms import FormAction
@@ -25,10 +24,7 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUtteranceReverted,
 )
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
-from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.core.training_data.structures import StoryGraph
 
 from frontline.dialogue import incremental_states
 from frontline.dialogue.incremental_states import (
@@ -38,29 +34,20 @@ from frontline.dialogue.incremental_states import (
     incremental_past_states,
     temporary_form_tracker,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.stories import load_domain, story_events
 
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
+    return load_domain()
 
 
 @pytest.fixture(scope="module")
 def conversations(domain: Domain) -> list[list[Event]]:
     """The events of every training story, rule and test story, as Rasa generates them."""
-    reader = YAMLStoryReader(domain)
-    steps = []
-    for folder in ("data/stories", "data/rules", "tests/stories"):
-        for path in sorted((ROOT / folder).glob("*.yml")):
-            steps.extend(reader.read_from_file(str(path)))
-    generator = TrainingDataGenerator(
-        StoryGraph(steps), domain, remove_duplicates=False, augmentation_factor=0
-    )
-    trackers = generator.generate()
-    assert len(trackers) > 100  # the data really was read
-    return [list(tracker.events) for tracker in trackers]
+    conversations = story_events(domain)
+    assert len(conversations) > 100  # the data really was read
+    return conversations
 
 
 def _argument_sets(domain: Domain) -> list[dict]:

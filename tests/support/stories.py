@@ -1,0 +1,32 @@
+"""Our stories and rules as Rasa generates them for training: realistic event sequences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.core.training_data.structures import StoryGraph
+
+from tests.support.processes import REPO_ROOT
+
+STORY_FOLDERS = ("data/stories", "data/rules", "tests/stories")
+
+
+def load_domain() -> Domain:
+    return Domain.load(str(REPO_ROOT / "domain.yml"))
+
+
+def story_events(domain: Domain, folders: tuple[str, ...] = STORY_FOLDERS) -> list[list[Event]]:
+    """The events of every story and rule in ``folders`` (no augmentation)."""
+    reader = YAMLStoryReader(domain)
+    steps = []
+    for folder in folders:
+        for path in sorted((Path(REPO_ROOT) / folder).glob("*.yml")):
+            steps.extend(reader.read_from_file(str(path)))
+    trackers = TrainingDataGenerator(
+        StoryGraph(steps), domain, remove_duplicates=False, augmentation_factor=0
+    ).generate()
+    return [list(tracker.events) for tracker in trackers]
