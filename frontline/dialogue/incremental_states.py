@@ -10,10 +10,11 @@ The states of a tracker only depend on its *applied* events (``applied_events()`
 grow at the end as the conversation goes on. This module keeps, on the tracker object,
 what the replay had reached: the applied events consumed, the states produced, the loop
 variables of ``states_for_tracker_history`` and a replay tracker, plus snapshots of that
-replay at the last :data:`MAX_CHECKPOINTS` actions. A later call replays only the new
-events. Applied events can also change near the end (a form's happy path folds its
-previous turn away, a rephrase reverts the last message): the replay then resumes from
-the latest snapshot before the first event that differs, or starts over if there is none.
+replay before the last :data:`MAX_CHECKPOINTS` ``action_listen`` actions. A later call
+replays only the new events. Applied events can also change near the end (a form's happy
+path folds its previous turn away, a rephrase reverts the last message): the replay then
+resumes from the latest snapshot before the first event that differs, or starts over if
+there is none.
 
 The result is the same list of states as Rasa's (``tests/frontline/
 test_incremental_states.py`` compares them event by event on every story and rule of our
@@ -42,7 +43,7 @@ from typing import Any
 from rasa.core.actions.forms import FormAction
 from rasa.core.policies.policy import Policy
 from rasa.shared.core import constants as core_constants
-from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -59,9 +60,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
-# Snapshots kept per tracker: the applied events change at most a form's last turn or a
-# reverted message back, a few actions; anything further starts the replay over.
-MAX_CHECKPOINTS = 32
+# Snapshots kept per tracker, one per turn: the applied events change at most a form's
+# last turns or a reverted message back; anything further starts the replay over.
+MAX_CHECKPOINTS = 16
 _CACHE_ATTRIBUTE = "_frontline_states_cache"
 _APPLIED_ATTRIBUTE = "_frontline_applied_events"
 
@@ -119,7 +120,10 @@ class _Replay:
             self._rewind(common, template)
         for event in applied[len(self.applied) :]:
             if isinstance(event, ActionExecuted):
-                self.checkpoints.append(self._checkpoint())
+                if event.action_name == ACTION_LISTEN_NAME:
+                    # Once per turn is enough: a rewind may start further back and
+                    # replay a few more events.
+                    self.checkpoints.append(self._checkpoint())
                 self._visit(self.replay, event.hide_rule_turn, self.states)
             self.replay.update(event)
             self.applied.append(event)
@@ -200,11 +204,24 @@ def _common_prefix_length(cached: list[Event], applied: list[Event]) -> int:
     return limit
 
 
+def _shallow_copy(obj: Any) -> Any:
+    """``copy.copy`` for plain objects (Rasa's slots and trackers), without its overhead."""
+    clone = object.__new__(obj.__class__)
+    clone.__dict__.update(obj.__dict__)
+    return clone
+
+
+def _copy_slots(slots: dict[str, Any]) -> dict[str, Any]:
+    copied = slots.__class__()  # keeps Rasa's AnySlotDict
+    copied.update({name: _shallow_copy(slot) for name, slot in slots.items()})
+    return copied
+
+
 def _snapshot(tracker: DialogueStateTracker) -> DialogueStateTracker:
     """A copy of a replay tracker's state, without its events (nobody reads them)."""
-    snapshot = copy.copy(tracker)
+    snapshot = _shallow_copy(tracker)
     snapshot.events = tracker._create_events([])
-    snapshot.slots = {name: copy.copy(slot) for name, slot in tracker.slots.items()}
+    snapshot.slots = _copy_slots(tracker.slots)
     snapshot.active_loop = copy.copy(tracker.active_loop)
     snapshot.latest_action = copy.copy(tracker.latest_action)
     return snapshot
@@ -349,13 +366,11 @@ def copy_without_replay(self: DialogueStateTracker) -> DialogueStateTracker:
     """
     if type(self) is not DialogueStateTracker:
         return _original_copy(self)  # subclasses may hold more state
-    clone = copy.copy(self)
+    clone = _shallow_copy(self)
     clone.__dict__.pop(_CACHE_ATTRIBUTE, None)
     clone.__dict__.pop(_APPLIED_ATTRIBUTE, None)
     clone.events = self._create_events(list(self.events))
-    slots = self.slots.__class__()
-    slots.update({name: copy.copy(slot) for name, slot in self.slots.items()})
-    clone.slots = slots
+    clone.slots = _copy_slots(self.slots)
     clone.active_loop = copy.copy(self.active_loop)
     clone.latest_action = copy.copy(self.latest_action)
     clone.model_id = None
