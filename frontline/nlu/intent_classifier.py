@@ -1,0 +1,73 @@
+"""Rasa's logistic regression intent classifier, with the settings it ignores made real.
+
+``config.yml``::
+
+    - name: frontline.nlu.intent_classifier.ScaledLogisticRegressionClassifier
+      C: 1.0            # inverse regularisation strength, passed to scikit-learn
+      sublinear_tf: false  # log(1 + count) instead of raw n-gram counts
+      normalize: false  # each message's feature vector scaled to unit length
+
+Rasa 3.6's ``LogisticRegressionClassifier`` accepts ``C`` in its configuration but never
+passes it to scikit-learn, and feeds it raw n-gram counts, so a long message weighs more
+than a short one. This subclass passes ``C`` and can scale the features the usual way
+for linear text classifiers; with the defaults above it is Rasa's classifier. Training,
+persistence and the intent ranking are Rasa's. It also stacks a batch's features in one
+step instead of one sparse concatenation per message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from scipy.sparse import csr_matrix, vstack
+from sklearn.preprocessing import normalize
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class ScaledLogisticRegressionClassifier(LogisticRegressionClassifier):
+    """Logistic regression over sparse sentence features, with ``C`` and scaling."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            **LogisticRegressionClassifier.get_default_config(),
+            "C": 1.0,
+            "sublinear_tf": False,
+            "normalize": False,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        name: str,
+        model_storage: ModelStorage,
+        resource: Resource,
+    ) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(C=float(self.config["C"]))
+
+    def _create_X(self, messages: list[Message]) -> csr_matrix:
+        rows = []
+        for message in messages:
+            sentence = message.get_sparse_features(attribute=TEXT)[1]
+            dense = message.get_dense_features(attribute=TEXT)[1]
+            if sentence is None or dense is not None:
+                # Not the sparse-only pipeline this class is for: Rasa's own stacking.
+                return self._scaled(super()._create_X(messages))
+            rows.append(csr_matrix(sentence.features))
+        return self._scaled(vstack(rows, format="csr"))
+
+    def _scaled(self, features: csr_matrix) -> csr_matrix:
+        features = csr_matrix(features, dtype=np.float64)
+        if self.config["sublinear_tf"]:
+            features.data = np.log1p(features.data)
+        if self.config["normalize"]:
+            features = normalize(features, norm="l2", copy=False)
+        return features

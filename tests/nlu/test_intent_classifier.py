@@ -1,0 +1,67 @@
+"""The logistic regression classifier uses its C and scales features as configured."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix
+
+from frontline.nlu.intent_classifier import ScaledLogisticRegressionClassifier
+
+
+def make(cls, tmp_path, **config):
+    return cls.create(
+        {**cls.get_default_config(), **config},
+        LocalModelStorage(tmp_path),
+        Resource("intent_classifier"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+
+
+def message(counts: list[float], intent: str | None = None) -> Message:
+    data = {"text": "x"} | ({"intent": intent} if intent else {})
+    result = Message(data=data)
+    result.add_features(Features(csr_matrix([counts]), "sentence", TEXT, "counts"))
+    return result
+
+
+def test_c_reaches_scikit_learn(tmp_path):
+    # Rasa's own class keeps C in its config but not in the model.
+    assert make(LogisticRegressionClassifier, tmp_path, C=7.0).clf.C == 1.0
+    assert make(ScaledLogisticRegressionClassifier, tmp_path, C=7.0).clf.C == 7.0
+
+
+def test_default_features_are_rasas(tmp_path):
+    messages = [message([3, 0, 1]), message([0, 2, 0])]
+    ours = make(ScaledLogisticRegressionClassifier, tmp_path)._create_X(messages)
+    rasas = make(LogisticRegressionClassifier, tmp_path)._create_X(messages)
+    assert np.allclose(ours.toarray(), rasas.toarray())
+
+
+def test_sublinear_counts_and_unit_length(tmp_path):
+    classifier = make(
+        ScaledLogisticRegressionClassifier, tmp_path, sublinear_tf=True, normalize=True
+    )
+    features = classifier._create_X([message([3, 0, 1]), message([0, 2, 0])]).toarray()
+    assert np.allclose(np.linalg.norm(features, axis=1), 1.0)
+    expected = np.log1p([3.0, 0.0, 1.0])
+    assert np.allclose(features[0], expected / np.linalg.norm(expected))
+    assert np.allclose(features[1], [0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("config", [{}, {"normalize": True, "C": 10.0}])
+def test_trains_and_ranks_intents(tmp_path, config):
+    classifier = make(ScaledLogisticRegressionClassifier, tmp_path, **config)
+    examples = [message([5, 0, 0], "greet"), message([0, 4, 1], "goodbye")] * 5
+    classifier.train(TrainingData(examples))
+    [parsed] = classifier.process([message([4, 0, 0])])
+    assert parsed.get("intent")["name"] == "greet"
+    assert [r["name"] for r in parsed.get("intent_ranking")] == ["greet", "goodbye"]
