@@ -24,6 +24,10 @@ Rasa also copies the tracker before every action by replaying all of its events;
 :func:`copy_without_replay` copies its state instead, and forms' temporary
 trackers for slot validation are made the same way (:func:`temporary_form_tracker`).
 
+The rule policy then matches its rules against every state, newest first, parsing each
+rule again per state; :func:`bounded_possible_rule_keys` stops once every remaining rule
+is shorter than the distance reached, after which Rasa's check always passes.
+
 ``applied_events()`` itself, which Rasa also calls on its own several times per message
 (session expiry, tracker serialisation), is folded incrementally the same way, and the
 rule policy's debug line that formats every state is skipped while debug logging is off.
@@ -34,7 +38,9 @@ Rasa.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,6 +48,7 @@ from typing import Any
 
 from rasa.core.actions.forms import FormAction
 from rasa.core.policies.policy import Policy
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core import constants as core_constants
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
 from rasa.shared.core.domain import Domain, State
@@ -70,6 +77,7 @@ _original_past_states = DialogueStateTracker.past_states
 _original_applied_events = DialogueStateTracker.applied_events
 _original_copy = DialogueStateTracker.copy
 _original_temporary_tracker = FormAction._temporary_tracker
+_original_possible_rule_keys = RulePolicy._get_possible_keys
 _original_format_tracker_states = Policy.format_tracker_states
 
 
@@ -407,6 +415,31 @@ def temporary_form_tracker(
     return tracker
 
 
+@functools.lru_cache(maxsize=4096)
+def _rule_length(rule_key: str) -> int:
+    return len(json.loads(rule_key))
+
+
+def bounded_possible_rule_keys(
+    self: RulePolicy, lookup: dict[str, str], states: list[State]
+) -> set[str]:
+    """Drop-in for ``RulePolicy._get_possible_keys`` that stops where the rules end.
+
+    Rasa checks every rule against every state of the conversation, newest first, and
+    parses the rule's JSON key again for each check. A rule is applicable at every turn
+    further back than its own length, so once the remaining rules are all shorter than
+    the distance reached, nothing can change and the walk stops.
+    """
+    possible_keys = set(lookup.keys())
+    for index, state in enumerate(reversed(states)):
+        if all(index >= _rule_length(key) for key in possible_keys):
+            break
+        possible_keys = {
+            key for key in possible_keys if self._is_rule_applicable(key, index, state)
+        }
+    return possible_keys
+
+
 def lazy_format_tracker_states(states: list[dict]) -> str:
     """``Policy.format_tracker_states``, skipped when its debug log is off.
 
@@ -424,6 +457,7 @@ def install() -> None:
     DialogueStateTracker.applied_events = incremental_applied_events  # type: ignore
     DialogueStateTracker.copy = copy_without_replay  # type: ignore[method-assign]
     FormAction._temporary_tracker = temporary_form_tracker  # type: ignore[method-assign]
+    RulePolicy._get_possible_keys = bounded_possible_rule_keys  # type: ignore[method-assign]
     Policy.format_tracker_states = staticmethod(lazy_format_tracker_states)  # type: ignore
     logger.debug("Dialogue states are computed incrementally")
 
@@ -434,4 +468,5 @@ def uninstall() -> None:
     DialogueStateTracker.applied_events = _original_applied_events  # type: ignore
     DialogueStateTracker.copy = _original_copy  # type: ignore[method-assign]
     FormAction._temporary_tracker = _original_temporary_tracker  # type: ignore
+    RulePolicy._get_possible_keys = _original_possible_rule_keys  # type: ignore
     Policy.format_tracker_states = staticmethod(_original_format_tracker_states)  # type: ignore

@@ -13,6 +13,10 @@ import random
 import pytest
 from rasa.core.actions.forms import FormAction
 from rasa.core.policies.policy import Policy
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -25,16 +29,19 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from rasa.shared.importers.importer import TrainingDataImporter
 
 from frontline.dialogue import incremental_states
 from frontline.dialogue.incremental_states import (
     MAX_CHECKPOINTS,
+    bounded_possible_rule_keys,
     copy_without_replay,
     incremental_applied_events,
     incremental_past_states,
     temporary_form_tracker,
 )
-from tests.support.stories import load_domain, story_events
+from tests.support.processes import REPO_ROOT
+from tests.support.stories import STORY_FOLDERS, load_domain, story_events, story_trackers
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +188,40 @@ def test_a_forms_temporary_tracker_equals_rasas(domain, conversations):
     assert checked > 100
 
 
+def test_rule_matching_stops_where_the_rules_end_with_rasas_result(conversations, tmp_path):
+    # The domain as training sees it (with the FAQ and small-talk answers' actions).
+    domain = TrainingDataImporter.load_from_config(
+        str(REPO_ROOT / "config.yml"), str(REPO_ROOT / "domain.yml"), [str(REPO_ROOT / "data")]
+    ).get_domain()
+    config = {**RulePolicy.get_default_config(), "core_fallback_action_name": "action_fallback"}
+    policy = RulePolicy.create(
+        config,
+        LocalModelStorage(tmp_path),
+        Resource("rule_policy"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    policy.train(story_trackers(domain, STORY_FOLDERS[:2], remove_duplicates=True), domain)
+    lookups = [policy.lookup["rules"], policy.lookup.get("rules_for_loop_unhappy_path", {})]
+    assert len(lookups[0]) > 20
+    # The stories back to back: conversations much longer than any rule.
+    long_events = [
+        e
+        for events in conversations[:40]
+        for e in events
+        if not isinstance(e, (SessionStarted, Restarted))
+    ]
+    tracker = DialogueStateTracker("sender", domain.slots)
+    for event in long_events:
+        tracker.update(event)
+        states = policy._prediction_states(
+            tracker, domain, rule_only_data=policy._get_rule_only_data()
+        )
+        for lookup in lookups:
+            expected = RulePolicy._get_possible_keys(policy, lookup, states)
+            assert bounded_possible_rule_keys(policy, lookup, states) == expected
+    assert len(states) > 200
+
+
 def test_a_loop_that_appears_later_refolds_the_earlier_events(domain):
     # A form's name decides how its executions fold: an execution seen before the
     # form's ActiveLoop event must be folded again once it appears.
@@ -206,6 +247,7 @@ def test_install_routes_trackers_and_policies_and_uninstall_restores(domain):
         assert DialogueStateTracker.past_states is incremental_past_states
         assert DialogueStateTracker.applied_events is incremental_applied_events
         assert DialogueStateTracker.copy is copy_without_replay
+        assert RulePolicy._get_possible_keys is bounded_possible_rule_keys
         # The debug-only formatting is skipped while debug logging is off.
         assert Policy.format_tracker_states([{"user": {"intent": "greet"}}]) == ""
     finally:

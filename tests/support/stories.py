@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
-from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.generator import TrackerWithCachedStates, TrainingDataGenerator
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.core.training_data.structures import StoryGraph
 
@@ -19,14 +19,20 @@ def load_domain() -> Domain:
     return Domain.load(str(REPO_ROOT / "domain.yml"))
 
 
-def story_events(domain: Domain, folders: tuple[str, ...] = STORY_FOLDERS) -> list[list[Event]]:
-    """The events of every story and rule in ``folders`` (no augmentation)."""
+def story_trackers(
+    domain: Domain, folders: tuple[str, ...] = STORY_FOLDERS, remove_duplicates: bool = False
+) -> list[TrackerWithCachedStates]:
+    """The trackers Rasa trains on for every story and rule in ``folders`` (no augmentation)."""
     reader = YAMLStoryReader(domain)
     steps = []
     for folder in folders:
         for path in sorted((Path(REPO_ROOT) / folder).glob("*.yml")):
             steps.extend(reader.read_from_file(str(path)))
-    trackers = TrainingDataGenerator(
-        StoryGraph(steps), domain, remove_duplicates=False, augmentation_factor=0
+    return TrainingDataGenerator(
+        StoryGraph(steps), domain, remove_duplicates=remove_duplicates, augmentation_factor=0
     ).generate()
-    return [list(tracker.events) for tracker in trackers]
+
+
+def story_events(domain: Domain, folders: tuple[str, ...] = STORY_FOLDERS) -> list[list[Event]]:
+    """The events of every story and rule in ``folders`` (no augmentation)."""
+    return [list(tracker.events) for tracker in story_trackers(domain, folders)]
