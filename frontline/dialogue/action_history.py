@@ -25,7 +25,6 @@ behaves as it always did. :func:`install` is called by ``frontline.rasa_server``
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,8 +33,6 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, Restarted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
-
-logger = logging.getLogger(__name__)
 
 HISTORY_TURNS_KEY = "history_turns"
 FULL_HISTORY_ACTIONS_KEY = "full_history_actions"

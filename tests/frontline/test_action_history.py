@@ -29,18 +29,13 @@ from frontline.policy import policies
 from frontline.services.contacts import session_started_at
 from frontline.services.fallback import consecutive_fallbacks, is_dialogue_fallback
 from frontline.services.guardrails import consent_from_events
-from tests.support.stories import load_domain, story_events
+from tests.support.stories import story_events
 
 TURNS = 3  # smaller than production's, to put the window's edge everywhere
 
 
 def user(text: str, intent: str = "inform") -> UserUttered:
     return UserUttered(text, {"name": intent, "confidence": 0.99})
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return load_domain()
 
 
 @pytest.fixture(scope="module")

@@ -41,12 +41,7 @@ from frontline.dialogue.incremental_states import (
     temporary_form_tracker,
 )
 from tests.support.processes import REPO_ROOT
-from tests.support.stories import STORY_FOLDERS, load_domain, story_events, story_trackers
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return load_domain()
+from tests.support.stories import STORY_FOLDERS, story_events, story_trackers
 
 
 @pytest.fixture(scope="module")
