@@ -9,9 +9,15 @@ same five-turn cycle (order status, out of scope, thanks, greeting, FAQ-like sma
 talk) until it reaches ``--turns`` turns, then starts a new conversation. Because every
 cycle is the same, the latency of turn 200 can be compared with turn 1's cycle.
 
+The customers' conversations are out of step: customer ``i``'s first conversation is
+``(i + 1) / customers`` of the full length, so at any moment some conversations are
+young and some old. Otherwise every conversation would reach turn 200 at about the
+same moment, and whatever happens to the server at that moment (a neighbour's heavy
+turn, a garbage collection, the table having grown) would be counted against turn 200.
+
 Reported: memory of each process sampled every 10 s (growth from the end of the
-warm-up to the end), and mean latency per cycle (first cycle vs last) of the
-conversations that began after the warm-up, in
+warm-up to the end), and mean latency per cycle (first cycle vs last; medians
+beside them) of the conversations that began after the warm-up, in
 ``bench/results/soak.{json,md}``.
 
 ``--probe`` is the quick diagnostic behind it: one conversation of ``--turns`` turns with
@@ -59,9 +65,14 @@ async def long_customer(
     turns: int,
     latencies: dict[int, list[float]],
     measure_from: float,
+    first_turns: int | None = None,
 ) -> None:
     """One customer's conversations until ``deadline``; latencies by turn index of those
-    conversations that began at ``measure_from`` or later (after the warm-up)."""
+    conversations that began at ``measure_from`` or later (after the warm-up).
+
+    ``first_turns`` shortens the first conversation (the stagger, see the module's
+    docstring); the later ones have ``turns`` turns.
+    """
     webhook = f"{url}/webhooks/rest/webhook"
 
     async def say(sender: str, text: str) -> float:
@@ -71,6 +82,7 @@ async def long_customer(
             response.raise_for_status()
         return time.perf_counter() - started
 
+    length = first_turns or turns
     while time.monotonic() < deadline:
         sender = f"soak-{uuid.uuid4().hex[:10]}"
         measured = time.monotonic() >= measure_from
@@ -82,7 +94,7 @@ async def long_customer(
             customer.order_ids[0],
         ):
             await say(sender, text)
-        for index in range(turns):
+        for index in range(length):
             if time.monotonic() >= deadline:
                 return
             text = cycle_turns(rng.choice(customer.order_ids))[index % CYCLE]
@@ -90,6 +102,7 @@ async def long_customer(
             if measured:
                 latencies[index].append(latency)
             await asyncio.sleep(rng.uniform(1.0, 3.0))  # think time (load model)
+        length = turns
 
 
 async def probe(processes: dict[str, Any], turns: int, block: int = 25) -> dict[str, Any]:
@@ -155,6 +168,13 @@ def probe_summary(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def staggered_length(customer: int, customers: int, turns: int) -> int:
+    """Length of customer ``customer``'s first conversation: ``(customer + 1) / customers``
+    of ``turns``, whole cycles, at least one cycle."""
+    cycles = turns // CYCLE
+    return max(1, round(cycles * (customer + 1) / customers)) * CYCLE
+
+
 async def sample_memory(
     processes: dict[str, Any], deadline: float, samples: list[dict[str, Any]]
 ) -> None:
@@ -191,17 +211,17 @@ async def soak(processes: dict[str, Any], args: argparse.Namespace) -> dict[str,
                     args.turns,
                     latencies,
                     measure_from,
+                    first_turns=staggered_length(i, args.customers, args.turns),
                 )
                 for i in range(args.customers)
             ),
         )
-    by_cycle = [
-        statistics.fmean(
-            [v for i in range(c * CYCLE, (c + 1) * CYCLE) for v in latencies.get(i, [])] or [0]
-        )
-        * 1000
+    cycles = [
+        [v for i in range(c * CYCLE, (c + 1) * CYCLE) for v in latencies.get(i, [])]
         for c in range(args.turns // CYCLE)
     ]
+    by_cycle = [statistics.fmean(v or [0]) * 1000 for v in cycles]
+    median_by_cycle = [statistics.median(v or [0]) * 1000 for v in cycles]
     after_warm_up = next((s for s in samples if s["t"] >= WARM_UP_SECONDS), samples[0])
     growth = {
         name: round((samples[-1][name] - after_warm_up[name]) / after_warm_up[name] * 100, 2)
@@ -216,10 +236,17 @@ async def soak(processes: dict[str, Any], args: argparse.Namespace) -> dict[str,
         "memory_samples_mb": samples,
         "memory_growth_pct_after_warm_up": growth,
         "mean_latency_ms_by_cycle": [round(v, 1) for v in by_cycle],
+        "median_latency_ms_by_cycle": [round(v, 1) for v in median_by_cycle],
+        "turns_measured_by_cycle": [len(v) for v in cycles],
         "first_cycle_ms": round(by_cycle[0], 1),
         "last_cycle_ms": round(by_cycle[last_full], 1),
         "last_cycle_index": last_full,
         "late_vs_first_pct": round((by_cycle[last_full] / by_cycle[0] - 1) * 100, 1),
+        "first_cycle_median_ms": round(median_by_cycle[0], 1),
+        "last_cycle_median_ms": round(median_by_cycle[last_full], 1),
+        "late_vs_first_median_pct": round(
+            (median_by_cycle[last_full] / median_by_cycle[0] - 1) * 100, 1
+        ),
         "goals": GOALS,
     }
 
@@ -255,6 +282,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{results['last_cycle_index'] + 1} {results['last_cycle_ms']} ms: "
         f"{results['late_vs_first_pct']:+}% (goal within "
         f"{GOALS['late_vs_first_latency_pct']}%)\n"
+        f"- median latency, the same cycles: {results['first_cycle_median_ms']} ms; "
+        f"{results['last_cycle_median_ms']} ms: {results['late_vs_first_median_pct']:+}%\n"
+        f"- turns measured per cycle: first {results['turns_measured_by_cycle'][0]}, last "
+        f"{results['turns_measured_by_cycle'][results['last_cycle_index']]}\n"
     )
     (RESULTS / "soak.md").write_text(summary)
     print(summary)

@@ -12,7 +12,8 @@ passes it to scikit-learn, and feeds it raw n-gram counts, so a long message wei
 than a short one. This subclass passes ``C`` and can scale the features the usual way
 for linear text classifiers; with the defaults above it is Rasa's classifier. Training,
 persistence and the intent ranking are Rasa's. It also stacks a batch's features in one
-step instead of one sparse concatenation per message.
+step instead of one sparse concatenation per message, and keeps the weights in the
+memory order scikit-learn's prediction reads them in (see ``process``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,19 @@ class ScaledLogisticRegressionClassifier(LogisticRegressionClassifier):
     ) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Rasa's intent ranking, with the weights laid out for sparse prediction.
+
+        scikit-learn predicts with ``X @ coef_.T``; for a sparse ``X`` scipy needs the
+        dense operand contiguous and copies ``coef_.T`` (classes x vocabulary, about
+        7 MB here) on every call unless ``coef_`` is column-major. Same numbers, about
+        a tenth of the time per message.
+        """
+        coef = getattr(self.clf, "coef_", None)
+        if coef is not None and not coef.flags.f_contiguous:
+            self.clf.coef_ = np.asfortranarray(coef)
+        return super().process(messages)
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         rows = []

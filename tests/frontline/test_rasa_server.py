@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
@@ -55,3 +58,59 @@ def test_rasa_validates_action_responses_through_the_cache(monkeypatch):
     with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server"):
         action._validate_action_result({"events": [{"event": "no_such_event"}]})
     assert _validator_for_schema.cache_info().hits >= 1
+
+
+class _Model:
+    """A model-like object graph: nodes in a reference cycle, freed only by the collector."""
+
+    def __init__(self, size: int) -> None:
+        self.nodes = [{"id": n} for n in range(size)]
+        self.self_reference = self
+
+
+class _Agent:
+    def __init__(self) -> None:
+        self.model: _Model | None = None
+
+    def load_model(self, size: int) -> None:
+        self.model = _Model(size)
+
+
+@pytest.fixture
+def unfrozen_afterwards():
+    yield
+    gc.unfreeze()
+
+
+def test_a_loaded_model_is_left_out_of_later_collections(unfrozen_afterwards):
+    agent = _Agent()
+    rasa_server.freeze_after_load(_Agent.load_model)(agent, 5000)
+
+    assert gc.get_freeze_count() >= 5000
+    tracked = {id(o) for o in gc.get_objects()}  # the collector's generations only
+    assert id(agent.model) not in tracked
+    assert not any(id(node) in tracked for node in agent.model.nodes)
+
+
+def test_a_replaced_model_is_freed_not_kept_frozen(unfrozen_afterwards):
+    agent = _Agent()
+    load = rasa_server.freeze_after_load(_Agent.load_model)
+    load(agent, 100)
+    first = weakref.ref(agent.model)
+
+    load(agent, 100)
+
+    assert first() is None
+    assert agent.model is not None
+
+
+def test_agent_load_model_is_wrapped_once(monkeypatch):
+    from rasa.core.agent import Agent
+
+    monkeypatch.setattr(Agent, "load_model", Agent.load_model)  # restored afterwards
+    rasa_server.freeze_loaded_models()
+    wrapped = Agent.load_model
+    rasa_server.freeze_loaded_models()
+
+    assert Agent.load_model is wrapped
+    assert wrapped.frontline_freezes

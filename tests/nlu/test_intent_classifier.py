@@ -65,3 +65,21 @@ def test_trains_and_ranks_intents(tmp_path, config):
     [parsed] = classifier.process([message([4, 0, 0])])
     assert parsed.get("intent")["name"] == "greet"
     assert [r["name"] for r in parsed.get("intent_ranking")] == ["greet", "goodbye"]
+
+
+def test_predicts_with_column_major_weights_and_the_same_ranking(tmp_path):
+    classifier = make(ScaledLogisticRegressionClassifier, tmp_path)
+    examples = [
+        message([5, 0, 0, 1], "greet"),
+        message([0, 4, 1, 0], "goodbye"),
+        message([0, 0, 3, 3], "thank"),
+    ] * 5
+    classifier.train(TrainingData(examples))
+    query = [message([2, 1, 0, 1])]
+    expected = classifier.clf.predict_proba(classifier._create_X(query))  # row-major coef_
+
+    [parsed] = classifier.process(query)
+
+    assert classifier.clf.coef_.flags.f_contiguous
+    confidences = {r["name"]: r["confidence"] for r in parsed.get("intent_ranking")}
+    assert [confidences[c] for c in classifier.clf.classes_] == list(expected[0])

@@ -83,6 +83,25 @@ def test_choose_prefers_lower_thresholds_on_a_tie():
     assert tt.choose(outcomes, 0.03, 0.85) == Outcome(0.5, 0.0, **same)
 
 
+def test_wilson_bounds_match_the_textbook_values():
+    # 85 of 100, one-sided 95% (z = 1.6449): centre (0.85 + z²/200) / (1 + z²/100) = 0.8408,
+    # half-width z * sqrt(0.85 * 0.15 / 100 + z²/40000) / (1 + z²/100) = 0.0587.
+    assert tt.wilson_bound(0.85, 100, 0.95, upper=False) == pytest.approx(0.7821, abs=2e-4)
+    assert tt.wilson_bound(0.85, 100, 0.95, upper=True) == pytest.approx(0.8995, abs=2e-4)
+    assert tt.wilson_bound(0.85, 100, 0.0, upper=False) == 0.85
+    assert tt.wilson_bound(0.0, 1000, 0.95, upper=False) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_target_met_only_by_the_estimate_is_not_met_with_confidence():
+    barely = Outcome(0.7, 0.0, 0.78, 0.041, 0.179, 0.857, 5265, 1119)
+    margin = Outcome(0.75, 0.0, 0.757, 0.034, 0.209, 0.873, 5265, 1119)
+    assert tt.choose([barely, margin], 0.05, 0.85) == barely
+    assert tt.choose([barely, margin], 0.05, 0.85, confidence=0.95) == margin
+    # More messages, narrower interval: the same shares meet the target.
+    sure = Outcome(0.7, 0.0, 0.78, 0.041, 0.179, 0.857, 500_000, 100_000)
+    assert tt.meets_targets(sure, 0.05, 0.85, confidence=0.95)
+
+
 def test_choose_returns_none_when_no_pair_meets_the_targets():
     outcomes = tt.sweep(PREDICTIONS, thresholds=[0.0], ambiguities=[0.0])
     assert tt.choose(outcomes, max_misroute=0.0, min_out_of_scope=0.5) is None
@@ -149,7 +168,9 @@ def test_main_tunes_from_saved_predictions_and_writes_the_figures(tmp_path, caps
     config = tmp_path / "config.yml"
     config.write_text(CONFIG)
     args = ["--predictions", str(saved), "--output", str(output), "--config", str(config)]
-    code = tt.main([*args, "--max-misroute", "0", "--min-out-of-scope", "1", "--apply"])
+    code = tt.main(
+        [*args, "--max-misroute", "0", "--min-out-of-scope", "1", "--apply"] + ["--confidence", "0"]
+    )
     assert code == 0
     figures = json.loads(output.read_text())
     assert figures["chosen"]["threshold"] == 0.75 and figures["chosen"]["misrouted"] == 0.0
