@@ -25,6 +25,7 @@ behaves as it always did. :func:`install` is called by ``frontline.rasa_server``
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,12 +41,92 @@ FULL_HISTORY_ACTIONS_KEY = "full_history_actions"
 _original_action_call_format = RemoteAction._action_call_format
 
 
-def events_for_action(events: Sequence[Event], turns: int) -> list[Event]:
+class SessionIndex:
+    """What precedes a point of one conversation: its start and each slot's latest event.
+
+    Built by scanning the events once and extended by the events added since, so a long
+    conversation's compacted history costs the new events, not the whole conversation,
+    on every action call. It belongs to the event sequence it was built from: the
+    first and last scanned events are kept and checked by identity (a tracker's copies
+    share the same event objects; a tracker reloaded from the database does not).
+    """
+
+    __slots__ = ("first", "last", "scanned", "start", "latest_slot")
+
+    def __init__(self) -> None:
+        self.first: Event | None = None
+        self.last: Event | None = None
+        self.scanned = 0
+        self.start: int | None = None  # index of the latest session start or restart
+        self.latest_slot: dict[str, int] = {}  # slot -> index of its latest event since
+
+    def fits(self, events: Sequence[Event], upto: int) -> bool:
+        """Whether this index describes a prefix of ``events`` no longer than ``upto``."""
+        return (
+            0 < self.scanned <= upto
+            and events[0] is self.first
+            and events[self.scanned - 1] is self.last
+        )
+
+    def extend(self, events: Sequence[Event], upto: int) -> None:
+        """Folds ``events[self.scanned:upto]`` into the index."""
+        for index in range(self.scanned, upto):
+            event = events[index]
+            if isinstance(event, (SessionStarted, Restarted)):
+                self.start = index
+                self.latest_slot = {}
+            elif isinstance(event, SlotSet):
+                self.latest_slot.pop(event.key, None)  # keeps the dict in index order
+                self.latest_slot[event.key] = index
+        if upto > 0:
+            self.first, self.last, self.scanned = events[0], events[upto - 1], upto
+
+    def compacted(self, events: Sequence[Event]) -> list[Event]:
+        """The session's start (else the first event) and each slot's latest event."""
+        positions = list(self.latest_slot.values())
+        if self.start is not None:
+            positions.insert(0, self.start)
+        elif not positions or positions[0] != 0:
+            positions.insert(0, 0)  # the conversation's first timestamp
+        return [events[index] for index in positions]
+
+
+class SessionIndexes:
+    """The :class:`SessionIndex` of recent conversations, by sender, least recent dropped."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.capacity = capacity
+        self._indexes: OrderedDict[str, SessionIndex] = OrderedDict()
+
+    def up_to(self, sender_id: str, events: Sequence[Event], upto: int) -> SessionIndex:
+        """The index of ``events[:upto]``, extended from the sender's last one if it fits."""
+        index = self._indexes.pop(sender_id, None)
+        if index is None or not index.fits(events, upto):
+            index = SessionIndex()
+        index.extend(events, upto)
+        self._indexes[sender_id] = index
+        while len(self._indexes) > self.capacity:
+            self._indexes.popitem(last=False)
+        return index
+
+
+_SESSION_INDEXES = SessionIndexes()
+
+
+def events_for_action(
+    events: Sequence[Event],
+    turns: int,
+    sender_id: str | None = None,
+    indexes: SessionIndexes | None = None,
+) -> list[Event]:
     """The events an action gets: the last ``turns`` messages and the compacted rest.
 
     Args:
         events: All of the tracker's events, oldest first.
         turns: How many of the customer's latest messages to keep in full (at least 1).
+        sender_id: The conversation, to reuse what was scanned for its previous calls
+            (``indexes``); without it the events before the window are scanned again.
+        indexes: Where the conversations' indexes are kept (default: this process's).
     """
     events = list(events)  # a tracker's deque is slow to index in the middle
     window_start = len(events)
@@ -58,24 +139,12 @@ def events_for_action(events: Sequence[Event], turns: int) -> list[Event]:
                 break
     if seen < turns:
         return list(events)
-    # Walk back from the window to the session's start: keep the start and the latest
-    # value of each slot.
-    earlier: list[Event] = []
-    slots_seen: set[str] = set()
-    start_found = False
-    for index in range(window_start - 1, -1, -1):
-        event = events[index]
-        if isinstance(event, (SessionStarted, Restarted)):
-            earlier.append(event)
-            start_found = True
-            break
-        if isinstance(event, SlotSet) and event.key not in slots_seen:
-            slots_seen.add(event.key)
-            earlier.append(event)
-    if not start_found and not (earlier and earlier[-1] is events[0]):
-        earlier.append(events[0])  # the conversation's first timestamp
-    earlier.reverse()
-    return earlier + [events[index] for index in range(window_start, len(events))]
+    if sender_id is None:
+        session = SessionIndex()
+        session.extend(events, window_start)
+    else:
+        session = (indexes or _SESSION_INDEXES).up_to(sender_id, events, window_start)
+    return session.compacted(events) + events[window_start:]
 
 
 def _settings(action: RemoteAction) -> tuple[int | None, frozenset[str]]:
@@ -94,7 +163,8 @@ def windowed_action_call_format(
         return _original_action_call_format(self, tracker, domain)
     tracker_state = tracker.current_state(EventVerbosity.NONE)
     tracker_state["events"] = [
-        event.as_dict() for event in events_for_action(tracker.events, turns)
+        event.as_dict()
+        for event in events_for_action(tracker.events, turns, sender_id=tracker.sender_id)
     ]
     result: dict[str, Any] = {
         "next_action": self.name(),

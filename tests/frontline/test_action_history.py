@@ -7,6 +7,8 @@ compares what each reader of events computes from both.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
@@ -24,7 +26,11 @@ from rasa.utils.endpoints import EndpointConfig
 from rasa_sdk import Tracker
 
 from actions.verification import value_before_latest_message
-from frontline.dialogue.action_history import events_for_action, windowed_action_call_format
+from frontline.dialogue.action_history import (
+    SessionIndexes,
+    events_for_action,
+    windowed_action_call_format,
+)
 from frontline.policy import policies
 from frontline.services.contacts import session_started_at
 from frontline.services.fallback import consecutive_fallbacks, is_dialogue_fallback
@@ -124,6 +130,42 @@ def test_our_readers_of_events_see_the_same_in_the_window(domain, long_conversat
             assert _readers(window, domain) == _readers(full, domain)
             checked += 1
     assert checked > 150
+
+
+def test_the_index_kept_between_calls_gives_what_a_fresh_scan_gives(domain, long_conversations):
+    indexes = SessionIndexes(capacity=2)
+    rng = random.Random(3)
+    checked = 0
+    for number, events in enumerate(long_conversations):
+        tracker = DialogueStateTracker(f"s{number}", domain.slots)
+        for event in events:
+            tracker.update(event)
+            if rng.random() < 0.05:
+                tracker.update(Restarted() if rng.random() < 0.5 else SessionStarted())
+            # Copies share the events (as before each action); a tracker rebuilt from its
+            # events (as from the database) does not, and must not reuse the index.
+            source = tracker.copy() if rng.random() < 0.5 else tracker
+            if rng.random() < 0.05:
+                source = DialogueStateTracker.from_events(
+                    source.sender_id, [Event.from_parameters(e.as_dict()) for e in source.events]
+                )
+            expected = events_for_action(source.events, TURNS)
+            assert events_for_action(source.events, TURNS, source.sender_id, indexes) == expected
+            checked += 1
+    assert checked > 1000
+
+
+def test_the_index_follows_the_conversation_and_forgets_the_least_recent():
+    indexes = SessionIndexes(capacity=1)
+    events = [SessionStarted(), SlotSet("a", 1), user("x"), SlotSet("a", 2), user("y")]
+    assert events_for_action(events, 1, "s", indexes) == [events[0], events[3], events[4]]
+    index = indexes.up_to("s", events, 4)
+    assert (index.scanned, index.start, index.latest_slot) == (4, 0, {"a": 3})
+    events += [SlotSet("b", 3), user("z")]
+    assert events_for_action(events, 1, "s", indexes) == [events[0], events[3], *events[5:]]
+    assert indexes.up_to("s", events, 6).scanned == 6  # extended, not rescanned
+    indexes.up_to("t", events, 2)
+    assert list(indexes._indexes) == ["t"]
 
 
 def _remote_action(name: str, **endpoint_options) -> RemoteAction:
