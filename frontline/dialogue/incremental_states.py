@@ -28,6 +28,13 @@ The rule policy then matches its rules against every state, newest first, parsin
 rule again per state; :func:`bounded_possible_rule_keys` stops once every remaining rule
 is shorter than the distance reached, after which Rasa's check always passes.
 
+Finally, the policies only use the newest states: memoization its ``max_history``, the
+rule policy no more than its longest rule (further back every rule's check passes). Yet
+each prediction receives a copy of every state of the session.
+:func:`tail_prediction_states` hands the featurizer only the states it keeps, and
+:func:`rule_horizon_prediction_states` hands the rule policy the states its rules can
+reach, so a prediction costs the same at turn 300 as at turn 3.
+
 ``applied_events()`` itself, which Rasa also calls on its own several times per message
 (session expiry, tracker serialisation), is folded incrementally the same way, and the
 rule policy's debug line that formats every state is skipped while debug logging is off.
@@ -42,11 +49,13 @@ import functools
 import itertools
 import json
 import logging
+import operator
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from rasa.core.actions.forms import FormAction
+from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core import constants as core_constants
@@ -63,6 +72,7 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
+from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
@@ -79,6 +89,8 @@ _original_copy = DialogueStateTracker.copy
 _original_temporary_tracker = FormAction._temporary_tracker
 _original_possible_rule_keys = RulePolicy._get_possible_keys
 _original_format_tracker_states = Policy.format_tracker_states
+_original_prediction_states = MaxHistoryTrackerFeaturizer.prediction_states
+_original_rule_prediction_states = RulePolicy._prediction_states
 
 
 @dataclass
@@ -121,8 +133,11 @@ class _Replay:
             and self.rule_only_data == rule_only_data
         )
 
-    def states_for(self, applied: list[Event], template: DialogueStateTracker) -> list[State]:
-        """The states for ``applied``, replaying only what changed since the last call."""
+    def states_for(
+        self, applied: list[Event], template: DialogueStateTracker, tail: int | None = None
+    ) -> list[State]:
+        """The states for ``applied`` (the last ``tail`` of them), replaying only what
+        changed since the last call."""
         common = _common_prefix_length(self.applied, applied)
         if common < len(self.applied):
             self._rewind(common, template)
@@ -141,6 +156,9 @@ class _Replay:
         saved = self.last_ml_action_sub_state, self.turn_was_hidden
         self._visit(self.replay, False, final, previous=self.states[-1] if self.states else None)
         self.last_ml_action_sub_state, self.turn_was_hidden = saved
+        if tail is not None:
+            kept = max(tail - len(final), 0)
+            return _copy_states((self.states[-kept:] if kept else []) + final[-tail:])
         return _copy_states(self.states + final)
 
     def _visit(
@@ -204,7 +222,7 @@ def _common_prefix_length(cached: list[Event], applied: list[Event]) -> int:
     # its event objects, and anything else simply replays again.
     limit = min(len(cached), len(applied))
     if limit and cached[limit - 1] is applied[limit - 1]:
-        if all(a is b for a, b in zip(cached[:limit], applied[:limit], strict=True)):
+        if all(map(operator.is_, cached[:limit], applied[:limit])):
             return limit
     for index in range(limit):
         if cached[index] is not applied[index]:
@@ -270,6 +288,40 @@ def incremental_past_states(
         return _original_past_states(
             self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
         )
+    replay = _replay_for(self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    return replay.states_for(incremental_applied_events(self), self)
+
+
+def tail_past_states(
+    tracker: DialogueStateTracker,
+    domain: Domain,
+    tail: int,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """``tracker.past_states(...)[-tail:]``, copying only those states.
+
+    Trackers that compute their states another way (training trackers, a tracker whose
+    old events fall off) get exactly that expression.
+    """
+    if type(tracker).past_states is not incremental_past_states or tracker._max_event_history:
+        return tracker.past_states(
+            domain,
+            ignore_rule_only_turns=ignore_rule_only_turns,
+            rule_only_data=rule_only_data,
+        )[-tail:]
+    replay = _replay_for(tracker, domain, False, ignore_rule_only_turns, rule_only_data)
+    return replay.states_for(incremental_applied_events(tracker), tracker, tail=tail)
+
+
+def _replay_for(
+    self: DialogueStateTracker,
+    domain: Domain,
+    omit_unset_slots: bool,
+    ignore_rule_only_turns: bool,
+    rule_only_data: dict[str, Any] | None,
+) -> _Replay:
+    """The tracker's replay for these arguments, created on first use."""
     replays: list[_Replay] = self.__dict__.setdefault(_CACHE_ATTRIBUTE, [])
     replay = next(
         (
@@ -288,7 +340,7 @@ def incremental_past_states(
             self.init_copy(),
         )
         replays.append(replay)
-    return replay.states_for(incremental_applied_events(self), self)
+    return replay
 
 
 @dataclass
@@ -320,7 +372,9 @@ def incremental_applied_events(self: DialogueStateTracker) -> list[Event]:
     if not usable:
         return _rebuild_applied_events(self)
     assert cache is not None
-    new_events = list(itertools.islice(events, cache.count, None))
+    # From the end: a deque's islice would walk from the front to reach ``cache.count``.
+    new_events = list(itertools.islice(reversed(events), len(events) - cache.count))
+    new_events.reverse()
     if any(
         isinstance(event, ActiveLoop) and event.name and event.name not in cache.loop_names
         for event in new_events
@@ -440,6 +494,97 @@ def bounded_possible_rule_keys(
     return possible_keys
 
 
+def tail_prediction_states(
+    self: MaxHistoryTrackerFeaturizer,
+    trackers: list[DialogueStateTracker],
+    domain: Domain,
+    use_text_for_last_user_input: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+    ignore_action_unlikely_intent: bool = False,
+    keep: int | None = None,
+) -> list[list[State]]:
+    """Drop-in for ``MaxHistoryTrackerFeaturizer.prediction_states`` that computes only
+    the states it returns: the last ``max_history`` (or ``keep``) of each tracker.
+
+    Rasa computes and copies every state of the session, then slices. With
+    ``ignore_action_unlikely_intent`` states are removed before slicing, so twice as many
+    are taken and, should that not leave enough, every state, as Rasa does.
+    """
+    keep = keep or self.max_history
+    if not keep:
+        return _original_prediction_states(
+            self,
+            trackers,
+            domain,
+            use_text_for_last_user_input,
+            ignore_rule_only_turns,
+            rule_only_data,
+            ignore_action_unlikely_intent,
+        )
+    taken = 2 * keep if ignore_action_unlikely_intent else keep
+    trackers_as_states = []
+    for tracker in trackers:
+        states = tail_past_states(tracker, domain, taken, ignore_rule_only_turns, rule_only_data)
+        if ignore_action_unlikely_intent:
+            cut = len(states) == taken
+            states = self._remove_action_unlikely_intent_from_states(states)
+            if cut and len(states) < keep:
+                states = self._remove_action_unlikely_intent_from_states(
+                    tracker.past_states(
+                        domain,
+                        ignore_rule_only_turns=ignore_rule_only_turns,
+                        rule_only_data=rule_only_data,
+                    )
+                )
+        trackers_as_states.append(self.slice_state_history(states, keep))
+    self._choose_last_user_input(trackers_as_states, use_text_for_last_user_input)
+    return trackers_as_states
+
+
+def _rule_horizon(policy: RulePolicy) -> int:
+    """How far back any of the policy's rules can look, plus one state."""
+    horizon = policy.__dict__.get("_frontline_rule_horizon")
+    if horizon is None:
+        keys = itertools.chain.from_iterable(
+            (policy.lookup.get(name) or {}).keys()
+            for name in ("rules", "rules_for_loop_unhappy_path")
+        )
+        horizon = max((_rule_length(key) for key in keys), default=0) + 1
+        policy.__dict__["_frontline_rule_horizon"] = horizon
+    return horizon
+
+
+def rule_horizon_prediction_states(
+    self: RulePolicy,
+    tracker: DialogueStateTracker,
+    domain: Domain,
+    use_text_for_last_user_input: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """Drop-in for ``RulePolicy._prediction_states`` with the states its rules can reach.
+
+    A rule is checked against the newest states only as far back as it is long; further
+    back it always passes (:func:`bounded_possible_rule_keys`), so older states cannot
+    change which rules match. Training trackers get Rasa's full states: there the policy
+    also uses the whole conversation's key to find rules that stories contradict.
+    """
+    if isinstance(tracker, TrackerWithCachedStates) or not isinstance(
+        self.featurizer, MaxHistoryTrackerFeaturizer
+    ):
+        return _original_rule_prediction_states(
+            self, tracker, domain, use_text_for_last_user_input, rule_only_data
+        )
+    return tail_prediction_states(
+        self.featurizer,
+        [tracker],
+        domain,
+        use_text_for_last_user_input=use_text_for_last_user_input,
+        rule_only_data=rule_only_data,
+        keep=_rule_horizon(self),
+    )[0]
+
+
 def lazy_format_tracker_states(states: list[dict]) -> str:
     """``Policy.format_tracker_states``, skipped when its debug log is off.
 
@@ -459,6 +604,8 @@ def install() -> None:
     FormAction._temporary_tracker = temporary_form_tracker  # type: ignore[method-assign]
     RulePolicy._get_possible_keys = bounded_possible_rule_keys  # type: ignore[method-assign]
     Policy.format_tracker_states = staticmethod(lazy_format_tracker_states)  # type: ignore
+    MaxHistoryTrackerFeaturizer.prediction_states = tail_prediction_states  # type: ignore
+    RulePolicy._prediction_states = rule_horizon_prediction_states  # type: ignore
     logger.debug("Dialogue states are computed incrementally")
 
 
@@ -470,3 +617,5 @@ def uninstall() -> None:
     FormAction._temporary_tracker = _original_temporary_tracker  # type: ignore
     RulePolicy._get_possible_keys = _original_possible_rule_keys  # type: ignore
     Policy.format_tracker_states = staticmethod(_original_format_tracker_states)  # type: ignore
+    MaxHistoryTrackerFeaturizer.prediction_states = _original_prediction_states  # type: ignore
+    RulePolicy._prediction_states = _original_rule_prediction_states  # type: ignore

@@ -9,9 +9,12 @@ new sessions are mixed in to exercise the rewinds.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from rasa.core.actions.forms import FormAction
+from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
+from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -27,6 +30,7 @@ from rasa.shared.core.events import (
     SessionStarted,
     SlotSet,
     UserUtteranceReverted,
+    UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.importers.importer import TrainingDataImporter
@@ -215,6 +219,92 @@ def test_rule_matching_stops_where_the_rules_end_with_rasas_result(conversations
             expected = RulePolicy._get_possible_keys(policy, lookup, states)
             assert bounded_possible_rule_keys(policy, lookup, states) == expected
     assert len(states) > 200
+
+
+@pytest.fixture(scope="module")
+def training_domain() -> Domain:
+    """The domain as training sees it (with the FAQ and small-talk answers' actions)."""
+    return TrainingDataImporter.load_from_config(
+        str(REPO_ROOT / "config.yml"), str(REPO_ROOT / "domain.yml"), [str(REPO_ROOT / "data")]
+    ).get_domain()
+
+
+def _trained(policy_class, config: dict, domain: Domain, tmp_path, folders) -> Any:
+    tmp_path.mkdir()
+    policy = policy_class.create(
+        {**policy_class.get_default_config(), **config},
+        LocalModelStorage(tmp_path),
+        Resource(policy_class.__name__),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    policy.train(story_trackers(domain, folders, remove_duplicates=True), domain)
+    return policy
+
+
+def _prediction(policy, tracker: DialogueStateTracker, domain: Domain, rule_only: dict) -> tuple:
+    prediction = policy.predict_action_probabilities(tracker, domain, rule_only_data=rule_only)
+    return (
+        prediction.probabilities,
+        prediction.events,
+        prediction.hide_rule_turn,
+        prediction.is_end_to_end_prediction,
+        prediction.is_no_user_prediction,
+    )
+
+
+def test_policies_handed_only_the_states_they_use_predict_as_with_all(
+    training_domain, conversations, tmp_path
+):
+    domain = training_domain
+    rules = _trained(
+        RulePolicy,
+        {"core_fallback_action_name": "action_fallback", "restrict_rules": False},
+        domain,
+        tmp_path / "rules",
+        STORY_FOLDERS[:2],
+    )
+    memo = _trained(MemoizationPolicy, {"max_history": 4}, domain, tmp_path / "memo", STORY_FOLDERS)
+    assert incremental_states._rule_horizon(rules) > 3
+    rule_only = rules._get_rule_only_data()  # as the graph hands it to every policy
+    # The stories back to back: conversations far longer than any rule or memory.
+    long_events = [
+        e
+        for events in conversations[:60]
+        for e in events
+        if not isinstance(e, (SessionStarted, Restarted))
+    ]
+    incremental_states.install()
+    try:
+        tracker = DialogueStateTracker("sender", domain.slots)
+        compared = 0
+        for event in long_events:
+            tracker.update(event)
+            if not isinstance(event, (ActionExecuted, UserUttered)):
+                continue
+            handed_tail = [_prediction(p, tracker, domain, rule_only) for p in (rules, memo)]
+            MaxHistoryTrackerFeaturizer.prediction_states = (
+                incremental_states._original_prediction_states
+            )
+            RulePolicy._prediction_states = incremental_states._original_rule_prediction_states
+            handed_all = [_prediction(p, tracker, domain, rule_only) for p in (rules, memo)]
+            incremental_states.install()
+            assert handed_tail == handed_all, event
+            compared += 1
+    finally:
+        incremental_states.uninstall()
+    assert compared > 500
+    assert len(tracker.past_states(domain)) > 10 * incremental_states._rule_horizon(rules)
+
+
+def test_the_tail_of_the_states_is_the_tail_of_all_states(domain, conversations):
+    longest = sorted(conversations, key=len)[-10:]
+    for events in longest:
+        tracker = DialogueStateTracker("sender", domain.slots)
+        for event in events:
+            tracker.update(event)
+            for tail in (1, 4, 9):
+                expected = domain.states_for_tracker_history(tracker)[-tail:]
+                assert incremental_states.tail_past_states(tracker, domain, tail) == expected
 
 
 def test_a_loop_that_appears_later_refolds_the_earlier_events(domain):
