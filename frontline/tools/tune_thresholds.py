@@ -28,8 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import random
 import math
+import random
 import re
 import statistics
 import sys
