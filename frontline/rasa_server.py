@@ -29,6 +29,14 @@ The fixes (found by profiling the Rasa server under ``make bench``, see
   conversation the server is serving. :func:`freeze_loaded_models` moves them out of the
   collector's reach once a model is loaded (``gc.freeze``); a model replaced later is
   released to the collector first, so reloading does not leak.
+* With ``SANIC_WORKERS`` > 1, Sanic 21.12 lets the first worker to load its model take
+  every early connection, and keep-alive connections never move: one worker served all
+  the traffic. :mod:`frontline.sanic_workers` gives each worker its own ``SO_REUSEPORT``
+  socket, opened once every worker has loaded.
+* Every run of the model graph (the NLU pipeline per message, the policies per
+  prediction) went through dask's scheduler, which rebuilt and ordered the task graph
+  each time: about a tenth of the server's CPU. :mod:`frontline.graph_runner` runs the
+  same nodes in dependency order, with the task graph built once per set of targets.
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ from typing import Any
 import jsonschema
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators as jsonschema_validators
+
+from frontline.sanic_workers import balance_sanic_workers
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +131,12 @@ def apply_runtime_fixes() -> None:
     """Every fix above, before Rasa starts."""
     cache_schema_validators()
     freeze_loaded_models()
+    balance_sanic_workers()
     # These import Rasa: only when starting it.
+    from frontline import graph_runner
     from frontline.dialogue import action_history, incremental_states
 
+    graph_runner.install()
     incremental_states.install()
     action_history.install()
 
