@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from frontline.db import Base, get_engine, session_scope
+from frontline.db import Base, create_tables, get_engine, session_scope
 from frontline.errors import FrontlineError
 from frontline.handoff.base import MAX_AGENT_ID_LENGTH, utcnow
 from frontline.handoff.desk import AGENT, ROLES
@@ -277,7 +277,7 @@ class AgentStore:
                 with self._ready_lock:
                     if not self._ready:
                         engine = get_engine(self._url)
-                        Base.metadata.create_all(engine, tables=[_agents, _sessions])
+                        create_tables(engine, [_agents, _sessions])
                         _add_missing_columns(engine, _agents, ("display_name",))
                         self._ready = True
             with session_scope(self._url) as session:

@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.sql.schema import MetaData, Table
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,12 @@ Base = declarative_base()
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
+#: Key of the PostgreSQL advisory lock that creators of tables queue on ("FRONTLN\0").
+_CREATE_TABLES_LOCK_KEY = 0x46524F4E544C4E00
+#: Attempts where no lock can serialise creators (SQLite): each lost race leaves the
+#: winner's tables behind, so the next attempt's existence check skips them.
+_CREATE_TABLES_ATTEMPTS = 3
+
 
 def get_engine(url: str) -> Engine:
     """Returns the process's engine for ``url``, creating it (and its tables) once."""
@@ -29,9 +36,42 @@ def get_engine(url: str) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             engine = _create_engine(url)
-            Base.metadata.create_all(engine)
+            create_tables(engine)
             _engines[url] = engine
         return engine
+
+
+def create_tables(
+    engine: Engine, tables: list[Table] | None = None, metadata: MetaData = Base.metadata
+) -> None:
+    """Creates the tables that do not exist yet, also when several processes start at once.
+
+    Two Sanic workers, or two instances and their action servers, reach a fresh
+    database together; ``create_all`` checks, then creates, so a plain call loses that
+    race with "already exists". On PostgreSQL, where DDL is transactional, creators
+    queue on an advisory lock and each sees what the previous one created. Elsewhere
+    (SQLite) a creator that lost the race tries again.
+
+    Args:
+        engine: The database.
+        tables: Only these tables (all of ``metadata``'s by default).
+        metadata: The tables' metadata (Frontline's own by default).
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_TABLES_LOCK_KEY}
+            )
+            metadata.create_all(connection, tables=tables)
+        return
+    for attempt in range(1, _CREATE_TABLES_ATTEMPTS + 1):
+        try:
+            metadata.create_all(engine, tables=tables)
+            return
+        except sa.exc.OperationalError:
+            if attempt == _CREATE_TABLES_ATTEMPTS:
+                raise
+            logger.info("another process was creating tables at the same time; checking again")
 
 
 def _create_engine(url: str) -> Engine:

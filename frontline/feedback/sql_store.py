@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine
 
-from frontline.db import Base, get_engine, session_scope
+from frontline.db import Base, create_tables, get_engine, session_scope
 from frontline.feedback.base import (
     MAX_CHANNEL_LENGTH,
     MAX_COMMENT_LENGTH,
@@ -81,11 +81,7 @@ def _ensure_table(engine: Engine) -> None:
     with _ready_lock:
         if engine in _ready_engines:
             return
-        try:
-            _table.create(engine, checkfirst=True)
-        except sa.exc.DBAPIError:
-            if not sa.inspect(engine).has_table(_table.name):
-                raise
+        create_tables(engine, [_table])
         _ready_engines.add(engine)
 
 

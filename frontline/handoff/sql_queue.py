@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine
 
-from frontline.db import Base, get_engine, session_scope
+from frontline.db import Base, create_tables, get_engine, session_scope
 from frontline.errors import ConfigurationError, QueueError
 from frontline.handoff.base import (
     CLAIMED,
@@ -139,12 +139,7 @@ def _ensure_table(engine: Engine) -> None:
     with _ready_lock:
         if engine in _ready_engines:
             return
-        try:
-            _table.create(engine, checkfirst=True)
-        except sa.exc.DBAPIError:
-            # Another process created it between the check and the CREATE.
-            if not sa.inspect(engine).has_table(_table.name):
-                raise
+        create_tables(engine, [_table])
         _upgrade_table(engine)
         _ready_engines.add(engine)
 

@@ -70,6 +70,9 @@ def deployment(
     """Starts the deployment ``kind``; stops every process on exit."""
     env: dict[str, str | None] = {
         "TRACKER_STORE_URL": tracker_store_url,
+        # Frontline's own tables (audit trail, handoff queue, CSAT) in the same shared
+        # database, as in production: every instance and action server writes there.
+        "FRONTLINE_DATABASE_URL": tracker_store_url,
         "REDIS_URL": redis_url,
         "HANDOFF_STREAM": f"frontline:{kind}:{uuid.uuid4().hex[:8]}",
         "RASA_TELEMETRY_ENABLED": "false",
