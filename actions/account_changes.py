@@ -12,7 +12,12 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.csat import csat_question
 from actions.guardrails import refusal_events, write_log_fields
-from actions.verification import VerifiedFormValidationAction, give_up, value_before_latest_message
+from actions.verification import (
+    ValidatesYesOrNo,
+    VerifiedFormValidationAction,
+    give_up,
+    value_before_latest_message,
+)
 from frontline.services.account_changes import (
     EMAIL,
     FIELD_OF_INTENT,
@@ -38,8 +43,10 @@ def _field(tracker: Tracker) -> str:
     return tracker.get_slot(FIELD_SLOT) or EMAIL
 
 
-class ValidateAccountChangeForm(VerifiedFormValidationAction):
+class ValidateAccountChangeForm(ValidatesYesOrNo, VerifiedFormValidationAction):
     """Verification, the new value (checked for its kind), then the customer's yes."""
+
+    yes_no_slot = CONFIRMATION_SLOT
 
     def name(self) -> str:
         return "validate_account_change_form"

@@ -16,7 +16,12 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.csat import csat_question
 from actions.guardrails import refusal_events, write_log_fields
-from actions.verification import IDENTITY_SLOTS, VerifiedFormValidationAction, give_up
+from actions.verification import (
+    IDENTITY_SLOTS,
+    ValidatesYesOrNo,
+    VerifiedFormValidationAction,
+    give_up,
+)
 from frontline.services.action_log import log_entry
 from frontline.services.billing import (
     BillingStatus,
@@ -45,8 +50,10 @@ CHARGE_SLOT = "disputed_charge_id"
 TOPIC_SLOTS = {INVOICES: (), CHARGE: (AMOUNT_SLOT,), DOUBLE_CHARGE: (CONFIRMATION_SLOT,)}
 
 
-class ValidateBillingForm(VerifiedFormValidationAction):
+class ValidateBillingForm(ValidatesYesOrNo, VerifiedFormValidationAction):
     """Verification, then the amount of the charge or the yes to a dispute, by topic."""
+
+    yes_no_slot = CONFIRMATION_SLOT
 
     def name(self) -> str:
         return "validate_billing_form"

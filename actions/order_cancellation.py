@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.verification import VerifiedFormValidationAction, give_up
+from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
 from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR, POLICY
@@ -25,8 +25,10 @@ from frontline.services.orders import (
 )
 
 
-class ValidateCancelOrderForm(VerifiedFormValidationAction):
+class ValidateCancelOrderForm(ValidatesYesOrNo, VerifiedFormValidationAction):
     """Verification, the order, then the customer's explicit confirmation."""
+
+    yes_no_slot = "cancel_confirmed"
 
     confirmation_slot = "cancel_confirmed"
 

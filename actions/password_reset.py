@@ -10,7 +10,7 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.csat import csat_question
 from actions.guardrails import refusal_events, write_log_fields
-from actions.verification import VerifiedFormValidationAction, give_up
+from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
 from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR
@@ -20,8 +20,10 @@ from frontline.services.password_reset import ResetOutcome, email_on_file, send_
 CONFIRMATION_SLOT = "reset_confirmed"
 
 
-class ValidatePasswordResetForm(VerifiedFormValidationAction):
+class ValidatePasswordResetForm(ValidatesYesOrNo, VerifiedFormValidationAction):
     """Verification, then the customer's yes to sending the link."""
+
+    yes_no_slot = CONFIRMATION_SLOT
 
     def name(self) -> str:
         return "validate_password_reset_form"

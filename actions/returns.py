@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.csat import csat_question
 from actions.guardrails import refusal_events, write_log_fields
-from actions.verification import VerifiedFormValidationAction, give_up
+from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
 from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR, POLICY
@@ -29,8 +29,10 @@ from frontline.services.returns import (
 CONFIRMATION_SLOT = "return_confirmed"
 
 
-class ValidateReturnForm(VerifiedFormValidationAction):
+class ValidateReturnForm(ValidatesYesOrNo, VerifiedFormValidationAction):
     """Verification, the order (checked against the returns policy), then the yes."""
+
+    yes_no_slot = CONFIRMATION_SLOT
 
     confirmation_slot = CONFIRMATION_SLOT
 

@@ -57,6 +57,37 @@ def give_up(reason_code: str) -> dict[str, Any]:
     return {"needs_human": True, "handoff_reason": reason_code}
 
 
+def yes_or_no(slot: str, value: Any) -> dict[str, Any]:
+    """A confirmation slot keeps an explicit yes (True) or no (False), nothing else."""
+    return {slot: value if isinstance(value, bool) else None}
+
+
+class ValidatesYesOrNo:
+    """Gives a form validator ``validate_<yes_no_slot>``, which keeps only a yes or a no.
+
+    rasa-sdk looks validators up by slot name and logs a warning for every slot it finds
+    none for: without this, one per confirmation.
+    """
+
+    #: The slot holding the customer's answer to the confirmation question.
+    yes_no_slot: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.yes_no_slot:
+            setattr(cls, f"validate_{cls.yes_no_slot}", cls.validate_yes_or_no)
+
+    def validate_yes_or_no(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """The customer's answer to the confirmation question: yes or no."""
+        return yes_or_no(self.yes_no_slot, slot_value)
+
+
 class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
     """Validates a form whose first step is verifying the customer's identity.
 

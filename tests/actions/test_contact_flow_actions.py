@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 import requests
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -24,7 +27,11 @@ from actions.flow_control import ActionStopFlow
 from actions.order_cancellation import ValidateCancelOrderForm
 from actions.order_status import ValidateOrderStatusForm
 from actions.orders import ActionAskOrderId
-from actions.password_reset import ActionAskResetConfirmed, ActionSendPasswordReset
+from actions.password_reset import (
+    ActionAskResetConfirmed,
+    ActionSendPasswordReset,
+    ValidatePasswordResetForm,
+)
 from actions.returns import ActionAskReturnConfirmed, ActionProcessReturn, ValidateReturnForm
 from tests.actions.conftest import make_tracker, slot_events
 from tests.support.consent import consent_events
@@ -462,3 +469,45 @@ async def test_stop_forgets_the_half_made_change(domain):
     events = await ActionStopFlow().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_flow_stopped"]
     assert events == [SlotSet("account_field", None), SlotSet("account_new_value", None)]
+
+
+# -- confirmation answers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("validator", "form", "slot", "slots"),
+    [
+        (ValidateCancelOrderForm, "cancel_order_form", "cancel_confirmed", {"order_id": "551201"}),
+        (ValidateReturnForm, "return_form", "return_confirmed", {"order_id": "551201"}),
+        (
+            ValidateBillingForm,
+            "billing_form",
+            "dispute_confirmed",
+            {"billing_topic": "double_charge", "order_id": "551201"},
+        ),
+        (ValidatePasswordResetForm, "password_reset_form", "reset_confirmed", {}),
+        (
+            ValidateAccountChangeForm,
+            "account_change_form",
+            "account_change_confirmed",
+            {"account_field": "email", "account_new_value": "omar@example.org"},
+        ),
+    ],
+)
+@pytest.mark.parametrize("answer", [True, False])
+async def test_a_yes_or_no_is_validated_not_skipped(
+    backends, domain, caplog, validator, form, slot, slots, answer
+):
+    tracker = make_tracker(
+        domain,
+        slots=OMAR | slots | {slot: answer, "requested_slot": slot},
+        events=slot_events(**{slot: answer}),
+        intent="affirm" if answer else "deny",
+        active_loop=form,
+    )
+    with caplog.at_level(logging.WARNING, logger="rasa_sdk.forms"):
+        events = await validator(backends).get_validation_events(
+            CollectingDispatcher(), tracker, domain
+        )
+    assert SlotSet(slot, answer) in events
+    assert "Skipping validation" not in caplog.text
