@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import ast
+import asyncio
+import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,37 @@ def test_a_broken_policy_is_refused(tmp_path):
     (tmp_path / "escalation.yml").write_text(yaml.safe_dump(policy))
     with pytest.raises(ConfigurationError, match="rules/verification/max_attempts"):
         load_policy("escalation", tmp_path)
+
+
+def test_buttons_reach_the_customer_exactly_as_written_without_interpolation_errors():
+    """Rasa interpolates slots into button payloads; a JSON payload must survive that."""
+    import structlog
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.core.nlg.interpolator import interpolate
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("buttons", domain.slots)
+    buttons = [
+        button
+        for variants in domain.responses.values()
+        for variant in variants
+        for button in variant.get("buttons", [])
+    ]
+    assert buttons
+    with structlog.testing.capture_logs() as logs:
+        sent = interpolate(copy.deepcopy(buttons), tracker.current_slot_values())
+    assert [entry for entry in logs if entry["log_level"] == "error"] == []
+    for button in sent:
+        # What a tap sends is what NLU reads: "/intent{json}" must parse.
+        intent, brace, entities = button["payload"].partition("{")
+        assert intent.startswith("/")
+        if brace:
+            json.loads(brace + entities)
+
+    generator = TemplatedNaturalLanguageGenerator(domain.responses)
+    csat = asyncio.run(generator.generate("utter_ask_csat", tracker, "rest"))
+    assert [b["payload"] for b in csat["buttons"]] == [
+        f'/csat_feedback{{"rating": "{score}"}}' for score in range(1, 6)
+    ]
