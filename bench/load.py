@@ -225,11 +225,13 @@ async def run_load(
         if warmup > 0:
             await drive(warmup, RunResult(target, "warmup", concurrency, warmup), 500)
         cpu_before = cpu_probe() if cpu_probe else {}
+        # The generator shares the cores with the servers: its own CPU is part of the picture.
+        cpu_before["generator"] = time.process_time()
         started = time.monotonic()
         await drive(duration, result, 0)
         result.duration = time.monotonic() - started
         if cpu_probe and result.ok_turns:
-            cpu_after = cpu_probe()
+            cpu_after = cpu_probe() | {"generator": time.process_time()}
             result.cpu_ms_per_turn = {
                 name: round(1000 * (seconds - cpu_before.get(name, 0.0)) / result.ok_turns, 2)
                 for name, seconds in cpu_after.items()

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import tempfile
 from pathlib import Path
 
 from bench.load import run_load
-from bench.run_bench import POSTGRES_URL, REDIS_URL, RESULTS, TOKEN
+from bench.run_bench import POSTGRES_URL, REDIS_URL, RESULTS, TOKEN, cpu_snapshot
 from bench.scripts import FrontlineScripts
 from tests.support.processes import REPO_ROOT
 from tests.support.topology import KINDS, deployment, fresh_postgres_database
@@ -26,9 +27,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="deployments to run"
+    )
     args = parser.parse_args(argv)
     results = {"concurrency": args.concurrency, "duration_s": args.duration, "runs": {}}
-    for kind in KINDS:
+    for kind in args.kinds:
         with tempfile.TemporaryDirectory(prefix=f"frontline-{kind}-") as tmp:
             with fresh_postgres_database(POSTGRES_URL, "frontline_scale") as tracker_url:
                 with deployment(
@@ -39,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
                     redis_url=REDIS_URL,
                     auth_token=TOKEN,
                 ) as topology:
+                    processes = {process.name: process for process in topology.processes}
                     run = asyncio.run(
                         run_load(
                             target=kind,
@@ -48,11 +53,14 @@ def main(argv: list[str] | None = None) -> None:
                             load_model="closed",
                             concurrency=args.concurrency,
                             duration=args.duration,
+                            cpu_probe=functools.partial(cpu_snapshot, processes),
                         )
                     )
         results["runs"][kind] = run.summary()
         print(kind, results["runs"][kind]["throughput_msg_per_s"], "msg/s")
-    base = results["runs"]["one_instance"]["throughput_msg_per_s"]
+    base = results["runs"].get("one_instance", next(iter(results["runs"].values())))[
+        "throughput_msg_per_s"
+    ]
     lines = [
         f"# Scale-out: closed loop, {args.concurrency} conversations, {args.duration:.0f} s each",
         "",

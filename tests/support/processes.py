@@ -102,17 +102,35 @@ class ServerProcess:
         return self._process.pid if self._process else None
 
     def peak_rss_mb(self) -> float | None:
-        """Peak resident memory of the process so far (Linux ``VmHWM``), in MiB."""
+        """Peak resident memory (Linux ``VmHWM``) of the process and its live children, MiB.
+
+        With Sanic workers each worker loads its own model, so their peaks add up.
+        """
         if self.pid is None:
             return None
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-        return None
+        total_kib = 0
+        for pid in process_tree(self.pid):
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue  # exited meanwhile
+            total_kib += sum(int(line.split()[1]) for line in lines if line.startswith("VmHWM:"))
+        return round(total_kib / 1024, 1)
 
     def cpu_seconds(self) -> float | None:
-        """CPU time (user + system) the process has used so far, all threads."""
-        return cpu_seconds(self.pid) if self.pid is not None else None
+        """CPU time (user + system) the process and its live children have used so far.
+
+        Children count because Sanic's workers (``SANIC_WORKERS``) are child processes.
+        """
+        if self.pid is None:
+            return None
+        total = 0.0
+        for pid in process_tree(self.pid):
+            try:
+                total += cpu_seconds(pid)
+            except OSError:
+                continue  # exited meanwhile
+        return total
 
     def log_tail(self, lines: int = 60) -> str:
         """The end of the server's log."""
@@ -232,6 +250,25 @@ def desk_process(log_dir: Path, env: Mapping[str, str | None], name: str = "desk
     return ServerProcess(
         name, command, health_path="/health", log_dir=log_dir, env=env, startup_seconds=60
     )
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and the PIDs of all its live descendants (Linux ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # exited meanwhile
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending.extend(children.get(current, ()))
+    return tree
 
 
 def cpu_seconds(pid: int) -> float:
