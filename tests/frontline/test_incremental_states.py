@@ -210,6 +210,7 @@ def test_rule_matching_stops_where_the_rules_end_with_rasas_result(conversations
         if not isinstance(e, (SessionStarted, Restarted))
     ]
     tracker = DialogueStateTracker("sender", domain.slots)
+    matched: set[str] = set()
     for event in long_events:
         tracker.update(event)
         states = policy._prediction_states(
@@ -218,7 +219,11 @@ def test_rule_matching_stops_where_the_rules_end_with_rasas_result(conversations
         for lookup in lookups:
             expected = RulePolicy._get_possible_keys(policy, lookup, states)
             assert bounded_possible_rule_keys(policy, lookup, states) == expected
+            matched |= expected
     assert len(states) > 200
+    # Many different rules matched on the way, in both lookups.
+    assert len(matched & set(lookups[0])) > 10
+    assert matched & set(lookups[1])
 
 
 @pytest.fixture(scope="module")
