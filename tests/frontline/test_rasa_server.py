@@ -60,6 +60,26 @@ def test_rasa_validates_action_responses_through_the_cache(monkeypatch):
     assert _validator_for_schema.cache_info().hits >= 1
 
 
+def test_action_responses_are_checked_against_one_shared_schema(monkeypatch):
+    monkeypatch.setattr(jsonschema, "validate", jsonschema.validate)  # restored afterwards
+    monkeypatch.setattr(jsonschema.validators, "validate", jsonschema.validators.validate)
+    monkeypatch.setattr(
+        RemoteAction,
+        "action_response_format_spec",
+        RemoteAction.__dict__["action_response_format_spec"],
+    )
+    rasa_server.cache_schema_validators()
+    rasa_server.share_action_response_schema()
+    rasa_server.share_action_response_schema()  # idempotent
+    action = RemoteAction("action_check_order_status", EndpointConfig("http://127.0.0.1:1"))
+
+    assert RemoteAction.action_response_format_spec() is action.action_response_format_spec()
+    valid = {"events": [{"event": "slot", "name": "order_id", "value": "A1"}], "responses": []}
+    assert action._validate_action_result(valid)
+    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server"):
+        action._validate_action_result({"events": [{"event": "slot", "name": "order_id"}]})
+
+
 class _Model:
     """A model-like object graph: nodes in a reference cycle, freed only by the collector."""
 
