@@ -306,14 +306,28 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
             else:
                 new_events = list(self._additional_events(session, tracker))
                 known = None
-            rows = [self._row(tracker.sender_id, event) for event in new_events]
-            session.add_all(rows)
-            session.flush()
-            last_event_id = (
-                rows[-1].id if rows else (known.last_event_id if known is not None else None)
-            )
+            if new_events:
+                rows = [self._row(tracker.sender_id, event) for event in new_events]
+                last_event_id = self._insert(session, tracker.sender_id, rows)
+            else:
+                last_event_id = known.last_event_id if known is not None else None
             session.commit()
         return new_events, last_event_id
+
+    def _insert(self, session: Any, sender_id: str, rows: list[dict[str, Any]]) -> int | None:
+        """Inserts the rows in one statement; returns the conversation's highest id.
+
+        Core rather than ORM objects: the unit of work cost twice the CPU of the
+        insert itself. PostgreSQL returns the new ids of an executemany; elsewhere the
+        highest id is read back in the same transaction (the lock store keeps other
+        writers of this conversation out).
+        """
+        table = self.SQLEvent.__table__
+        if getattr(session.get_bind().dialect, "insert_executemany_returning", False):
+            ids = session.execute(table.insert().returning(table.c.id), rows).scalars().all()
+            return max(ids)
+        session.execute(table.insert(), rows)
+        return self._last_id_in(session, sender_id)
 
     def _last_id_in(self, session: Any, sender_id: str) -> int | None:
         return (
@@ -322,13 +336,15 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
             .scalar()
         )
 
-    def _row(self, sender_id: str, event: Event) -> Any:
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict[str, Any]:
+        """The event's row, with the columns Rasa's SQL tracker store fills."""
         data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }

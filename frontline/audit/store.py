@@ -228,7 +228,7 @@ class AuditStore:
             seq, prev = session.execute(
                 sa.select(heads.c.seq, heads.c.head_hash).where(heads.c.chain == self.chain)
             ).one()
-            numbers = []
+            rows = []
             for kind, conversation_id, text, payload in prepared:
                 seq += 1
                 digest = record_hash(
@@ -242,26 +242,27 @@ class AuditStore:
                         payload=payload,
                     )
                 )
-                session.execute(
-                    AuditRecordRow.__table__.insert().values(
-                        chain=self.chain,
-                        seq=seq,
-                        prev_hash=prev,
-                        record_hash=digest,
-                        recorded_at=now,
-                        kind=kind,
-                        conversation_id=conversation_id,
-                        payload=text,
-                    )
+                rows.append(
+                    {
+                        "chain": self.chain,
+                        "seq": seq,
+                        "prev_hash": prev,
+                        "record_hash": digest,
+                        "recorded_at": now,
+                        "kind": kind,
+                        "conversation_id": conversation_id,
+                        "payload": text,
+                    }
                 )
-                numbers.append(seq)
                 prev = digest
+            # One statement for the batch (an executemany), not one built per record.
+            session.execute(AuditRecordRow.__table__.insert(), rows)
             session.execute(
                 heads.update()
                 .where(heads.c.chain == self.chain)
                 .values(seq=seq, head_hash=prev, updated_at=now)
             )
-        return numbers
+        return [row["seq"] for row in rows]
 
     async def append_async(self, records: Sequence[NewRecord]) -> list[int]:
         """:meth:`append` on a worker thread, for code running in an event loop."""

@@ -25,9 +25,9 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from scipy.sparse import csr_matrix, vstack
+from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.preprocessing import normalize
 
 
@@ -70,12 +70,14 @@ class ScaledLogisticRegressionClassifier(LogisticRegressionClassifier):
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         rows = []
         for message in messages:
-            sentence = message.get_sparse_features(attribute=TEXT)[1]
-            dense = message.get_dense_features(attribute=TEXT)[1]
-            if sentence is None or dense is not None:
+            row = sparse_sentence_row(message, TEXT)
+            if row is None or any(
+                f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_dense()
+                for f in message.features
+            ):
                 # Not the sparse-only pipeline this class is for: Rasa's own stacking.
                 return self._scaled(super()._create_X(messages))
-            rows.append(csr_matrix(sentence.features))
+            rows.append(row)
         return self._scaled(vstack(rows, format="csr"))
 
     def _scaled(self, features: csr_matrix) -> csr_matrix:
@@ -85,3 +87,37 @@ class ScaledLogisticRegressionClassifier(LogisticRegressionClassifier):
         if self.config["normalize"]:
             features = normalize(features, norm="l2", copy=False)
         return features
+
+
+def sparse_sentence_row(message: Message, attribute: str) -> csr_matrix | None:
+    """The message's sparse sentence features of ``attribute`` side by side, one row.
+
+    The same matrix as ``message.get_sparse_features(attribute)[1]`` (featurizers in the
+    message's order), built directly: Rasa deep-copies every feature and joins them,
+    and the sequence features (a row per token) too, with ``scipy.sparse.hstack``, whose
+    generic block assembly cost more than the classifier itself.
+    """
+    parts = [
+        feature.features
+        for feature in message.features
+        if feature.attribute == attribute
+        and feature.type == FEATURE_TYPE_SENTENCE
+        and feature.is_sparse()
+    ]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return csr_matrix(parts[0])
+    data, columns, offset = [], [], 0
+    for part in parts:
+        part = part.tocoo()
+        if part.shape[0] != 1:
+            return csr_matrix(hstack(parts))  # not a sentence row: the generic way
+        data.append(part.data)
+        columns.append(part.col.astype(np.int64) + offset)
+        offset += part.shape[1]
+    joined_columns = np.concatenate(columns)
+    return csr_matrix(
+        (np.concatenate(data), (np.zeros(len(joined_columns), dtype=np.int64), joined_columns)),
+        shape=(1, offset),
+    )

@@ -142,3 +142,31 @@ async def test_trackers_only_read_are_not_kept(sql_url, unique_name):
         assert user_texts(await store.retrieve(f"{unique_name}-{i}")) == [f"hello {i}"]
 
     assert len(store._handed_out) == 2 and len(store._parked) <= 2
+
+
+async def test_rows_have_the_columns_rasas_own_store_writes(store, sql_url, unique_name):
+    import sqlalchemy as sa
+
+    events = [
+        UserUttered("where is 482913", {"name": "order_status", "confidence": 0.9}),
+        ActionExecuted("action_check_order_status"),
+        SlotSet("order_id", "482913"),
+    ]
+    rasas = SQLTrackerStore(domain=DOMAIN, host=sql_url)
+    for sender, target in ((f"{unique_name}-ours", store), (f"{unique_name}-rasa", rasas)):
+        tracker = await target.get_or_create_tracker(sender, append_action_listen=False)
+        for event in events:
+            tracker.update(event)
+        await target.save(tracker)
+
+    table = rasas.SQLEvent.__table__
+    columns = [c for c in table.c if c.name not in ("id", "sender_id")]
+
+    def rows(sender: str) -> list[tuple]:
+        with rasas.session_scope() as session:
+            query = sa.select(*columns).where(table.c.sender_id == sender).order_by(table.c.id)
+            return [tuple(row) for row in session.execute(query)]
+
+    ours, expected = rows(f"{unique_name}-ours"), rows(f"{unique_name}-rasa")
+    assert len(ours) == len(events)
+    assert ours == expected

@@ -12,9 +12,10 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+import scipy.sparse
 from scipy.sparse import csr_matrix
 
-from frontline.nlu.intent_classifier import ScaledLogisticRegressionClassifier
+from frontline.nlu.intent_classifier import ScaledLogisticRegressionClassifier, sparse_sentence_row
 
 
 def make(cls, tmp_path, **config):
@@ -83,3 +84,27 @@ def test_predicts_with_column_major_weights_and_the_same_ranking(tmp_path):
     assert classifier.clf.coef_.flags.f_contiguous
     confidences = {r["name"]: r["confidence"] for r in parsed.get("intent_ranking")}
     assert [confidences[c] for c in classifier.clf.classes_] == list(expected[0])
+
+
+def test_a_sentence_row_is_rasas_combination_of_the_sparse_sentence_features():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        message = Message(data={"text": "x"})
+        for origin in ("regex", "words", "chars"):
+            width = int(rng.integers(1, 40))
+            sentence = scipy.sparse.random(1, width, density=0.3, random_state=rng).tocoo()
+            tokens = scipy.sparse.random(3, width, density=0.3, random_state=rng).tocoo()
+            message.add_features(Features(tokens, "sequence", TEXT, origin))
+            message.add_features(Features(sentence, "sentence", TEXT, origin))
+        # Another attribute's features stay out.
+        message.add_features(Features(csr_matrix([[9.0]]), "sentence", "action_name", "x"))
+        expected = message.get_sparse_features(TEXT)[1].features
+        row = sparse_sentence_row(message, TEXT)
+        assert row.shape == expected.shape
+        assert np.array_equal(row.toarray(), expected.toarray())
+
+
+def test_a_message_without_sparse_sentence_features_has_no_row():
+    message = Message(data={"text": "x"})
+    message.add_features(Features(np.ones((1, 4)), "sentence", TEXT, "dense"))
+    assert sparse_sentence_row(message, TEXT) is None
