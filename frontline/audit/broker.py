@@ -57,6 +57,9 @@ class AuditWriter:
             (a paused conversation has no next action to complete it).
         batch_size: Most records appended in one transaction.
         put_timeout: Seconds ``publish`` waits on a full queue before dropping the event.
+        batch_window: Seconds the writer keeps collecting events after the first one of
+            a batch. Under load events arrive one at a time; a transaction per event
+            (each a commit, four statements) cost the Rasa server 8% of its CPU.
     """
 
     def __init__(
@@ -68,12 +71,14 @@ class AuditWriter:
         idle_seconds: float = 0.5,
         batch_size: int = 200,
         put_timeout: float = 2.0,
+        batch_window: float = 0.05,
     ) -> None:
         self.store = store
         self.builder = builder
         self.idle_seconds = idle_seconds
         self.batch_size = batch_size
         self.put_timeout = put_timeout
+        self.batch_window = batch_window
         self.dropped = 0
         self.failed = 0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
@@ -115,6 +120,7 @@ class AuditWriter:
                 item = self._queue.get(timeout=self.idle_seconds)
             except queue.Empty:
                 item = None
+            window_ends = time.monotonic() + self.batch_window
             while item is not None:
                 if item is _STOP:
                     stopping = True
@@ -122,10 +128,7 @@ class AuditWriter:
                 records += self.builder.add(item, time.monotonic())
                 if len(records) >= self.batch_size:
                     break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    item = None
+                item = self._next_in_window(window_ends)
             if stopping:
                 records += self.builder.flush()
             else:
@@ -141,6 +144,16 @@ class AuditWriter:
             if item is not _STOP:
                 leftovers += self.builder.add(item, time.monotonic())
         self._write(leftovers + self.builder.flush())
+
+    def _next_in_window(self, window_ends: float) -> Any:
+        """The next queued event if one arrives before ``window_ends``, else None."""
+        try:
+            remaining = window_ends - time.monotonic()
+            if remaining > 0:
+                return self._queue.get(timeout=remaining)
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return None
 
     def _write(self, decisions: list[dict[str, Any]]) -> None:
         for start in range(0, len(decisions), self.batch_size):
@@ -172,7 +185,7 @@ class AuditEventBroker(EventBroker):
         """Builds the broker from ``endpoints.yml``.
 
         ``url`` (default: ``FRONTLINE_DATABASE_URL``), optional ``chain`` (default:
-        ``FRONTLINE_AUDIT_CHAIN``), ``queue_size`` and ``idle_seconds``. Loads the
+        ``FRONTLINE_AUDIT_CHAIN``), ``queue_size``, ``idle_seconds`` and ``batch_window``. Loads the
         policies first: a broken policy stops the Rasa server here.
         """
         settings = get_settings()
@@ -192,6 +205,7 @@ class AuditEventBroker(EventBroker):
             builder,
             queue_size=int(kwargs.get("queue_size", 10_000)),
             idle_seconds=float(kwargs.get("idle_seconds", 0.5)),
+            batch_window=float(kwargs.get("batch_window", 0.05)),
         )
         logger.info("Audit trail: %r", store)
         return cls(writer)

@@ -107,3 +107,36 @@ async def test_publish_never_waits_for_the_database(sqlite_url, unique_name):
     store.gate.set()
     await broker.close()
     assert len(store.records()) == 3 * 20 and store.verify().ok
+
+
+class CountingStore(AuditStore):
+    """Counts the transactions (appends) the writer makes."""
+
+    def __init__(self, url: str, chain: str) -> None:
+        super().__init__(url, chain)
+        self.batches: list[int] = []
+
+    def append(self, records):
+        self.batches.append(len(records))
+        return super().append(records)
+
+
+async def test_events_arriving_within_the_batch_window_share_one_transaction(
+    sqlite_url, unique_name
+):
+    store = CountingStore(sqlite_url, unique_name)
+    # The window outlasts the test: only the stop marker ends the batch.
+    writer = AuditWriter(store, DecisionBuilder({}, {}), idle_seconds=60, batch_window=60)
+    broker = AuditEventBroker(writer)
+    for index in range(10):
+        for event in legal_threat_conversation():
+            broker.publish({"sender_id": f"c{index}", **event})
+    await broker.close()
+    assert store.batches == [3 * 10]
+    assert store.verify().ok
+
+
+async def test_the_batch_window_comes_from_the_endpoint_config(sql_url, unique_name):
+    broker = await make_broker(sql_url, unique_name, batch_window=0.2)
+    assert broker.writer.batch_window == 0.2
+    await broker.close()
