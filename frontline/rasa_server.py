@@ -37,6 +37,8 @@ The fixes (found by profiling the Rasa server under ``make bench``, see
   every early connection, and keep-alive connections never move: one worker served all
   the traffic. :mod:`frontline.sanic_workers` gives each worker its own ``SO_REUSEPORT``
   socket, opened once every worker has loaded.
+* Rasa deep-copies events, states and parse data for its debug log lines whether or
+  not debug logging is on: :func:`copy_only_for_debug_logs`.
 * Every run of the model graph (the NLU pipeline per message, the policies per
   prediction) went through dask's scheduler, which rebuilt and ordered the task graph
   each time: about a tenth of the server's CPU. :mod:`frontline.graph_runner` runs the
@@ -45,11 +47,14 @@ The fixes (found by profiling the Rasa server under ``make bench``, see
 
 from __future__ import annotations
 
+import copy
 import functools
 import gc
+import importlib
 import json
 import logging
 import sys
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -152,6 +157,49 @@ def cache_schema_validators() -> None:
     jsonschema_validators.validate = validate_with_cached_schema
 
 
+#: Rasa modules whose every ``copy.deepcopy`` is an argument of a ``structlogger.debug``
+#: call (tests/frontline/test_rasa_server.py checks this against Rasa's source).
+DEBUG_ONLY_COPY_MODULES = (
+    "rasa.core.processor",
+    "rasa.core.actions.forms",
+    "rasa.core.policies.memoization",
+    "rasa.core.policies.rule_policy",
+)
+
+
+class _CopyForDebugLogs(types.ModuleType):
+    """The ``copy`` module as those Rasa modules see it: ``deepcopy`` only when debugging.
+
+    They deep-copy events, states and parse data for debug log lines, which are
+    dropped unless debug logging is on; the copies cost 2% of the server's time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("copy")
+        self.__dict__.update(
+            {
+                name: value
+                for name, value in vars(copy).items()
+                if not name.startswith("__") and name != "deepcopy"
+            }
+        )
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if logging.getLogger("rasa").isEnabledFor(logging.DEBUG):
+            return copy.deepcopy(value, memo)
+        return value
+
+
+def copy_only_for_debug_logs() -> None:
+    """Gives :data:`DEBUG_ONLY_COPY_MODULES` the ``copy`` above (idempotent)."""
+    shim = _CopyForDebugLogs()
+    for name in DEBUG_ONLY_COPY_MODULES:
+        module = importlib.import_module(name)
+        if not isinstance(module.copy, _CopyForDebugLogs):
+            module.copy = shim
+
+
 def freeze_after_load(load_model: Callable[..., None]) -> Callable[..., None]:
     """``Agent.load_model`` that leaves the loaded model out of later full collections.
 
@@ -190,6 +238,7 @@ def apply_runtime_fixes() -> None:
     from frontline.dialogue import action_history, incremental_states
 
     share_action_response_schema()
+    copy_only_for_debug_logs()
     graph_runner.install()
     incremental_states.install()
     action_history.install()

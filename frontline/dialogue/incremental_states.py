@@ -106,7 +106,9 @@ class _Checkpoint:
     states_length: int
     last_ml_action_sub_state: Any
     turn_was_hidden: bool
+    #: The replay tracker without its slots, which :attr:`slots` describes.
     replay: DialogueStateTracker
+    slots: _SlotStates
 
 
 @dataclass
@@ -201,6 +203,7 @@ class _Replay:
             last_ml_action_sub_state=self.last_ml_action_sub_state,
             turn_was_hidden=self.turn_was_hidden,
             replay=_snapshot(self.replay),
+            slots=_SlotStates.of(self.replay.slots),
         )
 
     def _rewind(self, common: int, template: DialogueStateTracker) -> None:
@@ -215,6 +218,7 @@ class _Replay:
         # The checkpoint is taken again when its action is replayed.
         point = self.checkpoints.pop()
         self.replay = _snapshot(point.replay)
+        self.replay.slots = point.slots.restored()
         self.replay.events.extend(self.applied[: point.applied_index])
         del self.applied[point.applied_index :]
         del self.states[point.states_length :]
@@ -248,11 +252,41 @@ def _copy_slots(slots: dict[str, Any]) -> dict[str, Any]:
     return copied
 
 
+@dataclass
+class _SlotStates:
+    """What a tracker's slots hold at a checkpoint, without copying the slot objects.
+
+    A checkpoint is taken at every ``action_listen``, and most are never used; copying
+    the 40 slot objects each time cost more than the rest of the replay. A slot's state
+    at run time is its value and whether it was set (``Slot.value``, ``Slot.reset``);
+    :meth:`restored` builds slot objects with those.
+    """
+
+    slots_class: type
+    states: list[tuple[str, Any, Any, bool]]
+
+    @classmethod
+    def of(cls, slots: dict[str, Any]) -> _SlotStates:
+        return cls(
+            slots.__class__,
+            [(name, slot, slot._value, slot._has_been_set) for name, slot in slots.items()],
+        )
+
+    def restored(self) -> dict[str, Any]:
+        slots = self.slots_class()  # keeps Rasa's AnySlotDict
+        for name, slot, value, has_been_set in self.states:
+            clone = _shallow_copy(slot)
+            clone._value, clone._has_been_set = value, has_been_set
+            slots[name] = clone
+        return slots
+
+
 def _snapshot(tracker: DialogueStateTracker) -> DialogueStateTracker:
-    """A copy of a replay tracker's state, without its events (nobody reads them)."""
+    """A copy of a replay tracker's state without its events (nobody reads them) and
+    without its slots (the caller keeps or sets those: :class:`_SlotStates`)."""
     snapshot = _shallow_copy(tracker)
     snapshot.events = tracker._create_events([])
-    snapshot.slots = _copy_slots(tracker.slots)
+    snapshot.slots = None
     snapshot.active_loop = copy.copy(tracker.active_loop)
     snapshot.latest_action = copy.copy(tracker.latest_action)
     return snapshot

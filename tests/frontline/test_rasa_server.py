@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import copy
 import gc
+import importlib
+import inspect
+import logging
 import weakref
 
 import jsonschema
@@ -78,6 +83,51 @@ def test_action_responses_are_checked_against_one_shared_schema(monkeypatch):
     assert action._validate_action_result(valid)
     with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server"):
         action._validate_action_result({"events": [{"event": "slot", "name": "order_id"}]})
+
+
+@pytest.mark.parametrize("module_name", rasa_server.DEBUG_ONLY_COPY_MODULES)
+def test_every_deepcopy_in_those_rasa_modules_is_for_a_debug_log_line(module_name):
+    module = importlib.import_module(module_name)
+    tree = ast.parse(inspect.getsource(module))
+    inside_debug_calls = {
+        id(node)
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "debug"
+        for node in ast.walk(call)
+    }
+    uses_of_copy = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "copy"
+    ]
+    assert uses_of_copy, "the module no longer uses copy: drop it from the list"
+    for node in uses_of_copy:
+        assert (
+            node.attr == "deepcopy" and id(node) in inside_debug_calls
+        ), f"{module_name} line {node.lineno}: copy.{node.attr} outside a debug log call"
+
+
+def test_debug_log_copies_are_made_only_when_debugging(monkeypatch):
+    from rasa.core import processor
+
+    monkeypatch.setattr(processor, "copy", processor.copy)  # restored afterwards
+    rasa_server.copy_only_for_debug_logs()
+    events = [{"event": "slot", "value": [1]}]
+    rasa_logger = logging.getLogger("rasa")
+    level = rasa_logger.level
+    try:
+        rasa_logger.setLevel(logging.INFO)
+        assert processor.copy.deepcopy(events) is events
+        rasa_logger.setLevel(logging.DEBUG)
+        copied = processor.copy.deepcopy(events)
+    finally:
+        rasa_logger.setLevel(level)
+    assert copied == events and copied is not events and copied[0] is not events[0]
+    assert processor.copy.copy is copy.copy
 
 
 class _Model:
