@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -178,6 +179,7 @@ class _ParkedTracker:
     tracker: DialogueStateTracker
     last_event_id: int  # highest row id of the conversation after the save
     stored_events: int  # events of the tracker that are stored (all of them)
+    parked_at: float = 0.0  # time.monotonic() when it was parked
 
 
 class NonBlockingSQLTrackerStore(SQLTrackerStore):
@@ -201,12 +203,25 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
       never handed to two callers, and the database stays the only source of truth.
 
     ``endpoints.yml``: ``type: frontline.rasa_plugins.NonBlockingSQLTrackerStore`` with the
-    options of ``type: SQL``, plus ``parked_trackers`` (default 256, 0 turns parking off).
+    options of ``type: SQL``, plus ``parked_trackers`` (default 256, 0 turns parking off)
+    and ``parked_seconds`` (default 300): a conversation quiet for longer is loaded from
+    its rows when it resumes. Parking saves a load between a reply and the customer's
+    next message; a tracker kept for a conversation that has ended only holds memory
+    (the 20-minute soak grew 6.6% that way with 200-turn conversations).
     """
 
-    def __init__(self, *args: Any, parked_trackers: int = 256, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        parked_trackers: int = 256,
+        parked_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.parked_trackers = int(parked_trackers)
+        self.parked_seconds = float(parked_seconds)
+        self._clock = clock
         self._parked: OrderedDict[str, _ParkedTracker] = OrderedDict()
         # Trackers handed out, until they come back through ``save``; bounded like the
         # parking, since a tracker that is only read (the HTTP API, the agent desk) never does.
@@ -214,7 +229,11 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         parked = self._parked.pop(sender_id, None)
-        if parked is not None and len(parked.tracker.events) == parked.stored_events:
+        if (
+            parked is not None
+            and len(parked.tracker.events) == parked.stored_events
+            and not self._expired(parked)
+        ):
             if await asyncio.to_thread(self._last_event_id, sender_id) == parked.last_event_id:
                 self._hand_out(parked)
                 return parked.tracker
@@ -262,10 +281,17 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         ):
             return
         self._parked[tracker.sender_id] = _ParkedTracker(
-            tracker, last_event_id, len(tracker.events)
+            tracker, last_event_id, len(tracker.events), self._clock()
         )
-        while len(self._parked) > self.parked_trackers:
+        # Oldest first: drop those over the count, then those parked too long ago.
+        while self._parked and (
+            len(self._parked) > self.parked_trackers
+            or self._expired(next(iter(self._parked.values())))
+        ):
             self._parked.popitem(last=False)
+
+    def _expired(self, parked: _ParkedTracker) -> bool:
+        return self._clock() - parked.parked_at > self.parked_seconds
 
     def _last_event_id(self, sender_id: str) -> int | None:
         with self.session_scope() as session:

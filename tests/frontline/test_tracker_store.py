@@ -170,3 +170,44 @@ async def test_rows_have_the_columns_rasas_own_store_writes(store, sql_url, uniq
     ours, expected = rows(f"{unique_name}-ours"), rows(f"{unique_name}-rasa")
     assert len(ours) == len(events)
     assert ours == expected
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_tracker_parked_too_long_is_loaded_from_the_rows(sql_url, unique_name):
+    clock = FakeClock()
+    store = NonBlockingSQLTrackerStore(domain=DOMAIN, host=sql_url, parked_seconds=300, clock=clock)
+    quiet, busy = f"{unique_name}-quiet", f"{unique_name}-busy"
+    trackers = {}
+    for sender in (quiet, busy):
+        trackers[sender] = await store.get_or_create_tracker(sender)
+        trackers[sender].update(UserUttered("hello"))
+        await store.save(trackers[sender])
+
+    clock.now += 200
+    resumed = await store.retrieve(busy)  # within 300 s: the parked tracker itself
+    assert resumed is trackers[busy]
+    resumed.update(UserUttered("still here"))
+    await store.save(resumed)
+
+    clock.now += 150  # quiet for 350 s, busy for 150 s
+    reloaded = await store.retrieve(quiet)
+    assert reloaded is not trackers[quiet]
+    assert user_texts(reloaded) == ["hello"]
+    reloaded.update(UserUttered("back again"))
+    await store.save(reloaded)
+    assert await store.retrieve(busy) is trackers[busy]
+    await store.save(trackers[busy])
+
+    # A save also lets go of conversations parked too long ago (memory, not only reads).
+    clock.now += 400
+    later = await store.get_or_create_tracker(f"{unique_name}-later")
+    later.update(UserUttered("hi"))
+    await store.save(later)
+    assert list(store._parked) == [f"{unique_name}-later"]
