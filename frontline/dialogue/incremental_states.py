@@ -87,10 +87,12 @@ logger = logging.getLogger(__name__)
 MAX_CHECKPOINTS = 16
 _CACHE_ATTRIBUTE = "_frontline_states_cache"
 _APPLIED_ATTRIBUTE = "_frontline_applied_events"
+_RESTART_ATTRIBUTE = "_frontline_latest_restart"
 
 _original_past_states = DialogueStateTracker.past_states
 _original_applied_events = DialogueStateTracker.applied_events
 _original_copy = DialogueStateTracker.copy
+_original_idx_after_latest_restart = DialogueStateTracker.idx_after_latest_restart
 _original_temporary_tracker = FormAction._temporary_tracker
 _original_possible_rule_keys = RulePolicy._get_possible_keys
 _original_format_tracker_states = Policy.format_tracker_states
@@ -125,6 +127,8 @@ class _Replay:
     last_ml_action_sub_state: Any = None
     turn_was_hidden: bool = False
     checkpoints: deque[_Checkpoint] = field(default_factory=lambda: deque(maxlen=MAX_CHECKPOINTS))
+    #: The lineage (see :class:`_AppliedEvents`) of the applied events of the last call.
+    lineage: object | None = None
 
     def matches(
         self,
@@ -141,11 +145,24 @@ class _Replay:
         )
 
     def states_for(
-        self, applied: list[Event], template: DialogueStateTracker, tail: int | None = None
+        self,
+        applied: list[Event],
+        template: DialogueStateTracker,
+        tail: int | None = None,
+        lineage: object | None = None,
     ) -> list[State]:
         """The states for ``applied`` (the last ``tail`` of them), replaying only what
-        changed since the last call."""
-        common = _common_prefix_length(self.applied, applied)
+        changed since the last call.
+
+        ``lineage``, if given, is that of ``applied`` (:class:`_AppliedEvents`): when it
+        is the last call's, ``applied`` only grew since, and the events replayed so far
+        are its prefix without comparing them one by one.
+        """
+        if lineage is not None and lineage is self.lineage and len(self.applied) <= len(applied):
+            common = len(self.applied)
+        else:
+            common = _common_prefix_length(self.applied, applied)
+        self.lineage = lineage
         if common < len(self.applied):
             self._rewind(common, template)
         for event in applied[len(self.applied) :]:
@@ -328,7 +345,8 @@ def incremental_past_states(
             self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
         )
     replay = _replay_for(self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    return replay.states_for(incremental_applied_events(self), self)
+    applied = incremental_applied_events(self)
+    return replay.states_for(applied, self, lineage=_lineage(self))
 
 
 def tail_past_states(
@@ -350,7 +368,14 @@ def tail_past_states(
             rule_only_data=rule_only_data,
         )[-tail:]
     replay = _replay_for(tracker, domain, False, ignore_rule_only_turns, rule_only_data)
-    return replay.states_for(incremental_applied_events(tracker), tracker, tail=tail)
+    applied = incremental_applied_events(tracker)
+    return replay.states_for(applied, tracker, tail=tail, lineage=_lineage(tracker))
+
+
+def _lineage(tracker: DialogueStateTracker) -> object | None:
+    """The lineage of the applied events the tracker's last ``applied_events()`` gave."""
+    cache: _AppliedEvents | None = tracker.__dict__.get(_APPLIED_ATTRIBUTE)
+    return cache.lineage if cache is not None else None
 
 
 def _replay_for(
@@ -384,12 +409,18 @@ def _replay_for(
 
 @dataclass
 class _AppliedEvents:
-    """``applied_events()`` of a tracker's first ``count`` events."""
+    """``applied_events()`` of a tracker's first ``count`` events.
+
+    ``lineage`` is replaced whenever ``applied`` changes other than by appending (a
+    restart, a revert, a folded loop execution): lists returned under one lineage are
+    prefixes of each other, which spares :meth:`_Replay.states_for` comparing them.
+    """
 
     count: int
     last_event: Event | None
     loop_names: set[str]
     applied: list[Event]
+    lineage: object = field(default_factory=object)
 
 
 def incremental_applied_events(self: DialogueStateTracker) -> list[Event]:
@@ -424,17 +455,21 @@ def incremental_applied_events(self: DialogueStateTracker) -> list[Event]:
         # The body of Rasa 3.6's DialogueStateTracker.applied_events loop.
         if isinstance(event, (Restarted, SessionStarted)):
             applied = []
+            cache.lineage = object()
         elif isinstance(event, ActionReverted):
             self._undo_till_previous(ActionExecuted, applied)
+            cache.lineage = object()
         elif isinstance(event, UserUtteranceReverted):
             self._undo_till_previous(UserUttered, applied)
             self._undo_till_previous(ActionExecuted, applied)
+            cache.lineage = object()
         elif (
             isinstance(event, ActionExecuted)
             and event.action_name in cache.loop_names
             and not self._first_loop_execution_or_unhappy_path(event.action_name, applied)
         ):
             self._undo_till_previous_loop_execution(event.action_name, applied)
+            cache.lineage = object()
         else:
             applied.append(event)
     cache.applied = applied
@@ -456,6 +491,48 @@ def _rebuild_applied_events(tracker: DialogueStateTracker) -> list[Event]:
     return applied
 
 
+@dataclass
+class _LatestRestart:
+    """``idx_after_latest_restart()`` of a tracker's first ``count`` events."""
+
+    count: int
+    last_event: Event | None
+    index: int
+
+
+def incremental_idx_after_latest_restart(self: DialogueStateTracker) -> int:
+    """Drop-in for ``DialogueStateTracker.idx_after_latest_restart`` that scans new events only.
+
+    Rasa's version walks back through every event looking for a restart; in a
+    conversation without one that is all of them, with an ``isinstance`` check on an
+    abstract class each (0.85 ms for 2,700 events), and forms ask for every slot
+    validation. The index only changes when a restart arrives, so it is kept on the
+    tracker and extended by the events added since, under the same identity guard as
+    :func:`incremental_applied_events`.
+    """
+    if self._max_event_history:
+        # Events fall off the front of a bounded history: positions shift.
+        return _original_idx_after_latest_restart(self)
+    events = self.events
+    cache: _LatestRestart | None = self.__dict__.get(_RESTART_ATTRIBUTE)
+    if (
+        cache is None
+        or cache.count > len(events)
+        or (cache.count and events[cache.count - 1] is not cache.last_event)
+    ):
+        cache = _LatestRestart(count=0, last_event=None, index=0)
+    new_events = list(itertools.islice(reversed(events), len(events) - cache.count))
+    for offset, event in enumerate(new_events):
+        if isinstance(event, Restarted):
+            # ``new_events`` runs newest first: this is the latest restart.
+            cache.index = len(events) - offset
+            break
+    cache.count = len(events)
+    cache.last_event = events[-1] if events else None
+    self.__dict__[_RESTART_ATTRIBUTE] = cache
+    return cache.index
+
+
 def copy_without_replay(self: DialogueStateTracker) -> DialogueStateTracker:
     """Drop-in for ``DialogueStateTracker.copy`` that copies the state, not the history.
 
@@ -471,6 +548,15 @@ def copy_without_replay(self: DialogueStateTracker) -> DialogueStateTracker:
     clone.__dict__.pop(_CACHE_ATTRIBUTE, None)
     clone.__dict__.pop(_APPLIED_ATTRIBUTE, None)
     clone.events = self._create_events(list(self.events))
+    if not self._max_event_history:
+        # Rasa runs each action, and a form's slot validation, on a copy: the index is
+        # brought up to date on the tracker, which lives on from turn to turn, and the
+        # clone (same event objects) starts from it.
+        incremental_idx_after_latest_restart(self)
+        restart = self.__dict__[_RESTART_ATTRIBUTE]
+        clone.__dict__[_RESTART_ATTRIBUTE] = _LatestRestart(
+            restart.count, restart.last_event, restart.index
+        )
     clone.slots = _copy_slots(self.slots)
     clone.active_loop = copy.copy(self.active_loop)
     clone.latest_action = copy.copy(self.latest_action)
@@ -687,6 +773,7 @@ def install() -> None:
     DialogueStateTracker.past_states = incremental_past_states  # type: ignore[method-assign]
     DialogueStateTracker.applied_events = incremental_applied_events  # type: ignore
     DialogueStateTracker.copy = copy_without_replay  # type: ignore[method-assign]
+    DialogueStateTracker.idx_after_latest_restart = incremental_idx_after_latest_restart  # type: ignore
     FormAction._temporary_tracker = temporary_form_tracker  # type: ignore[method-assign]
     RulePolicy._get_possible_keys = bounded_possible_rule_keys  # type: ignore[method-assign]
     Policy.format_tracker_states = staticmethod(lazy_format_tracker_states)  # type: ignore
@@ -700,6 +787,7 @@ def uninstall() -> None:
     DialogueStateTracker.past_states = _original_past_states  # type: ignore[method-assign]
     DialogueStateTracker.applied_events = _original_applied_events  # type: ignore
     DialogueStateTracker.copy = _original_copy  # type: ignore[method-assign]
+    DialogueStateTracker.idx_after_latest_restart = _original_idx_after_latest_restart  # type: ignore
     FormAction._temporary_tracker = _original_temporary_tracker  # type: ignore
     RulePolicy._get_possible_keys = _original_possible_rule_keys  # type: ignore
     Policy.format_tracker_states = staticmethod(_original_format_tracker_states)  # type: ignore

@@ -41,6 +41,7 @@ from frontline.dialogue.incremental_states import (
     bounded_possible_rule_keys,
     copy_without_replay,
     incremental_applied_events,
+    incremental_idx_after_latest_restart,
     incremental_past_states,
     temporary_form_tracker,
 )
@@ -76,6 +77,9 @@ def _assert_grows_like_rasa(
     for event in events:
         tracker.update(event)
         assert incremental_applied_events(tracker) == DialogueStateTracker.applied_events(tracker)
+        assert incremental_idx_after_latest_restart(
+            tracker
+        ) == DialogueStateTracker.idx_after_latest_restart(tracker)
         for kwargs in arguments:
             expected = domain.states_for_tracker_history(tracker, **kwargs)
             got = incremental_past_states(tracker, domain, **kwargs)
@@ -114,6 +118,29 @@ def test_reverts_restarts_and_sessions_rewind_to_the_right_state(domain, convers
             if rng.random() < 0.08:
                 mixed.append(rng.choice(interruptions)())
         _assert_grows_like_rasa(domain, mixed, _argument_sets(domain))
+
+
+def test_several_events_between_calls_with_reverts_in_them_give_rasas_states(domain, conversations):
+    # A turn adds several events before the policies ask again; a revert among them
+    # followed by new events leaves the applied events longer than before, but no
+    # longer a continuation of what was replayed.
+    rng = random.Random(11)
+    interruptions = [UserUtteranceReverted, ActionReverted, Restarted, SessionStarted]
+    arguments = _argument_sets(domain)
+    for events in rng.sample(conversations, 80):
+        tracker = DialogueStateTracker("sender", domain.slots)
+        pending = 0
+        for event in events:
+            tracker.update(event)
+            if rng.random() < 0.1:
+                tracker.update(rng.choice(interruptions)())
+            pending += 1
+            if pending < rng.randint(1, 6):
+                continue
+            pending = 0
+            for kwargs in arguments:
+                expected = domain.states_for_tracker_history(tracker, **kwargs)
+                assert incremental_past_states(tracker, domain, **kwargs) == expected
 
 
 def test_a_long_conversation_replays_only_new_events(domain, conversations, monkeypatch):
@@ -330,6 +357,56 @@ def test_a_loop_that_appears_later_refolds_the_earlier_events(domain):
     assert incremental_applied_events(tracker) == DialogueStateTracker.applied_events(tracker)
 
 
+def test_the_latest_restart_is_found_by_scanning_only_new_events(
+    domain, conversations, monkeypatch
+):
+    scanned: list[Event] = []
+
+    class CountingChecks(type):
+        def __instancecheck__(cls, instance: object) -> bool:
+            scanned.append(instance)
+            return isinstance(instance, Restarted)
+
+    monkeypatch.setattr(incremental_states, "Restarted", CountingChecks("Restarted", (), {}))
+    events = [e for conversation in conversations[:20] for e in conversation]
+    events = [e for e in events if not isinstance(e, Restarted)]
+    tracker = DialogueStateTracker("sender", domain.slots)
+    for event in events:
+        tracker.update(event)
+    assert incremental_idx_after_latest_restart(tracker) == 0
+    assert len(scanned) == len(tracker.events) > 300
+
+    scanned.clear()
+    tracker.update(Restarted())
+    tracker.update(ActionExecuted("action_listen"))
+    assert incremental_idx_after_latest_restart(tracker) == len(tracker.events) - 1
+    assert len(scanned) == 2
+    scanned.clear()
+    assert incremental_idx_after_latest_restart(tracker) == len(tracker.events) - 1
+    assert scanned == []
+    # Rasa runs every action on a copy of the tracker, which lives on: the copy starts
+    # from what was scanned, and the tracker keeps it for the next copy.
+    tracker.update(ActionExecuted("action_listen"))
+    clone = copy_without_replay(tracker)
+    assert len(scanned) == 1
+    clone.update(ActionExecuted("action_listen"))
+    assert incremental_idx_after_latest_restart(clone) == len(tracker.events) - 2
+    assert len(scanned) == 2
+    assert incremental_idx_after_latest_restart(tracker) == len(tracker.events) - 2
+    assert len(scanned) == 2
+
+
+def test_the_latest_restart_of_a_bounded_history_is_rasas(domain):
+    tracker = DialogueStateTracker("sender", domain.slots, max_event_history=5)
+    for event in [ActionExecuted("action_listen"), Restarted()] + [
+        ActionExecuted("action_listen") for _ in range(8)
+    ]:
+        tracker.update(event)
+        assert incremental_idx_after_latest_restart(
+            tracker
+        ) == DialogueStateTracker.idx_after_latest_restart(tracker)
+
+
 def test_install_routes_trackers_and_policies_and_uninstall_restores(domain):
     original = DialogueStateTracker.past_states
     try:
@@ -337,6 +414,7 @@ def test_install_routes_trackers_and_policies_and_uninstall_restores(domain):
         assert DialogueStateTracker.past_states is incremental_past_states
         assert DialogueStateTracker.applied_events is incremental_applied_events
         assert DialogueStateTracker.copy is copy_without_replay
+        assert DialogueStateTracker.idx_after_latest_restart is incremental_idx_after_latest_restart
         assert RulePolicy._get_possible_keys is bounded_possible_rule_keys
         # The debug-only formatting is skipped while debug logging is off.
         assert Policy.format_tracker_states([{"user": {"intent": "greet"}}]) == ""
