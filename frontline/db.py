@@ -74,6 +74,28 @@ def create_tables(
             logger.info("another process was creating tables at the same time; checking again")
 
 
+def create_indexes(engine: Engine, indexes: list[sa.Index]) -> None:
+    """Creates the indexes that do not exist yet, on tables that do (as
+    :func:`create_tables`, safe when several processes start at once).
+
+    ``CREATE INDEX`` blocks writes to its table while it builds: instant on a new or
+    small table. On a large table in production, build it beforehand with ``CREATE
+    INDEX CONCURRENTLY`` under the same name; this then finds it and does nothing.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_TABLES_LOCK_KEY}
+            )
+            for index in indexes:
+                index.create(connection, checkfirst=True)
+        return
+    # SQLite runs one DDL statement atomically; IF NOT EXISTS settles the race.
+    with engine.begin() as connection:
+        for index in indexes:
+            connection.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
 def _create_engine(url: str) -> Engine:
     parsed = sa.engine.make_url(url)
     if parsed.drivername.startswith("sqlite"):

@@ -35,6 +35,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.utils.endpoints import EndpointConfig
 
+from frontline.db import create_indexes
 from frontline.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -219,6 +220,7 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        create_indexes(self.engine, [self.sender_latest_event_index()])
         self.parked_trackers = int(parked_trackers)
         self.parked_seconds = float(parked_seconds)
         self._clock = clock
@@ -226,6 +228,20 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         # Trackers handed out, until they come back through ``save``; bounded like the
         # parking, since a tracker that is only read (the HTTP API, the agent desk) never does.
         self._handed_out: OrderedDict[str, _ParkedTracker] = OrderedDict()
+
+    @classmethod
+    def sender_latest_event_index(cls) -> sa.Index:
+        """The index that finds a conversation's latest event without reading the others.
+
+        Rasa indexes ``events`` by ``sender_id`` alone, so ``max(id)`` for one sender
+        (asked twice per message, see :meth:`_last_id_in`) reads every row of the
+        conversation: 0.86 ms at turn 200 against 0.05 ms at turn 5, on PostgreSQL.
+        With ``(sender_id, id)`` it is one step down the index at any length.
+        """
+        # On a copy of Rasa's table: an index made on the table itself would join its
+        # metadata, and every later ``create_all`` of it, for the whole process.
+        table = cls.SQLEvent.__table__.to_metadata(sa.MetaData())
+        return sa.Index("ix_events_sender_id_id", table.c.sender_id, table.c.id)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         parked = self._parked.pop(sender_id, None)

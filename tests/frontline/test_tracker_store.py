@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 
 from frontline.rasa_plugins import NonBlockingSQLTrackerStore
+from tests.support.servers import POSTGRES_URL, require_server
+from tests.support.topology import fresh_postgres_database
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
 
@@ -211,3 +214,56 @@ async def test_a_tracker_parked_too_long_is_loaded_from_the_rows(sql_url, unique
     later.update(UserUttered("hi"))
     await store.save(later)
     assert list(store._parked) == [f"{unique_name}-later"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_sql_url(request, tmp_path):
+    """A database without an ``events`` table yet, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    with fresh_postgres_database(require_server(POSTGRES_URL, "PostgreSQL"), "events") as url:
+        yield url
+
+
+def _event_indexes(url: str) -> dict[str, list[str]]:
+    engine = sa.create_engine(url)
+    try:
+        return {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("events")}
+    finally:
+        engine.dispose()
+
+
+def _plan_of_latest_event_query(store: NonBlockingSQLTrackerStore, sender_id: str) -> str:
+    query = f"SELECT max(id) FROM events WHERE sender_id = '{sender_id}'"
+    with store.session_scope() as session:
+        if store.engine.dialect.name == "postgresql":
+            session.execute(sa.text("ANALYZE events"))  # as autovacuum would have by now
+            return " ".join(str(row[0]) for row in session.execute(sa.text(f"EXPLAIN {query}")))
+        rows = session.execute(sa.text(f"EXPLAIN QUERY PLAN {query}"))
+        return " ".join(str(row[-1]) for row in rows)
+
+
+async def test_the_latest_event_of_a_conversation_is_found_by_an_index(fresh_sql_url):
+    # A deployment whose events table Rasa's own store created gets the index too.
+    SQLTrackerStore(domain=DOMAIN, host=fresh_sql_url).engine.dispose()
+    assert "ix_events_sender_id_id" not in _event_indexes(fresh_sql_url)
+
+    store = NonBlockingSQLTrackerStore(domain=DOMAIN, host=fresh_sql_url)
+    again = NonBlockingSQLTrackerStore(domain=DOMAIN, host=fresh_sql_url)  # finds it: no error
+
+    assert _event_indexes(fresh_sql_url)["ix_events_sender_id_id"] == ["sender_id", "id"]
+    tracker = await store.get_or_create_tracker("long")
+    for turn in range(200):
+        tracker.update(UserUttered(f"message {turn}"))
+        tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    plan = _plan_of_latest_event_query(store, "long")
+    # One step down an index from the newest end, not a read of all 400 rows.
+    if store.engine.dialect.name == "postgresql":
+        assert "Index Only Scan Backward" in plan or "Index Scan Backward" in plan, plan
+    else:
+        assert "COVERING INDEX ix_events_sender_id_id" in plan, plan
+    assert (await again.retrieve("long")).events[-1] == ActionExecuted("action_listen")
+    for each in (store, again):
+        each.engine.dispose()
