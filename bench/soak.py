@@ -18,11 +18,18 @@ turn, a garbage collection, the table having grown) would be counted against tur
 Reported: memory of each process sampled every 10 s (growth from the end of the
 warm-up to the end), and mean latency per cycle (first cycle vs last; medians
 beside them) of the conversations that began after the warm-up, in
-``bench/results/soak.{json,md}``.
+``bench/results/soak.{json,md}``, with every measured turn (time, index, latency).
+
+The first cycle is measured all through the run, the last only once conversations
+have grown that long, so a machine that slows down (a noisy neighbour) or a server that
+does over time would count against the last cycle alone. The comparison is therefore
+also given over the same stretch of the run: the turns answered after the first
+last-cycle turn was.
 
 ``--probe`` is the quick diagnostic behind it: one conversation of ``--turns`` turns with
 no think time on an otherwise idle stack, reporting per block of 25 turns the mean latency
-and the CPU time per turn of each server (``bench/results/long_conversation.{json,md}``).
+and the CPU time per turn of each server and of PostgreSQL
+(``bench/results/long_conversation.{json,md}``).
 A server whose CPU per turn grows from block to block does work that grows with the
 conversation.
 """
@@ -37,7 +44,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +52,20 @@ import aiohttp
 
 from bench.run_bench import RESULTS, production_stack
 from bench.scripts import demo_customers
-from tests.support.processes import rss_mb
+from tests.support.processes import cpu_seconds, rss_mb
 
 CYCLE = 5
+
+
+@dataclass(frozen=True)
+class MeasuredTurn:
+    """One turn of a measured conversation: when it was answered, its index, its latency."""
+
+    at: float  # time.monotonic() when the reply arrived
+    index: int  # 0 for the conversation's first turn after verification
+    seconds: float
+
+
 WARM_UP_SECONDS = 120.0
 GOALS = {"memory_growth_pct": 5.0, "late_vs_first_latency_pct": 10.0}
 
@@ -63,12 +81,12 @@ async def long_customer(
     rng: random.Random,
     deadline: float,
     turns: int,
-    latencies: dict[int, list[float]],
+    measured_turns: list[MeasuredTurn],
     measure_from: float,
     first_turns: int | None = None,
 ) -> None:
-    """One customer's conversations until ``deadline``; latencies by turn index of those
-    conversations that began at ``measure_from`` or later (after the warm-up).
+    """One customer's conversations until ``deadline``; the turns of those conversations
+    that began at ``measure_from`` or later (after the warm-up) go to ``measured_turns``.
 
     ``first_turns`` shortens the first conversation (the stagger, see the module's
     docstring); the later ones have ``turns`` turns.
@@ -100,13 +118,27 @@ async def long_customer(
             text = cycle_turns(rng.choice(customer.order_ids))[index % CYCLE]
             latency = await say(sender, text)
             if measured:
-                latencies[index].append(latency)
+                measured_turns.append(MeasuredTurn(time.monotonic(), index, latency))
             await asyncio.sleep(rng.uniform(1.0, 3.0))  # think time (load model)
         length = turns
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process on this machine (the benchmark's server is
+    local): its share of a turn, which the servers' own CPU times leave out."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().startswith("postgres"):
+                total += cpu_seconds(int(entry.name))
+        except OSError:
+            continue  # exited meanwhile
+    return total
+
+
 async def probe(processes: dict[str, Any], turns: int, block: int = 25) -> dict[str, Any]:
-    """One long conversation, no think time: latency and CPU per turn by block of turns."""
+    """One long conversation, no think time: latency and CPU per turn by block of turns
+    (of each server, and of PostgreSQL)."""
     customer = demo_customers()[0][0]
     sender = f"probe-{uuid.uuid4().hex[:10]}"
     webhook = f"{processes['rasa'].url}/webhooks/rest/webhook"
@@ -129,6 +161,7 @@ async def probe(processes: dict[str, Any], turns: int, block: int = 25) -> dict[
             await say(text)
         for start in range(0, turns, block):
             cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
+            cpu_before["postgres"] = postgres_cpu_seconds()
             latencies = [
                 await say(cycle_turns(customer.order_ids[0])[index % CYCLE])
                 for index in range(start, min(start + block, turns))
@@ -138,8 +171,11 @@ async def probe(processes: dict[str, Any], turns: int, block: int = 25) -> dict[
                     "turns": f"{start + 1}-{start + len(latencies)}",
                     "mean_latency_ms": round(statistics.fmean(latencies) * 1000, 1),
                     "cpu_ms_per_turn": {
-                        name: round((p.cpu_seconds() - cpu_before[name]) * 1000 / len(latencies), 1)
-                        for name, p in processes.items()
+                        name: round((seconds - cpu_before[name]) * 1000 / len(latencies), 1)
+                        for name, seconds in (
+                            [(name, p.cpu_seconds()) for name, p in processes.items()]
+                            + [("postgres", postgres_cpu_seconds())]
+                        )
                     },
                 }
             )
@@ -166,6 +202,35 @@ def probe_summary(results: dict[str, Any]) -> str:
         lines.append(f"| {block['turns']} | {block['mean_latency_ms']} | {cpu} |")
     lines += ["", f"Last block against the first: {results['last_vs_first_latency_pct']:+}%", ""]
     return "\n".join(lines)
+
+
+def latency_by_cycle(
+    turns: list[MeasuredTurn], cycles: int, since: float | None = None
+) -> dict[str, list[Any]]:
+    """Mean and median latency (ms) and number of turns per cycle of the conversation,
+    of the turns answered at ``since`` or later (all by default); 0 for an empty cycle."""
+    by_cycle: list[list[float]] = [[] for _ in range(cycles)]
+    for turn in turns:
+        if (since is None or turn.at >= since) and turn.index // CYCLE < cycles:
+            by_cycle[turn.index // CYCLE].append(turn.seconds * 1000)
+    return {
+        "mean_ms": [round(statistics.fmean(v), 1) if v else 0 for v in by_cycle],
+        "median_ms": [round(statistics.median(v), 1) if v else 0 for v in by_cycle],
+        "turns": [len(v) for v in by_cycle],
+    }
+
+
+def first_against_last(by_cycle: dict[str, list[Any]], last: int) -> dict[str, float]:
+    """The first cycle's latency against cycle ``last``'s, means and medians."""
+    mean, median = by_cycle["mean_ms"], by_cycle["median_ms"]
+    return {
+        "first_cycle_ms": mean[0],
+        "last_cycle_ms": mean[last],
+        "late_vs_first_pct": round((mean[last] / mean[0] - 1) * 100, 1),
+        "first_cycle_median_ms": median[0],
+        "last_cycle_median_ms": median[last],
+        "late_vs_first_median_pct": round((median[last] / median[0] - 1) * 100, 1),
+    }
 
 
 def staggered_length(customer: int, customers: int, turns: int) -> int:
@@ -195,7 +260,7 @@ async def soak(processes: dict[str, Any], args: argparse.Namespace) -> dict[str,
     # every code path (TensorFlow traces functions on first use): left out of the
     # first-against-late comparison, whichever way they would bias it.
     measure_from = started + min(WARM_UP_SECONDS, args.minutes * 60 / 4)
-    latencies: dict[int, list[float]] = defaultdict(list)
+    measured_turns: list[MeasuredTurn] = []
     samples: list[dict[str, Any]] = []
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -209,46 +274,78 @@ async def soak(processes: dict[str, Any], args: argparse.Namespace) -> dict[str,
                     random.Random(i),
                     deadline,
                     args.turns,
-                    latencies,
+                    measured_turns,
                     measure_from,
                     first_turns=staggered_length(i, args.customers, args.turns),
                 )
                 for i in range(args.customers)
             ),
         )
-    cycles = [
-        [v for i in range(c * CYCLE, (c + 1) * CYCLE) for v in latencies.get(i, [])]
-        for c in range(args.turns // CYCLE)
-    ]
-    by_cycle = [statistics.fmean(v or [0]) * 1000 for v in cycles]
-    median_by_cycle = [statistics.median(v or [0]) * 1000 for v in cycles]
+    cycle_count = args.turns // CYCLE
+    all_turns = latency_by_cycle(measured_turns, cycle_count)
+    last_full = max((c for c, v in enumerate(all_turns["mean_ms"]) if v > 0), default=0)
+    # The same comparison over the same stretch of the run: from the moment the first
+    # last-cycle turn was answered on, young and old conversations ran side by side, so
+    # whatever changed on the machine or the server over the run counts for both.
+    period_start = min(
+        (t.at for t in measured_turns if t.index // CYCLE == last_full), default=started
+    )
+    same_period = latency_by_cycle(measured_turns, cycle_count, since=period_start)
     after_warm_up = next((s for s in samples if s["t"] >= WARM_UP_SECONDS), samples[0])
     growth = {
         name: round((samples[-1][name] - after_warm_up[name]) / after_warm_up[name] * 100, 2)
         for name in processes
     }
-    last_full = max((c for c, v in enumerate(by_cycle) if v > 0), default=0)
     return {
         "minutes": args.minutes,
         "customers": args.customers,
         "turns_per_conversation": args.turns,
-        "turns_measured": sum(len(v) for v in latencies.values()),
+        "turns_measured": len(measured_turns),
         "memory_samples_mb": samples,
         "memory_growth_pct_after_warm_up": growth,
-        "mean_latency_ms_by_cycle": [round(v, 1) for v in by_cycle],
-        "median_latency_ms_by_cycle": [round(v, 1) for v in median_by_cycle],
-        "turns_measured_by_cycle": [len(v) for v in cycles],
-        "first_cycle_ms": round(by_cycle[0], 1),
-        "last_cycle_ms": round(by_cycle[last_full], 1),
+        "mean_latency_ms_by_cycle": all_turns["mean_ms"],
+        "median_latency_ms_by_cycle": all_turns["median_ms"],
+        "turns_measured_by_cycle": all_turns["turns"],
         "last_cycle_index": last_full,
-        "late_vs_first_pct": round((by_cycle[last_full] / by_cycle[0] - 1) * 100, 1),
-        "first_cycle_median_ms": round(median_by_cycle[0], 1),
-        "last_cycle_median_ms": round(median_by_cycle[last_full], 1),
-        "late_vs_first_median_pct": round(
-            (median_by_cycle[last_full] / median_by_cycle[0] - 1) * 100, 1
-        ),
+        **first_against_last(all_turns, last_full),
+        "same_period": {
+            "from_s": round(period_start - started, 1),
+            "turns_measured_by_cycle": same_period["turns"],
+            **first_against_last(same_period, last_full),
+        },
+        # Every measured turn: seconds since the start, index in its conversation, ms.
+        "turns": [
+            [round(t.at - started, 2), t.index, round(t.seconds * 1000, 2)] for t in measured_turns
+        ],
         "goals": GOALS,
     }
+
+
+def soak_summary(results: dict[str, Any]) -> str:
+    last = results["last_cycle_index"]
+    period = results["same_period"]
+
+    def comparison(figures: dict[str, Any], counts: list[int]) -> str:
+        return (
+            f"  - mean: first cycle (turns 1-5) {figures['first_cycle_ms']} ms, cycle "
+            f"{last + 1} {figures['last_cycle_ms']} ms: **{figures['late_vs_first_pct']:+}%**"
+            f" (goal within {GOALS['late_vs_first_latency_pct']}%)\n"
+            f"  - median: {figures['first_cycle_median_ms']} ms, "
+            f"{figures['last_cycle_median_ms']} ms: {figures['late_vs_first_median_pct']:+}%\n"
+            f"  - turns measured: first cycle {counts[0]}, cycle {last + 1} {counts[last]}\n"
+        )
+
+    return (
+        f"# Soak: {results['minutes']} min, {results['customers']} customers, conversations "
+        f"of {results['turns_per_conversation']} turns\n\n"
+        f"- memory growth after a {WARM_UP_SECONDS:.0f} s warm-up (goal <= "
+        f"{GOALS['memory_growth_pct']}%): {results['memory_growth_pct_after_warm_up']}\n"
+        f"- latency of the last cycle against the first, all measured turns:\n"
+        + comparison(results, results["turns_measured_by_cycle"])
+        + f"- the same over the same stretch of the run (from {period['from_s']} s, when the "
+        f"first cycle-{last + 1} turn was answered):\n"
+        + comparison(period, period["turns_measured_by_cycle"])
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -273,20 +370,7 @@ def main(argv: list[str] | None = None) -> None:
             results = asyncio.run(soak(processes, args))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "soak.json").write_text(json.dumps(results, indent=2) + "\n")
-    summary = (
-        f"# Soak: {args.minutes} min, {args.customers} customers, conversations of "
-        f"{args.turns} turns\n\n"
-        f"- memory growth after a {WARM_UP_SECONDS:.0f} s warm-up (goal <= "
-        f"{GOALS['memory_growth_pct']}%): {results['memory_growth_pct_after_warm_up']}\n"
-        f"- mean latency, first cycle (turns 1-5) {results['first_cycle_ms']} ms; cycle "
-        f"{results['last_cycle_index'] + 1} {results['last_cycle_ms']} ms: "
-        f"{results['late_vs_first_pct']:+}% (goal within "
-        f"{GOALS['late_vs_first_latency_pct']}%)\n"
-        f"- median latency, the same cycles: {results['first_cycle_median_ms']} ms; "
-        f"{results['last_cycle_median_ms']} ms: {results['late_vs_first_median_pct']:+}%\n"
-        f"- turns measured per cycle: first {results['turns_measured_by_cycle'][0]}, last "
-        f"{results['turns_measured_by_cycle'][results['last_cycle_index']]}\n"
-    )
+    summary = soak_summary(results)
     (RESULTS / "soak.md").write_text(summary)
     print(summary)
 
