@@ -13,10 +13,15 @@ ORDER_ID_RE = re.compile(r"^#?(\d{6})$")
 ZIP_CODE_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
-# Used to find identifiers inside free text (masking transcripts).
+# Used to find identifiers inside free text (masking transcripts). Digits that continue
+# a token of ASCII letters, digits or underscores are part of our own identifiers
+# ("dp_3998938304fa440d", a dispute), not a phone or card number: masking them would
+# hide from the human agent the reference they need.
 EMAIL_IN_TEXT_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-PHONE_IN_TEXT_RE = re.compile(r"(?<!\d)(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)")
-CARD_IN_TEXT_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,15}(\d{4})(?!\d)")
+PHONE_IN_TEXT_RE = re.compile(
+    r"(?<![A-Za-z0-9_])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)"
+)
+CARD_IN_TEXT_RE = re.compile(r"(?<![A-Za-z0-9_])(?:\d[ -]?){12,15}(\d{4})(?!\d)")
 
 
 def normalize_order_id(value: object) -> str | None:

@@ -33,6 +33,26 @@ def test_mask_text_masks_every_identifier_in_free_text():
     assert "j***@example.com" in masked and "**** 4242" in masked
 
 
+@pytest.mark.parametrize(
+    "reference",
+    ["dp_3998938304fa440d", "dp_a4155550134", "ch_4242424242424242", "INV4155550134"],
+)
+def test_mask_text_leaves_digits_inside_our_identifiers_alone(reference):
+    # Random ids sometimes hold ten or sixteen digits in a row: the human agent needs
+    # the reference whole (a dispute id was masked like a phone number).
+    text = f"dispute {reference} opened; call 415-555-0134 or +1 (415) 555-0134."
+    masked = mask_text(text)
+    assert reference in masked
+    assert "555-0134" not in masked
+
+
+@pytest.mark.parametrize(
+    "text", ["phone:4155550134", "(415) 555-0134", "415.555.0134x12", "#4155550134"]
+)
+def test_mask_text_still_masks_phone_numbers_after_punctuation(text):
+    assert "0134" not in mask_text(text)
+
+
 def test_mask_text_leaves_order_numbers_alone():
     assert mask_text("order 482913 please") == "order 482913 please"
 
