@@ -38,6 +38,9 @@ reach, so a prediction costs the same at turn 300 as at turn 3.
 ``applied_events()`` itself, which Rasa also calls on its own several times per message
 (session expiry, tracker serialisation), is folded incrementally the same way, and the
 rule policy's debug line that formats every state is skipped while debug logging is off.
+``idx_after_latest_restart()``, which forms ask for on every slot validation, is kept
+up to date the same way (:func:`incremental_idx_after_latest_restart`), and tracker
+copies start from it.
 :func:`install` swaps the methods in; ``frontline.rasa_server`` calls it when it starts
 Rasa.
 """
