@@ -58,6 +58,10 @@ from tests.support.processes import cpu_seconds, rss_mb
 CYCLE = 5
 
 
+WARM_UP_SECONDS = 120.0
+GOALS = {"memory_growth_pct": 5.0, "late_vs_first_latency_pct": 10.0}
+
+
 @dataclass(frozen=True)
 class MeasuredTurn:
     """One turn of a measured conversation: when it was answered, its index, its latency."""
@@ -65,10 +69,6 @@ class MeasuredTurn:
     at: float  # time.monotonic() when the reply arrived
     index: int  # 0 for the conversation's first turn after verification
     seconds: float
-
-
-WARM_UP_SECONDS = 120.0
-GOALS = {"memory_growth_pct": 5.0, "late_vs_first_latency_pct": 10.0}
 
 
 def cycle_turns(order_id: str) -> list[str]:
@@ -141,6 +141,13 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def cpu_by_process(processes: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds so far of each server and of PostgreSQL."""
+    return {name: p.cpu_seconds() for name, p in processes.items()} | {
+        "postgres": postgres_cpu_seconds()
+    }
+
+
 async def probe(processes: dict[str, Any], turns: int, block: int = 25) -> dict[str, Any]:
     """One long conversation, no think time: latency and CPU per turn by block of turns
     (of each server, and of PostgreSQL)."""
@@ -165,22 +172,19 @@ async def probe(processes: dict[str, Any], turns: int, block: int = 25) -> dict[
         ):
             await say(text)
         for start in range(0, turns, block):
-            cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
-            cpu_before["postgres"] = postgres_cpu_seconds()
+            cpu_before = cpu_by_process(processes)
             latencies = [
                 await say(cycle_turns(customer.order_ids[0])[index % CYCLE])
                 for index in range(start, min(start + block, turns))
             ]
+            cpu_after = cpu_by_process(processes)
             blocks.append(
                 {
                     "turns": f"{start + 1}-{start + len(latencies)}",
                     "mean_latency_ms": round(statistics.fmean(latencies) * 1000, 1),
                     "cpu_ms_per_turn": {
-                        name: round((seconds - cpu_before[name]) * 1000 / len(latencies), 1)
-                        for name, seconds in (
-                            [(name, p.cpu_seconds()) for name, p in processes.items()]
-                            + [("postgres", postgres_cpu_seconds())]
-                        )
+                        name: round((cpu_after[name] - cpu_before[name]) * 1000 / len(latencies), 1)
+                        for name in cpu_after
                     },
                 }
             )
