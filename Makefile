@@ -31,7 +31,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) \
+TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml' 2>/dev/null) \
 	$(SPACY_MODEL)/meta.json
 
 
@@ -62,7 +62,7 @@ $(SPACY_MODEL)/meta.json: frontline/nlu/spacy_pipeline.py frontline/patterns.py 
 train: $(MODEL)
 
 $(MODEL): $(TRAIN_INPUTS) | venv
-	$(BIN)/rasa train --fixed-model-name frontline --out models --quiet
+	$(BIN)/rasa train --domain domain --fixed-model-name frontline --out models --quiet
 
 # Debian packages the tests drive: Chromium and its driver (browser tests) and nginx
 # (scale-out tests). Installed when missing and apt-get can be used; elsewhere install
@@ -89,7 +89,7 @@ lint: venv
 
 validate: venv
 	$(BIN)/python -m frontline.policy_check
-	$(BIN)/rasa data validate --quiet
+	$(BIN)/rasa data validate --domain domain --quiet
 
 test-unit: venv spacy
 	$(BIN)/python -m pytest -q -m "not e2e" tests

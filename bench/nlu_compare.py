@@ -154,7 +154,7 @@ def train(config: Path, output: Path) -> tuple[str, float]:
         str(ROOT / "data" / "nlu"),
         str(output),
         fixed_model_name=config.stem,
-        domain=str(ROOT / "domain.yml"),
+        domain=str(ROOT / "domain"),
     )
     return model, time.perf_counter() - started
 

@@ -180,7 +180,16 @@ def run_benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     ours: dict[str, Any] = {"deployment": args.deployment}
     if not args.skip_training:
         ours["training_seconds"] = train_seconds(
-            [str(BIN / "rasa"), "train", "--force", "--out", str(folder / "models"), "--quiet"],
+            [
+                str(BIN / "rasa"),
+                "train",
+                "--domain",
+                "domain",
+                "--force",
+                "--out",
+                str(folder / "models"),
+                "--quiet",
+            ],
             REPO_ROOT,
         )
     peer: dict[str, Any] = {"init_and_training_seconds": init_starter(folder)}

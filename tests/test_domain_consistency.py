@@ -17,9 +17,10 @@ import yaml
 from frontline.errors import ConfigurationError
 from frontline.policy import load_policy
 from frontline.policy_check import check_all
+from tests.support.domain import raw_domain
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+DOMAIN = raw_domain()
 
 
 def _strings_in_python(folder: Path) -> set[str]:
@@ -116,7 +117,7 @@ def test_buttons_reach_the_customer_exactly_as_written_without_interpolation_err
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    domain = Domain.load(str(ROOT / "domain.yml"))
+    domain = Domain.load(str(ROOT / "domain"))
     tracker = DialogueStateTracker("buttons", domain.slots)
     buttons = [
         button

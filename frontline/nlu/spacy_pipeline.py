@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT = Path("build/spacy/frontline_en")
 
-# Entity labels are the Rasa entity names used in domain.yml and the training data.
+# Entity labels are the Rasa entity names used in domain/ and the training data.
 ORDER_ID = "order_id"
 EMAIL = "email"
 ZIP_CODE = "zip_code"

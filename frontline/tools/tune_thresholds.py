@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "nlu")
-    parser.add_argument("--domain", type=Path, default=ROOT / "domain.yml")
+    parser.add_argument("--domain", type=Path, default=ROOT / "domain")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-misroute", type=float, default=0.05)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def domain() -> dict[str, Any]:
     """The domain as the action server receives it."""
-    return Domain.load(str(ROOT / "domain.yml")).as_dict()
+    return Domain.load(str(ROOT / "domain")).as_dict()
 
 
 @pytest.fixture

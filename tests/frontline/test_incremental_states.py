@@ -217,7 +217,7 @@ def test_a_forms_temporary_tracker_equals_rasas(domain, conversations):
 def test_rule_matching_stops_where_the_rules_end_with_rasas_result(conversations, tmp_path):
     # The domain as training sees it (with the FAQ and small-talk answers' actions).
     domain = TrainingDataImporter.load_from_config(
-        str(REPO_ROOT / "config.yml"), str(REPO_ROOT / "domain.yml"), [str(REPO_ROOT / "data")]
+        str(REPO_ROOT / "config.yml"), str(REPO_ROOT / "domain"), [str(REPO_ROOT / "data")]
     ).get_domain()
     config = {**RulePolicy.get_default_config(), "core_fallback_action_name": "action_fallback"}
     policy = RulePolicy.create(
@@ -257,7 +257,7 @@ def test_rule_matching_stops_where_the_rules_end_with_rasas_result(conversations
 def training_domain() -> Domain:
     """The domain as training sees it (with the FAQ and small-talk answers' actions)."""
     return TrainingDataImporter.load_from_config(
-        str(REPO_ROOT / "config.yml"), str(REPO_ROOT / "domain.yml"), [str(REPO_ROOT / "data")]
+        str(REPO_ROOT / "config.yml"), str(REPO_ROOT / "domain"), [str(REPO_ROOT / "data")]
     ).get_domain()
 
 

@@ -19,7 +19,7 @@ from frontline.rasa_plugins import NonBlockingSQLTrackerStore
 from tests.support.servers import POSTGRES_URL, require_server
 from tests.support.topology import fresh_postgres_database
 
-DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain"))
 
 
 class RecordingBroker(EventBroker):

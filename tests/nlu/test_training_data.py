@@ -10,14 +10,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
 from frontline.nlu.spacy_pipeline import build_pipeline
 from frontline.patterns import LAST_POSITION, LAST_VALUE, normalize_ordinal
+from tests.support.domain import raw_domain
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+DOMAIN = raw_domain()
 RETRIEVAL_INTENTS = ("faq", "chitchat")
 # Intents that start a flow: customers phrase them in many ways, so they need more examples.
 TASK_INTENTS = {

@@ -25,7 +25,7 @@ from frontline.dialogue.escalation_policy import METADATA_KEY, EscalationRulesPo
 from frontline.policy import load_policies
 from tests.policy.conftest import POLICIES, ROOT, edit_policy
 
-DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+DOMAIN = Domain.load(str(ROOT / "domain"))
 
 
 def make_policy(tmp_path: Path, policies_dir: Path = POLICIES) -> EscalationRulesPolicy:

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from frontline.errors import ConfigurationError
 from frontline.policy import MODULE_NAMES, load_policies, load_policy
 from frontline.policy_check import check_all
 from tests.policy.conftest import ROOT, edit_policy
+from tests.support.domain import raw_domain
 
-DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+DOMAIN = raw_domain()
 
 
 def test_every_module_is_valid_versioned_and_owned():

@@ -16,7 +16,7 @@ STORY_FOLDERS = ("data/stories", "data/rules", "tests/stories")
 
 
 def load_domain() -> Domain:
-    return Domain.load(str(REPO_ROOT / "domain.yml"))
+    return Domain.load(str(REPO_ROOT / "domain"))
 
 
 def story_trackers(
