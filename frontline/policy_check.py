@@ -12,9 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from frontline.errors import ConfigurationError
+from frontline.flags.definitions import cross_check, load_flags_policy
 from frontline.policy import (
     MODULE_NAMES,
     EscalationPolicy,
+    Policies,
     load_policies,
     load_policy,
     typed_view,
@@ -44,7 +46,15 @@ def check_all(policies_dir: Path) -> list[str]:
             problems.append(str(exc))
         else:
             problems += _returns_within_the_guardrail(policies_dir, rules.escalation)
+            problems += _flags_agree(policies_dir, rules)
     return problems
+
+
+def _flags_agree(policies_dir: Path, rules: Policies) -> list[str]:
+    """Every declared write has a flag; contact flags name self-service intents."""
+    if not (policies_dir / "flags.yml").exists():
+        return [f"policy 'flags' is missing from {policies_dir}"]
+    return cross_check(load_flags_policy(policies_dir), rules)
 
 
 def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationPolicy) -> list[str]:
