@@ -44,6 +44,8 @@ RULE_SLOT = "escalation_rule"
 REASON_SLOT = "handoff_reason"
 LOG_SLOT = "action_log"
 ESCALATION_METADATA_KEY = "frontline_escalation"
+#: The feature-flag evaluations that decided an action (frontline/dialogue/control_policy.py).
+FLAGS_METADATA_KEY = "frontline_flags"
 #: Rasa's defaults when config.yml does not set them.
 RASA_DEFAULT_THRESHOLDS = {
     "nlu_fallback_threshold": 0.3,
@@ -300,6 +302,9 @@ class DecisionBuilder:
         assessment = metadata.get(ESCALATION_METADATA_KEY)
         if isinstance(assessment, Mapping):
             decision["escalation"] = dict(assessment)
+        flags = metadata.get(FLAGS_METADATA_KEY)
+        if isinstance(flags, list):
+            decision["flags"] = [dict(f) for f in flags if isinstance(f, Mapping)]
         return decision
 
     def _slot(self, event: Mapping[str, Any], state: _Conversation) -> None:
