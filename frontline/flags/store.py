@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import json
 import logging
 import threading
@@ -44,7 +45,8 @@ from frontline.settings import Settings
 logger = logging.getLogger(__name__)
 
 STATE_ROW = "global"
-REDIS_KEY = "frontline:flags:version"
+#: The Redis key of the counter's copy, per database (deployments may share a Redis).
+REDIS_KEY_PREFIX = "frontline:flags:version:"
 MAX_ACTOR_LENGTH = 128
 MAX_REASON_LENGTH = 500
 MAX_FLAG_KEY_LENGTH = 64
@@ -89,6 +91,7 @@ class FlagOverrideRow(Base):
 
 _state: sa.Table = FlagStateRow.__table__
 _overrides: sa.Table = FlagOverrideRow.__table__
+_VERSION_QUERY = sa.select(_state.c.version).where(_state.c.id == STATE_ROW)
 _ready_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _ready_lock = threading.Lock()
 
@@ -151,6 +154,7 @@ class SqlFlagStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"SqlFlagStore({sa.engine.make_url(self.url).render_as_string()!r})"
@@ -163,15 +167,28 @@ class SqlFlagStore:
     # -- reading ---------------------------------------------------------------------
 
     def read_version(self) -> int:
-        """The change counter (one primary-key read)."""
+        """The change counter (one primary-key read, on a connection kept per thread).
+
+        SQLAlchemy 1.4 opens a new SQLite connection for every use of a file database
+        (``NullPool``): 1.8 ms a message here, against 0.05 ms on a kept connection (a
+        SELECT on SQLite holds no transaction between reads). PostgreSQL uses the pool.
+        """
+        connection = getattr(self._local, "connection", None)
         try:
-            with self._engine().connect() as connection:
-                return int(
-                    connection.execute(
-                        sa.select(_state.c.version).where(_state.c.id == STATE_ROW)
-                    ).scalar_one()
-                )
+            if connection is None:
+                engine = self._engine()
+                if engine.dialect.name != "sqlite":
+                    # A pooled connection is cheap; a kept one would sit in a transaction.
+                    with engine.connect() as pooled:
+                        return int(pooled.execute(_VERSION_QUERY).scalar_one())
+                connection = engine.connect()
+                self._local.connection = connection
+            return int(connection.execute(_VERSION_QUERY).scalar_one())
         except SQLAlchemyError as exc:
+            self._local.connection = None
+            if connection is not None:
+                with contextlib.suppress(SQLAlchemyError):
+                    connection.close()
             raise FlagStoreError(f"cannot read the flag change counter: {exc}") from exc
 
     def read_snapshot(self) -> Snapshot:
@@ -210,11 +227,7 @@ class SqlFlagStore:
                     .where(_state.c.id == STATE_ROW)
                     .values(version=_state.c.version + 1, updated_at=now_iso())
                 )
-                version = int(
-                    connection.execute(
-                        sa.select(_state.c.version).where(_state.c.id == STATE_ROW)
-                    ).scalar_one()
-                )
+                version = int(connection.execute(_VERSION_QUERY).scalar_one())
                 apply(connection, version)
                 return version
         except SQLAlchemyError as exc:
@@ -309,6 +322,11 @@ class SqlChangeSignal:
         """Nothing to do: the counter's row is the announcement."""
 
 
+def redis_key(database_url: str) -> str:
+    """The counter's key for one database (hashed: no credentials in Redis)."""
+    return REDIS_KEY_PREFIX + hashlib.sha256(database_url.encode()).hexdigest()[:16]
+
+
 #: Sets the key to ARGV[1] with a life of ARGV[2] ms unless it already holds a higher value,
 #: so a slow announcer or reader never moves the copy backwards.
 _SET_IF_HIGHER = """
@@ -331,12 +349,12 @@ class RedisChangeSignal:
     """
 
     def __init__(
-        self, client: redis.Redis, store: SqlFlagStore, ttl_seconds: float, key: str = REDIS_KEY
+        self, client: redis.Redis, store: SqlFlagStore, ttl_seconds: float, key: str | None = None
     ) -> None:
         self.client = client
         self.store = store
         self.ttl_ms = max(1, int(ttl_seconds * 1000))
-        self.key = key
+        self.key = key or redis_key(store.url)
         self._set_if_higher = client.register_script(_SET_IF_HIGHER)
 
     def current(self) -> int:
