@@ -25,6 +25,7 @@ from frontline.flags.store import (
     SqlChangeSignal,
     SqlFlagStore,
 )
+from tests.policy.conftest import copy_policies
 from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
 from tests.support.topology import fresh_postgres_database
 
@@ -69,9 +70,9 @@ def capabilities_for(
     policy: FlagsPolicy, state: FlagState, name: str | None = None
 ) -> FlagCapabilityProvider:
     """A capability provider over our provider, registered under a domain of its own."""
-    domain = name or f"test-{uuid.uuid4().hex[:10]}"
-    api.set_provider_and_wait(FrontlineFlagProvider(policy, state), domain)
-    return FlagCapabilityProvider(client=api.get_client(domain), policy=policy)
+    feature_domain = name or f"test-{uuid.uuid4().hex[:10]}"
+    api.set_provider_and_wait(FrontlineFlagProvider(policy, state), feature_domain)
+    return FlagCapabilityProvider(client=api.get_client(feature_domain), policy=policy)
 
 
 def make_world(kind: str, url: str, policies_dir: Path = POLICIES) -> FlagWorld:
@@ -115,3 +116,13 @@ def world(request, tmp_path) -> Iterator[FlagWorld]:
 def sqlite_world(tmp_path) -> FlagWorld:
     """The flags over a fresh SQLite file only."""
     return make_world("sqlite", f"sqlite:///{tmp_path / 'flags.db'}")
+
+
+@pytest.fixture
+def policies_copy(tmp_path) -> Path:
+    """A fresh, editable copy of ``policies/``."""
+    return copy_policies(tmp_path / "policies")
+
+
+# The action-layer fixtures (real sandbox, SQLite queue), shared with tests/actions.
+from tests.actions.conftest import backends, domain  # noqa: E402, F401
