@@ -41,13 +41,9 @@ from frontline.flags.capabilities import FlagCapabilityProvider
 from frontline.flags.definitions import load_flags_policy
 from frontline.flags.evaluation import FlagContext, resolve
 from frontline.flags.provider import FrontlineFlagProvider
-from frontline.flags.store import (
-    ChangeSignal,
-    FlagState,
-    RedisChangeSignal,
-    SqlChangeSignal,
-    SqlFlagStore,
-)
+from frontline.flags.signal import ChangeSignal, RedisChangeSignal, SqlChangeSignal
+from frontline.flags.state import FlagState
+from frontline.flags.store import SqlFlagStore
 from tests.support.processes import REPO_ROOT
 from tests.support.servers import POSTGRES_URL, REDIS_URL, reachable
 from tests.support.topology import fresh_postgres_database

@@ -34,13 +34,12 @@ from frontline.errors import AuditError, FrontlineError
 from frontline.flags.definitions import KILL_SWITCH_MODES, KILL_SWITCH_OFF, FlagsPolicy, Segment
 from frontline.flags.definitions import flags_policy as default_flags_policy
 from frontline.flags.evaluation import KillSwitch, Override, Snapshot
+from frontline.flags.signal import ChangeSignal, create_signal
 from frontline.flags.store import (
     MAX_ACTOR_LENGTH,
     MAX_REASON_LENGTH,
-    ChangeSignal,
     FlagStoreError,
     SqlFlagStore,
-    create_signal,
     now_iso,
 )
 from frontline.settings import Settings, get_settings

@@ -40,7 +40,9 @@ from frontline.flags.evaluation import (
     hashed_targeting_key,
     resolve,
 )
-from frontline.flags.store import FlagState, FlagStoreError, SqlFlagStore, create_signal
+from frontline.flags.signal import create_signal
+from frontline.flags.state import FlagState
+from frontline.flags.store import FlagStoreError, SqlFlagStore
 from frontline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

@@ -1,17 +1,8 @@
-"""Where overrides and the kill switch live, and how every process learns of a change.
+"""Where overrides and the kill switch live: SQL (SQLite by default, PostgreSQL by URL).
 
-* :class:`SqlFlagStore`: the overrides and the kill switch in SQL (SQLite by default,
-  PostgreSQL by URL, through :mod:`frontline.db`). Every change bumps a change counter
-  (``feature_flag_state.version``) in the same transaction.
-* A change signal tells a process whether its view is current, at the cost of one read:
-  :class:`SqlChangeSignal` reads the counter's row; :class:`RedisChangeSignal` (when
-  ``REDIS_URL`` is set) one Redis ``GET`` of a copy of the counter that expires after a few
-  seconds, so PostgreSQL is not asked on every message and a lost announcement heals by
-  itself. :func:`create_signal` picks one from the settings.
-* :class:`FlagState`: a process's view. It reads the counter before each use (or once for
-  a block of evaluations, :meth:`FlagState.consistent_view`) and reloads the overrides
-  only when the counter moved; when the database cannot be read it keeps the last view
-  for ``max_stale_seconds``.
+:class:`SqlFlagStore` keeps them in two tables through :mod:`frontline.db`; every change
+bumps a change counter (``feature_flag_state.version``) in the same transaction, which is
+how every process notices it (:mod:`frontline.flags.signal`, :mod:`frontline.flags.state`).
 
 Nothing connects at import time.
 """
@@ -19,19 +10,14 @@ Nothing connects at import time.
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import hashlib
 import json
 import logging
 import threading
-import time
 import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
-import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -40,13 +26,10 @@ from frontline.db import Base, create_tables, get_engine
 from frontline.errors import FrontlineError
 from frontline.flags.definitions import Segment
 from frontline.flags.evaluation import KillSwitch, Override, Snapshot
-from frontline.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 STATE_ROW = "global"
-#: The Redis key of the counter's copy, per database (deployments may share a Redis).
-REDIS_KEY_PREFIX = "frontline:flags:version:"
 MAX_ACTOR_LENGTH = 128
 MAX_REASON_LENGTH = 500
 MAX_FLAG_KEY_LENGTH = 64
@@ -288,192 +271,3 @@ class SqlFlagStore:
             )
 
         return self._change(apply)
-
-
-# -- change signals ------------------------------------------------------------------
-
-
-class ChangeSignal(Protocol):
-    """Tells a process the current change counter, and every process of a change."""
-
-    def current(self) -> int:
-        """The change counter now.
-
-        Raises:
-            FlagStoreError: it cannot be read.
-        """
-        ...
-
-    def announce(self, version: int) -> None:
-        """Tells every process that the counter reached ``version`` (after the commit)."""
-        ...
-
-
-class SqlChangeSignal:
-    """The counter read from its SQL row: one primary-key read per check."""
-
-    def __init__(self, store: SqlFlagStore) -> None:
-        self.store = store
-
-    def current(self) -> int:
-        return self.store.read_version()
-
-    def announce(self, version: int) -> None:
-        """Nothing to do: the counter's row is the announcement."""
-
-
-def redis_key(database_url: str) -> str:
-    """The counter's key for one database (hashed: no credentials in Redis)."""
-    return REDIS_KEY_PREFIX + hashlib.sha256(database_url.encode()).hexdigest()[:16]
-
-
-#: Sets the key to ARGV[1] with a life of ARGV[2] ms unless it already holds a higher value,
-#: so a slow announcer or reader never moves the copy backwards.
-_SET_IF_HIGHER = """
-local current = redis.call('GET', KEYS[1])
-if (not current) or tonumber(current) < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"""
-
-
-class RedisChangeSignal:
-    """A copy of the counter in Redis, expiring after ``ttl_seconds``.
-
-    A check is one ``GET``; when the key has expired (or was never set), the counter is
-    read from SQL and copied back. A change is announced by raising the copy; if that
-    fails, the copy expires within ``ttl_seconds`` and the next check reads SQL. When Redis
-    cannot be reached, checks read SQL.
-    """
-
-    def __init__(
-        self, client: redis.Redis, store: SqlFlagStore, ttl_seconds: float, key: str | None = None
-    ) -> None:
-        self.client = client
-        self.store = store
-        self.ttl_ms = max(1, int(ttl_seconds * 1000))
-        self.key = key or redis_key(store.url)
-        self._set_if_higher = client.register_script(_SET_IF_HIGHER)
-
-    def current(self) -> int:
-        try:
-            value = self.client.get(self.key)
-        except redis.RedisError as exc:
-            logger.warning("Redis did not answer for the flag counter (%s); reading SQL", exc)
-            return self.store.read_version()
-        if value is not None:
-            return int(value)
-        version = self.store.read_version()
-        self._raise_copy(version)
-        return version
-
-    def announce(self, version: int) -> None:
-        self._raise_copy(version)
-
-    def _raise_copy(self, version: int) -> None:
-        try:
-            self._set_if_higher(keys=[self.key], args=[version, self.ttl_ms])
-        except redis.RedisError as exc:
-            logger.warning("Could not copy the flag counter %d to Redis: %s", version, exc)
-
-
-def create_signal(
-    settings: Settings, store: SqlFlagStore, redis_ttl_seconds: float
-) -> ChangeSignal:
-    """Redis when ``settings.redis_url`` is set, else the SQL row."""
-    if settings.redis_url:
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
-        return RedisChangeSignal(client, store, redis_ttl_seconds)
-    return SqlChangeSignal(store)
-
-
-# -- a process's view ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class View:
-    """A snapshot and whether it may be out of date (the database could not be read)."""
-
-    snapshot: Snapshot
-    stale: bool = False
-
-
-_pinned: contextvars.ContextVar[
-    tuple[FlagState, View | FlagStoreError] | None
-] = contextvars.ContextVar("frontline_flags_pinned", default=None)
-
-
-class FlagState:
-    """A process's view of overrides and the kill switch, current to the last check.
-
-    Args:
-        store: Where the overrides are.
-        signal: How a change is noticed.
-        max_stale_seconds: How long the last view is used while the database cannot be read.
-        clock: Monotonic seconds (tests pass their own).
-    """
-
-    def __init__(
-        self,
-        store: SqlFlagStore,
-        signal: ChangeSignal,
-        max_stale_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.store = store
-        self.signal = signal
-        self.max_stale_seconds = max_stale_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._snapshot: Snapshot | None = None
-        self._checked_at = 0.0
-
-    def view(self) -> View:
-        """The current view: the pinned one inside :meth:`consistent_view`, else checked now.
-
-        Raises:
-            FlagStoreError: the database cannot be read and the last view is too old (or
-                there is none).
-        """
-        pinned = _pinned.get()
-        if pinned is not None and pinned[0] is self:
-            if isinstance(pinned[1], FlagStoreError):
-                raise pinned[1]
-            return pinned[1]
-        try:
-            version = self.signal.current()
-            with self._lock:
-                cached = self._snapshot
-            if cached is None or cached.version != version:
-                cached = self.store.read_snapshot()
-            with self._lock:
-                if self._snapshot is None or cached.version >= self._snapshot.version:
-                    self._snapshot = cached
-                self._checked_at = self._clock()
-            return View(cached)
-        except FlagStoreError:
-            with self._lock:
-                cached, age = self._snapshot, self._clock() - self._checked_at
-            if cached is not None and age <= self.max_stale_seconds:
-                logger.warning("Flag store unreachable; using the view of %.1f s ago", age)
-                return View(cached, stale=True)
-            raise
-
-    @contextlib.contextmanager
-    def consistent_view(self) -> Iterator[None]:
-        """Checks once; every evaluation inside the block sees that same view (or, when
-        the database could not be read, the same error, without asking it again)."""
-        outcome: View | FlagStoreError
-        try:
-            outcome = self.view()
-        except FlagStoreError as exc:
-            outcome = exc
-        token = _pinned.set((self, outcome))
-        try:
-            yield
-        finally:
-            _pinned.reset(token)

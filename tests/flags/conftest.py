@@ -18,13 +18,9 @@ from frontline.flags.admin import FlagAdmin, Operator
 from frontline.flags.capabilities import FlagCapabilityProvider
 from frontline.flags.definitions import FlagsPolicy, load_flags_policy
 from frontline.flags.provider import FrontlineFlagProvider
-from frontline.flags.store import (
-    ChangeSignal,
-    FlagState,
-    RedisChangeSignal,
-    SqlChangeSignal,
-    SqlFlagStore,
-)
+from frontline.flags.signal import ChangeSignal, RedisChangeSignal, SqlChangeSignal
+from frontline.flags.state import FlagState
+from frontline.flags.store import SqlFlagStore
 from tests.policy.conftest import copy_policies
 from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
 from tests.support.topology import fresh_postgres_database

@@ -12,7 +12,9 @@ from openfeature.flag_evaluation import Reason
 from frontline.flags.capabilities import CAPABILITY_OFF, DEPENDENCY_DOWN, KILL_SWITCH
 from frontline.flags.evaluation import FlagContext
 from frontline.flags.provider import to_evaluation_context
-from frontline.flags.store import FlagState, RedisChangeSignal, SqlChangeSignal, SqlFlagStore
+from frontline.flags.signal import RedisChangeSignal, SqlChangeSignal
+from frontline.flags.state import FlagState
+from frontline.flags.store import SqlFlagStore
 from tests.flags.conftest import OPERATOR, FlagWorld, capabilities_for
 
 JANE = FlagContext("conv-jane-rest", customer_id="C1001", channel="rest", tier="gold")
