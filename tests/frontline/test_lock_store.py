@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from frontline.rasa_plugins import redis_lock_store_from_url
+from frontline.stores import redis_lock_store_from_url
 
 
 def test_concurrent_tickets_are_unique_and_cleanup_deletes_the_lock(redis_url, unique_name):
