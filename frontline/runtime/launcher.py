@@ -108,7 +108,7 @@ def describe_patches() -> str:
             f"  applied: {'yes' if patch.is_applied() else 'no'}\n"
             f"  versions: {versions}\n"
             f"  targets: {', '.join(str(t) for t in patch.targets)}\n"
-            f"  guarded by: {', '.join(patch.guard_tests)}"
+            "  guarded by:\n" + "\n".join(f"    {test}" for test in patch.guard_tests)
         )
     return "\n\n".join(blocks)
 

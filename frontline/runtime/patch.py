@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+#: What :meth:`Target.raw` gives for an attribute its owner inherits from a base class.
+INHERITED = object()
+
 #: Looks up the installed version of a distribution (``importlib.metadata.version``).
 VersionLookup = Callable[[str], str]
 
@@ -62,9 +65,9 @@ class Target:
         return getattr(self.owner(), self.attribute)
 
     def raw(self) -> Any:
-        """What the owner stores under the attribute's name (a static method wrapped)."""
-        owner = self.owner()
-        return vars(owner).get(self.attribute, getattr(owner, self.attribute))
+        """What the owner itself stores under the attribute's name (a static method
+        wrapped), or :data:`INHERITED` if the owner only inherits it."""
+        return vars(self.owner()).get(self.attribute, INHERITED)
 
     def exists(self) -> bool:
         """Whether upstream still has the attribute where the patch expects it."""
@@ -161,5 +164,8 @@ class Patch:
     def revert(self) -> None:
         """Puts back what :meth:`apply` replaced (tests)."""
         for target, original in self._originals.items():
-            setattr(target.owner(), target.attribute, original)
+            if original is INHERITED:
+                delattr(target.owner(), target.attribute)
+            else:
+                setattr(target.owner(), target.attribute, original)
         self._originals.clear()

@@ -48,6 +48,7 @@ from frontline.runtime.patches.applied_events import (
 from frontline.runtime.patches.past_states import MAX_CHECKPOINTS, incremental_past_states
 from frontline.runtime.patches.rule_matching import bounded_possible_rule_keys
 from frontline.runtime.patches.tracker_copy import copy_without_replay, temporary_form_tracker
+from frontline.runtime.registry import load_patches
 from tests.support.processes import REPO_ROOT
 from tests.support.stories import STORY_FOLDERS, story_events, story_trackers
 
@@ -411,3 +412,26 @@ def test_the_latest_restart_of_a_bounded_history_is_rasas(domain):
         assert incremental_idx_after_latest_restart(
             tracker
         ) == DialogueStateTracker.idx_after_latest_restart(tracker)
+
+
+def test_the_policies_train_the_same_with_every_patch(training_domain, tmp_path):
+    # `make train` runs through the launcher: rule training predicts with the patched
+    # rule matching to find contradicting rules.
+    config = {"core_fallback_action_name": "action_fallback", "restrict_rules": True}
+    stock_rules = _trained(RulePolicy, config, training_domain, tmp_path / "r1", STORY_FOLDERS[:2])
+    stock_memo = _trained(
+        MemoizationPolicy, {"max_history": 4}, training_domain, tmp_path / "m1", STORY_FOLDERS
+    )
+    patches = load_patches()
+    for patch in patches:
+        patch.apply()
+    try:
+        rules = _trained(RulePolicy, config, training_domain, tmp_path / "r2", STORY_FOLDERS[:2])
+        memo = _trained(
+            MemoizationPolicy, {"max_history": 4}, training_domain, tmp_path / "m2", STORY_FOLDERS
+        )
+    finally:
+        for patch in reversed(patches):
+            patch.revert()
+    assert rules.lookup == stock_rules.lookup and len(rules.lookup["rules"]) > 20
+    assert memo.lookup == stock_memo.lookup and len(memo.lookup) > 100
