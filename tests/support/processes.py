@@ -245,7 +245,10 @@ def rasa_server_process(
         "--credentials", "credentials.yml",
     ]  # fmt: skip
     runtime = {"RASA_AUTH_TOKEN": auth_token, "RASA_AUTH_TOKEN_FILE": None, STOCK_RASA: None}
-    return ServerProcess(name, command, health_path="/", log_dir=log_dir, env={**env, **runtime})
+    # Loading the model takes 20-40 s alone; minutes on a machine busy with other work.
+    return ServerProcess(
+        name, command, health_path="/", log_dir=log_dir, env={**env, **runtime}, startup_seconds=300
+    )
 
 
 def desk_process(log_dir: Path, env: Mapping[str, str | None], name: str = "desk") -> ServerProcess:
