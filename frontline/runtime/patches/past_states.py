@@ -77,7 +77,7 @@ class _Replay:
     last_ml_action_sub_state: Any = None
     turn_was_hidden: bool = False
     checkpoints: deque[_Checkpoint] = field(default_factory=lambda: deque(maxlen=MAX_CHECKPOINTS))
-    #: The lineage (see :class:`_AppliedEvents`) of the applied events of the last call.
+    #: The lineage (:func:`applied_events_lineage`) of the applied events of the last call.
     lineage: object | None = None
 
     def matches(
@@ -104,7 +104,7 @@ class _Replay:
         """The states for ``applied`` (the last ``tail`` of them), replaying only what
         changed since the last call.
 
-        ``lineage``, if given, is that of ``applied`` (:class:`_AppliedEvents`): when it
+        ``lineage``, if given, is that of ``applied`` (:func:`applied_events_lineage`): when it
         is the last call's, ``applied`` only grew since, and the events replayed so far
         are its prefix without comparing them one by one.
         """
