@@ -49,6 +49,8 @@ class Settings:
         slack_api_url: Base URL of Slack's Web API (tests point it at a local fake).
         webchat_allowed_origins: Web pages allowed to open the web chat's socket.io
             connection; empty allows every origin (Rasa's default).
+        pseudonym_key: Key of the keyed hash naming customers in outcome records
+            (``FRONTLINE_PSEUDONYM_KEY``; see :mod:`frontline.outcomes.pseudonym`).
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -68,6 +70,7 @@ class Settings:
     desk_secure_cookies: bool = False
     slack_api_url: str = "https://slack.com/api/"
     webchat_allowed_origins: tuple[str, ...] = ()
+    pseudonym_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -98,6 +101,7 @@ class Settings:
                 for origin in (env.get("WEBCHAT_ALLOWED_ORIGINS") or "").split(",")
                 if origin.strip()
             ),
+            pseudonym_key=env.get("FRONTLINE_PSEUDONYM_KEY") or None,
         )
 
 
