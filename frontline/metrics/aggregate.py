@@ -152,7 +152,9 @@ def reason_counts(
     result: dict[tuple[str, ...], dict[str, int]] = {}
     with store.engine.connect() as connection:
         for row in connection.execute(query).mappings():
-            key = (str(row[dimension]) if row[dimension] is not None else NONE,) if dimension else ()
+            key = (
+                (str(row[dimension]) if row[dimension] is not None else NONE,) if dimension else ()
+            )
             result.setdefault(key, {})[str(row["reason"])] = int(row["n"])
     return result
 
@@ -185,9 +187,7 @@ def contact_rows(
         yield from result
 
 
-def daily_outcomes(
-    store: SqlOutcomeStore, since: float, until: float
-) -> dict[int, dict[str, int]]:
+def daily_outcomes(store: SqlOutcomeStore, since: float, until: float) -> dict[int, dict[str, int]]:
     """Contacts per day (days since the epoch, UTC) and outcome."""
     days = table.c.started_at / 86_400
     if store.engine.dialect.name == "sqlite":

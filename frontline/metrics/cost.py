@@ -62,7 +62,7 @@ def contact_costs(
     person_minutes = np.array(
         [
             (seconds / 60.0) if seconds is not None else baseline
-            for seconds, baseline in zip(person_seconds, baseline_minutes)
+            for seconds, baseline in zip(person_seconds, baseline_minutes, strict=True)
         ],
         float,
     )

@@ -50,7 +50,12 @@ def segment_label(values: Mapping[str, str]) -> str:
 
 
 def judge(
-    direction: str, target: float, lower: float | None, upper: float | None, sample: int, minimum: int
+    direction: str,
+    target: float,
+    lower: float | None,
+    upper: float | None,
+    sample: int,
+    minimum: int,
 ) -> str:
     """The state of an objective from its interval (see the module's docstring)."""
     if sample < minimum:
@@ -114,8 +119,10 @@ def evaluate_objective(
             results.append((key, quantile(values, 0.95), lower, upper, len(values)))
     evaluations = []
     for key, value, lower, upper, sample in results:
-        segment = segment_label(where | dict(zip(per, key)))
-        state = judge(objective.direction, objective.target, lower, upper, sample, policy.min_sample)
+        segment = segment_label(where | dict(zip(per, key, strict=True)))
+        state = judge(
+            objective.direction, objective.target, lower, upper, sample, policy.min_sample
+        )
         evaluations.append(
             SloEvaluation(
                 objective_id=objective.objective_id,
@@ -145,6 +152,7 @@ def evaluate(store: SqlOutcomeStore, policy: SloPolicy, now: float) -> list[SloE
 
 def describe(evaluation: SloEvaluation) -> str:
     """One line with the numbers, for the log and the report."""
+
     def number(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.4g}"
 

@@ -85,7 +85,13 @@ class MetricsResult:
 
         def nested(mapping: Mapping[str, Any]) -> Any:
             return {
-                k: (v.as_dict() if hasattr(v, "as_dict") else nested(v) if isinstance(v, Mapping) else v)
+                k: (
+                    v.as_dict()
+                    if hasattr(v, "as_dict")
+                    else nested(v)
+                    if isinstance(v, Mapping)
+                    else v
+                )
                 for k, v in mapping.items()
             }
 
@@ -141,7 +147,9 @@ def compute_metrics(
         }
         for dimension in DIMENSIONS
     }
-    reasons = reason_rates(reason_counts(store, since, until).get((), {}), overall.counted, confidence)
+    reasons = reason_rates(
+        reason_counts(store, since, until).get((), {}), overall.counted, confidence
+    )
     reasons_by = {
         dimension: {
             key[0]: reason_rates(counts, segments[dimension][key[0]].counted, confidence)
@@ -229,7 +237,10 @@ def _costs(
     by = {
         dimension: {
             value: savings(
-                actual[np.array(indices)], baseline[np.array(indices)], policies.cost, bootstrap=False
+                actual[np.array(indices)],
+                baseline[np.array(indices)],
+                policies.cost,
+                bootstrap=False,
             )
             for value, indices in sorted(groups.items())
         }

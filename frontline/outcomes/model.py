@@ -102,7 +102,5 @@ class OutcomeRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """Every column, by name (JSON-able)."""
-        base = {
-            name: getattr(self, name) for name in self.__dataclass_fields__ if name != "values"
-        }
+        base = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "values"}
         return base | self.values

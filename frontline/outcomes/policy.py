@@ -278,7 +278,11 @@ class OutcomePolicies:
 
     @property
     def versions(self) -> dict[str, str]:
-        return {"outcomes": self.outcomes.version, "cost": self.cost.version, "slo": self.slo.version}
+        return {
+            "outcomes": self.outcomes.version,
+            "cost": self.cost.version,
+            "slo": self.slo.version,
+        }
 
 
 #: Typed view of each module, for ``python -m frontline.policy_check``.

@@ -40,7 +40,9 @@ def pseudonymizer(key: str) -> Callable[[str], str]:
         ConfigurationError: The key is shorter than 16 characters.
     """
     if len(key) < MIN_KEY_LENGTH:
-        raise ConfigurationError(f"the pseudonym key must have at least {MIN_KEY_LENGTH} characters")
+        raise ConfigurationError(
+            f"the pseudonym key must have at least {MIN_KEY_LENGTH} characters"
+        )
     secret = key.encode()
 
     def pseudonymize(reference: str) -> str:

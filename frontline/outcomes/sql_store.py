@@ -231,7 +231,10 @@ class SqlOutcomeStore(OutcomeStore):
         )
         try:
             with self._begin() as connection:
-                return [ContactState.from_json(text, version) for text, version in connection.execute(query)]
+                return [
+                    ContactState.from_json(text, version)
+                    for text, version in connection.execute(query)
+                ]
         except sa.exc.SQLAlchemyError as exc:
             raise OutcomeStoreError("could not read open escalations") from exc
 
@@ -243,9 +246,13 @@ class SqlOutcomeStore(OutcomeStore):
     def get(self, contact_id: str) -> OutcomeRecord | None:
         try:
             with self._begin() as connection:
-                row = connection.execute(
-                    self._select().where(contact_outcomes.c.contact_id == contact_id)
-                ).mappings().first()
+                row = (
+                    connection.execute(
+                        self._select().where(contact_outcomes.c.contact_id == contact_id)
+                    )
+                    .mappings()
+                    .first()
+                )
         except sa.exc.SQLAlchemyError as exc:
             raise OutcomeStoreError(f"could not read contact {contact_id}") from exc
         return _record(row) if row is not None else None
