@@ -43,15 +43,17 @@ def outcomes_over_time(daily: Mapping[int, Mapping[str, int]]) -> str | None:
     days = sorted(daily)
     labels = [datetime.fromtimestamp(d * 86_400, timezone.utc).strftime("%m-%d") for d in days]
     figure, axes = plt.subplots(figsize=(9, 3.2))
+    positions = list(range(len(days)))
     bottom = [0] * len(days)
     for outcome in FINAL_OUTCOMES:
         values = [daily[d].get(outcome, 0) for d in days]
-        axes.bar(labels, values, bottom=bottom, color=COLOURS[outcome], label=outcome)
+        axes.bar(positions, values, bottom=bottom, color=COLOURS[outcome], label=outcome)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    step = max(len(days) // 15, 1)
+    axes.set_xticks(positions[::step])
+    axes.set_xticklabels(labels[::step], fontsize=7)
     axes.set_ylabel("contacts")
     axes.legend(fontsize=7, ncol=3, loc="upper left")
-    if len(labels) > 20:
-        axes.set_xticks(axes.get_xticks()[:: max(len(labels) // 15, 1)])
     return _png(figure)
 
 
