@@ -34,16 +34,16 @@ COLUMNS = (
     "actions_completed", "turns",
 )  # fmt: skip
 ROWS = [
-    ("rest", "gold", "check_order_status", "resolved_by_assistant", None, None, None, 5, True, 60, 1, 0, 1, 1, 4),
-    ("rest", "gold", "check_order_status", "resolved_after_clarification", None, None, None, 4, True, 120, 1, 0, 1, 1, 6),
-    ("slack", "silver", "check_order_status", "resolved_by_assistant", None, None, None, 2, True, 90, 2, 1, 1, 1, 5),
-    ("slack", "silver", "check_order_status", "escalated", "backend_error", 300, None, None, False, 30, 1, 1, 1, 0, 3),
-    ("rest", "bronze", "cancel_order", "resolved_by_person", "customer_request", 120, 600, None, False, 40, 0, 0, 0, 0, 8),
-    ("socketio", "bronze", "cancel_order", "handed_back_resolved", "policy", 60, 300, 3, True, 80, 1, 0, 1, 1, 10),
-    ("socketio", "unknown", "faq", "resolved_by_assistant", None, None, None, None, False, 10, 0, 0, 0, 0, 1),
-    ("rest", "unknown", "cancel_order", "abandoned", None, None, None, None, False, 50, 0, 0, 1, 0, 2),
-    ("rest", "gold", "request_human", "escalated", "customer_request", None, None, None, False, 5, 0, 0, 0, 0, 2),
-    ("slack", "gold", "faq", "resolved_by_assistant", None, None, None, 1, True, 20, 0, 0, 0, 0, 1),
+    ("rest", "gold", "check_order_status", "resolved_by_assistant", None, None, None, 5, True, 60, 1, 0, 1, 1, 4),  # noqa: E501
+    ("rest", "gold", "check_order_status", "resolved_after_clarification", None, None, None, 4, True, 120, 1, 0, 1, 1, 6),  # noqa: E501
+    ("slack", "silver", "check_order_status", "resolved_by_assistant", None, None, None, 2, True, 90, 2, 1, 1, 1, 5),  # noqa: E501
+    ("slack", "silver", "check_order_status", "escalated", "backend_error", 300, None, None, False, 30, 1, 1, 1, 0, 3),  # noqa: E501
+    ("rest", "bronze", "cancel_order", "resolved_by_person", "customer_request", 120, 600, None, False, 40, 0, 0, 0, 0, 8),  # noqa: E501
+    ("socketio", "bronze", "cancel_order", "handed_back_resolved", "policy", 60, 300, 3, True, 80, 1, 0, 1, 1, 10),  # noqa: E501
+    ("socketio", "unknown", "faq", "resolved_by_assistant", None, None, None, None, False, 10, 0, 0, 0, 0, 1),  # noqa: E501
+    ("rest", "unknown", "cancel_order", "abandoned", None, None, None, None, False, 50, 0, 0, 1, 0, 2),  # noqa: E501
+    ("rest", "gold", "request_human", "escalated", "customer_request", None, None, None, False, 5, 0, 0, 0, 0, 2),  # noqa: E501
+    ("slack", "gold", "faq", "resolved_by_assistant", None, None, None, 1, True, 20, 0, 0, 0, 0, 1),  # noqa: E501
 ]  # fmt: skip
 EXTRA: dict[int, dict[str, Any]] = {
     2: {"clarifying_questions": 1},
