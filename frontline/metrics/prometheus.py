@@ -62,16 +62,17 @@ def _grouped(store: SqlOutcomeStore, columns: list[str], *aggregates: Any) -> li
 
 def rasa_families(store: SqlOutcomeStore) -> Families:
     """Contacts, CSAT, escalations, SLOs (the Rasa server's families)."""
-    contacts = CounterMetricFamily(
+    # Gauges: a contact moves from in_progress to its outcome, so a series can go down.
+    contacts = GaugeMetricFamily(
         "frontline_contacts",
-        "Contacts (conversation sessions) by outcome, channel and tier.",
+        "Contacts (conversation sessions) by current outcome, channel and tier.",
         labels=["outcome", "channel", "tier"],
     )
     for outcome, channel, tier, count in _grouped(
         store, ["outcome", "channel", "tier"], sa.func.count()
     ):
         contacts.add_metric([outcome, channel, tier], count)
-    by_type = CounterMetricFamily(
+    by_type = GaugeMetricFamily(
         "frontline_contacts_by_type",
         "Contacts by interaction type and outcome.",
         labels=["interaction_type", "outcome"],

@@ -13,7 +13,7 @@ from frontline.feedback import create as create_feedback_store
 from frontline.handoff.queue import create_from_settings as create_queue
 from frontline.outcomes.folding import OutcomeFolder
 from frontline.outcomes.human_side import QueueReader
-from frontline.outcomes.policy import outcome_policies
+from frontline.outcomes.policy import OutcomePolicies, outcome_policies
 from frontline.outcomes.processor import OutcomeProcessor
 from frontline.outcomes.pseudonym import load_key, pseudonymizer
 from frontline.outcomes.sql_store import SqlOutcomeStore
@@ -48,11 +48,11 @@ def create_from_settings(settings: Settings) -> OutcomeStore:
     return create({"type": "sql", "url": settings.database_url})
 
 
-def policy_version_label() -> str:
+def policy_version_label(rules: OutcomePolicies) -> str:
     """Every policy module's version as one label: ``consent=1.0.0;...;slo=1.0.0``."""
     from frontline.policy import policies
 
-    versions = policies().versions | outcome_policies().versions
+    versions = policies().versions | rules.versions
     return ";".join(f"{name}={version}" for name, version in sorted(versions.items()))
 
 
@@ -88,7 +88,7 @@ def processor_from_settings(
         pseudonymize=pseudonymizer(load_key(settings.pseudonym_key)),
         tier_of=create_tier_lookup(tier_source, settings.sandbox_url, settings.http_timeout),
         sentiment=_sentiment(),
-        policy_version=policy_version_label(),
+        policy_version=policy_version_label(rules),
     )
     on_tick = None
     if with_slos:

@@ -46,6 +46,12 @@ _RECORD_FIELDS = (
     "could_have_handled",
 )
 _HIDDEN_COLUMNS = {"fold_state"}
+_VERDICT_COLUMNS = (
+    "could_have_handled",
+    "could_have_handled_by",
+    "could_have_handled_at",
+    "could_have_handled_note",
+)
 MAX_NOTE_LENGTH = 500
 MAX_AGENT_ID_LENGTH = 255
 #: Most conversations read in one ``IN (...)`` query.
@@ -237,6 +243,39 @@ class SqlOutcomeStore(OutcomeStore):
                 ]
         except sa.exc.SQLAlchemyError as exc:
             raise OutcomeStoreError("could not read open escalations") from exc
+
+    def forget_conversations(self, conversation_ids: Iterable[str]) -> dict[str, dict]:
+        ids = sorted(set(conversation_ids))
+        table = contact_outcomes
+        columns = [table.c[name] for name in _VERDICT_COLUMNS]
+        verdicts: dict[str, dict] = {}
+        try:
+            with self._begin() as connection:
+                for chunk in _chunks(ids):
+                    mine = table.c.conversation_id.in_(chunk)
+                    rows = connection.execute(
+                        sa.select(table.c.contact_id, *columns)
+                        .where(mine)
+                        .where(table.c.could_have_handled.is_not(None))
+                    ).mappings()
+                    verdicts |= {
+                        row["contact_id"]: {k: row[k] for k in _VERDICT_COLUMNS} for row in rows
+                    }
+                    connection.execute(table.delete().where(mine))
+        except sa.exc.SQLAlchemyError as exc:
+            raise OutcomeStoreError("could not delete outcome records") from exc
+        return verdicts
+
+    def restore_verdicts(self, verdicts: Mapping[str, Mapping[str, Any]]) -> None:
+        table = contact_outcomes
+        try:
+            with self._begin() as connection:
+                for contact_id, values in verdicts.items():
+                    connection.execute(
+                        table.update().where(table.c.contact_id == contact_id).values(**values)
+                    )
+        except sa.exc.SQLAlchemyError as exc:
+            raise OutcomeStoreError("could not restore verdicts") from exc
 
     # -- people and views ------------------------------------------------------------
 

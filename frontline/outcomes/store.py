@@ -111,6 +111,15 @@ class OutcomeStore(abc.ABC):
         """States of contacts handed to a person since ``since`` whose person side is
         not complete yet (not resolved, or timings missing), newest first."""
 
+    @abc.abstractmethod
+    def forget_conversations(self, conversation_ids: Iterable[str]) -> dict[str, dict]:
+        """Deletes the records of these conversations (before a rebuild); returns the
+        people's verdicts on them by contact id, for :meth:`restore_verdicts`."""
+
+    @abc.abstractmethod
+    def restore_verdicts(self, verdicts: Mapping[str, Mapping[str, Any]]) -> None:
+        """Puts verdicts back on the (rebuilt) contacts that still exist."""
+
     # -- people and views ------------------------------------------------------------
 
     @abc.abstractmethod

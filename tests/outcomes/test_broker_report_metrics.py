@@ -161,8 +161,7 @@ def test_make_report_writes_the_file_for_a_date_range(filled_store, tmp_path):
 def test_each_server_exports_its_own_families_from_the_database(filled_store):
     rasa = families_text(rasa_families(filled_store))
     assert (
-        'frontline_contacts_total{channel="rest",outcome="resolved_by_assistant",tier="gold"} 1.0'
-        in rasa
+        'frontline_contacts{channel="rest",outcome="resolved_by_assistant",tier="gold"} 1.0' in rasa
     )
     assert 'frontline_escalations_total{channel="rest",reason="customer_request"} 2.0' in rasa
     assert 'frontline_csat_responses_total{channel="slack",score="2"} 1.0' in rasa
