@@ -141,10 +141,13 @@ def through_servers(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
             actions = action_server_process(folder, env).start()
             started.append(actions)
             env["ACTION_ENDPOINT_URL"] = f"{actions.url}/webhook"
+            baseline = endpoints_without_outcomes(folder)
             servers = {
-                "audit_only": rasa_server("rasa-audit", folder, env, endpoints_without_outcomes(folder)),
-                "audit_and_outcomes": rasa_server("rasa-outcomes", folder, env, REPO_ROOT / "endpoints.yml"),
-            }  # fmt: skip
+                "audit_only": rasa_server("rasa-audit", folder, env, baseline),
+                "audit_and_outcomes": rasa_server(
+                    "rasa-outcomes", folder, env, REPO_ROOT / "endpoints.yml"
+                ),
+            }
             for server in servers.values():
                 started.append(server.launch())
             for server in servers.values():
