@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import tempfile
 import time
@@ -112,7 +113,7 @@ def synthetic_rows(count: int, days: int, seed: int = 18) -> Iterator[dict[str, 
             "is_repeat": rng.random() < 0.06,
             "followed_by_repeat": rng.random() < 0.06,
             "reopened": rng.random() < 0.03,
-            "could_have_handled": (rng.random() < 0.3) if person and rng.random() < 0.5 else None,
+            "could_have_handled": (rng.random() < 0.3) if person else None,
             "fold_state": "{}",
             "version": 1,
             "updated_at": started + 900,
@@ -120,17 +121,18 @@ def synthetic_rows(count: int, days: int, seed: int = 18) -> Iterator[dict[str, 
 
 
 def fill(store: SqlOutcomeStore, count: int, days: int) -> float:
-    """Writes the synthetic records in multi-row inserts; returns the seconds it took."""
+    """Writes the synthetic records (executemany: psycopg2 batches them into multi-row
+    VALUES); returns the seconds it took."""
     started = time.perf_counter()
     chunk: list[dict[str, Any]] = []
     with store.engine.begin() as connection:
         for row in synthetic_rows(count, days):
             chunk.append(row)
-            if len(chunk) == 500:
-                connection.execute(contact_outcomes.insert().values(chunk))
+            if len(chunk) == 5_000:
+                connection.execute(contact_outcomes.insert(), chunk)
                 chunk = []
         if chunk:
-            connection.execute(contact_outcomes.insert().values(chunk))
+            connection.execute(contact_outcomes.insert(), chunk)
     return time.perf_counter() - started
 
 
@@ -139,6 +141,7 @@ def time_report(store: SqlOutcomeStore, days: int, out: Path) -> dict[str, float
     policies = outcome_policies()
     since = NOW - days * 86_400
     stages: dict[str, float] = {}
+    cpu = time.process_time()
     begin = time.perf_counter()
     store.close_idle(NOW, policies.outcomes.abandon_after_seconds)
     stages["close_idle_s"] = time.perf_counter() - begin
@@ -149,6 +152,9 @@ def time_report(store: SqlOutcomeStore, days: int, out: Path) -> dict[str, float
     out.write_text(render(result, NOW), encoding="utf-8")
     stages["render_s"] = time.perf_counter() - mark
     stages["total_s"] = time.perf_counter() - begin
+    # The machine is shared: CPU seconds of this process are steadier than wall time
+    # (the database server's own work on PostgreSQL is in the wall time only).
+    stages["total_cpu_s"] = time.process_time() - cpu
     stages["contacts"] = float(result.overall.contacts)
     stages["html_kb"] = round(out.stat().st_size / 1024, 1)
     return {k: round(v, 2) for k, v in stages.items()}
@@ -177,6 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     figures: dict[str, Any] = {"contacts": args.contacts, "days": args.days, "goal_s": GOAL_SECONDS}
+    figures["load_average_at_start"] = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         sqlite = SqlOutcomeStore(f"sqlite:///{folder}/outcomes.db")
         figures["sqlite"] = {"fill_s": round(fill(sqlite, args.contacts, args.days), 1)}
@@ -196,13 +203,14 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         f"# Report over {args.contacts:,} contacts ({args.days} days)",
         "",
-        "| database | metrics s | render s | total s | goal |",
-        "|---|---|---|---|---|",
+        "| database | metrics s | render s | total s (wall) | CPU s (this process) | goal |",
+        "|---|---|---|---|---|---|",
     ]
     for db in ("sqlite", "postgresql"):
         f = figures[db]
         lines.append(
-            f"| {db} | {f['metrics_s']} | {f['render_s']} | {f['total_s']} | < {GOAL_SECONDS:g} s |"
+            f"| {db} | {f['metrics_s']} | {f['render_s']} | {f['total_s']} | "
+            f"{f['total_cpu_s']} | < {GOAL_SECONDS:g} s |"
         )
     (RESULTS / "outcomes_report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

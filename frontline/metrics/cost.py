@@ -12,8 +12,9 @@ person it is ``baseline_handle_minutes[t]`` (what the person will likely spend).
 Savings are reported with an interval that covers both the sample (which contacts
 came) and the cost model's uncertainty about the baseline minutes (a factor drawn from
 ``1 +/- baseline_uncertainty``): a percentile bootstrap over contacts for the whole
-range, and the matching normal approximation for segments (fast, and close to the
-bootstrap once a segment has a few dozen contacts).
+range (up to :data:`BOOTSTRAP_MAX_CONTACTS`), and the matching normal approximation for
+segments and larger ranges (fast, and close to the bootstrap once there are a few dozen
+contacts).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from frontline.outcomes.policy import CostModel
 
 #: Resamples drawn at once (bounds the bootstrap's memory: chunk x contacts indices).
 _CHUNK = 50
+#: Above this many contacts the savings' interval is the normal approximation: the
+#: bootstrap's cost grows with resamples x contacts, and at this size the sum of
+#: per-contact savings is normal to well under a cent per contact.
+BOOTSTRAP_MAX_CONTACTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ def savings(
     total = float(baseline.sum() - actual.sum())
     confidence = model.interval_confidence
     spread = model.baseline_uncertainty
-    if bootstrap and n > 1:
+    if bootstrap and 1 < n <= BOOTSTRAP_MAX_CONTACTS:
         rng = np.random.default_rng(seed)
         draws: list[np.ndarray] = []
         remaining = model.interval_resamples

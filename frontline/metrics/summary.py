@@ -138,14 +138,16 @@ def compute_metrics(
         now: The SLOs are evaluated on their window ending at ``min(until, now)``.
     """
     policies = policies or outcome_policies()
-    overall_sums = segment_sums(store, since, until).get((), {})
-    overall = metrics_from_sums(overall_sums, confidence)
+    # One scan grouped by all five dimensions at once; sums add up, so every
+    # segmentation (and the overall figure) is rolled up from it exactly.
+    combinations = segment_sums(store, since, until, DIMENSIONS)
+    overall = metrics_from_sums(rollup(combinations, None).get((), {}), confidence)
     segments = {
         dimension: {
             key[0]: metrics_from_sums(sums, confidence)
-            for key, sums in sorted(segment_sums(store, since, until, (dimension,)).items())
+            for key, sums in sorted(rollup(combinations, index).items())
         }
-        for dimension in DIMENSIONS
+        for index, dimension in enumerate(DIMENSIONS)
     }
     reasons = reason_rates(
         reason_counts(store, since, until).get((), {}), overall.counted, confidence
@@ -159,9 +161,10 @@ def compute_metrics(
         for dimension in DIMENSIONS
     }
     rows = list(contact_rows(store, since, until))
-    confidence_all, confidence_by = _confidence(rows)
-    waits_all, waits_by = _waits(rows, confidence)
-    cost_all, cost_by = _costs(rows, policies)
+    groups = _by_dimension(rows)
+    confidence_all, confidence_by = _confidence(rows, groups)
+    waits_all, waits_by = _waits(rows, groups, confidence)
+    cost_all, cost_by = _costs(rows, groups, policies)
     splits = csat_splits(
         (row[_COLUMN["interaction_type"]], row[_COLUMN["outcome"]], row[_COLUMN["csat_score"]])
         for row in rows
@@ -188,7 +191,7 @@ def compute_metrics(
     )
 
 
-def _by_dimension(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, list[int]]]:
+def _by_dimension(rows: list[tuple[Any, ...]]) -> Groups:
     """Row indices per dimension and segment value."""
     groups: dict[str, dict[str, list[int]]] = {d: {} for d in DIMENSIONS}
     for index, row in enumerate(rows):
@@ -200,33 +203,54 @@ def _by_dimension(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, list[int]]
     return groups
 
 
-def _confidence(rows: list[tuple[Any, ...]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    histograms = [json.loads(row[_COLUMN["confidence_hist"]] or "[]") for row in rows]
+def rollup(
+    combinations: Mapping[tuple[str, ...], Mapping[str, float]], index: int | None
+) -> dict[tuple[str, ...], dict[str, float]]:
+    """Sums per value of the ``index``-th dimension (all together when None)."""
+    result: dict[tuple[str, ...], dict[str, float]] = {}
+    for key, sums in combinations.items():
+        target = result.setdefault(() if index is None else (key[index],), {})
+        for name, amount in sums.items():
+            target[name] = target.get(name, 0.0) + amount
+    return result
+
+
+Groups = dict[str, dict[str, list[int]]]
+
+
+def _confidence(rows: list[tuple[Any, ...]], groups: Groups) -> tuple[dict[str, Any], Any]:
+    column = _COLUMN["confidence_hist"]
+    histograms = np.zeros((len(rows), 10), dtype=np.int64)
+    for index, row in enumerate(rows):
+        counts = json.loads(row[column] or "[]")[:10]
+        histograms[index, : len(counts)] = counts
     by = {
         dimension: {
-            value: confidence_distribution([histograms[i] for i in indices])
-            for value, indices in sorted(groups.items())
+            value: confidence_distribution([histograms[indices].sum(axis=0).tolist()])
+            for value, indices in sorted(values.items())
         }
-        for dimension, groups in _by_dimension(rows).items()
+        for dimension, values in groups.items()
     }
-    return confidence_distribution(histograms), by
+    return confidence_distribution([histograms.sum(axis=0).tolist()]), by
 
 
-def _waits(rows: list[tuple[Any, ...]], confidence: float) -> tuple[WaitSummary, dict[str, Any]]:
+def _waits(
+    rows: list[tuple[Any, ...]], groups: Groups, confidence: float
+) -> tuple[WaitSummary, dict[str, Any]]:
     column = _COLUMN["queue_wait_seconds"]
     waits = [row[column] for row in rows]
     by = {
         dimension: {
             value: wait_summary([waits[i] for i in indices if waits[i] is not None], confidence)
-            for value, indices in sorted(groups.items())
+            for value, indices in sorted(values.items())
         }
-        for dimension, groups in _by_dimension(rows).items()
+        for dimension, values in groups.items()
     }
     return wait_summary([w for w in waits if w is not None], confidence), by
 
 
 def _costs(
-    rows: list[tuple[Any, ...]], policies: OutcomePolicies
+    rows: list[tuple[Any, ...]], groups: Groups, policies: OutcomePolicies
 ) -> tuple[CostResult, dict[str, dict[str, CostResult]]]:
     actual, baseline = contact_costs(
         [row[_COLUMN["interaction_type"]] for row in rows],
@@ -242,8 +266,8 @@ def _costs(
                 policies.cost,
                 bootstrap=False,
             )
-            for value, indices in sorted(groups.items())
+            for value, indices in sorted(values.items())
         }
-        for dimension, groups in _by_dimension(rows).items()
+        for dimension, values in groups.items()
     }
     return savings(actual, baseline, policies.cost), by
