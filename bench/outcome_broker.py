@@ -120,7 +120,10 @@ def rasa_server(name: str, folder: Path, env: dict[str, str], endpoints: Path) -
         "--enable-api", "--auth-token", TOKEN, "--endpoints", str(endpoints),
         "--credentials", "credentials.yml",
     ]  # fmt: skip
-    return ServerProcess(name, command, health_path="/", log_dir=folder, env=env)
+    # Two servers load their models at once on a shared machine: give them time.
+    return ServerProcess(
+        name, command, health_path="/", log_dir=folder, env=env, startup_seconds=900
+    )
 
 
 def through_servers(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
