@@ -90,7 +90,12 @@ def in_process(folder: Path, conversations: int) -> dict[str, Any]:
     events, turns = sample_events(conversations)
     url = f"sqlite:///{folder / 'inprocess.db'}"
     audit = AUDIT_ONLY | {"url": url, "chain": "bench"}
-    outcomes = {"type": "frontline.outcomes.broker.OutcomeEventBroker", "url": url}
+    # No CRM in this part: tiers stay unknown (the writer asks the CRM once per customer).
+    outcomes = {
+        "type": "frontline.outcomes.broker.OutcomeEventBroker",
+        "url": url,
+        "tier_source": "none",
+    }
     both = {"type": "frontline.event_brokers.FanOutEventBroker", "brokers": [audit, outcomes]}
     results = {
         "events": len(events),

@@ -12,7 +12,7 @@
 Rasa calls :meth:`OutcomeEventBroker.publish` in its event loop for each new tracker
 event; ``publish`` only puts the event on a bounded queue (a few microseconds). A
 background thread (:class:`OutcomeWriter`) takes what arrived within ``batch_window``
-seconds, hands it to :class:`~frontline.outcomes.processor.OutcomeProcessor` and, when
+seconds (1 s), hands it to :class:`~frontline.outcomes.processor.OutcomeProcessor` and, when
 idle, runs its housekeeping (abandoned contacts, open escalations, SLOs). A full queue
 (the database far slower than the conversations) drops the event with an error in the
 log, never the turn; the records are rebuilt from the tracker store with
@@ -51,7 +51,8 @@ class OutcomeWriter:
         processor: Folds and saves.
         queue_size: Events waiting at most.
         batch_window: Seconds the writer keeps collecting after the first event of a
-            batch (one transaction per batch, not per event).
+            batch: one read and one transaction per batch, not per event (a record is
+            at most this late; fewer, larger batches cost the server less CPU).
         batch_size: Most events in one batch.
         idle_seconds: How long the writer waits for events before housekeeping.
         put_timeout: Seconds ``put`` waits on a full queue before dropping the event.
@@ -62,7 +63,7 @@ class OutcomeWriter:
         processor: OutcomeProcessor,
         *,
         queue_size: int = 20_000,
-        batch_window: float = 0.2,
+        batch_window: float = 1.0,
         batch_size: int = 1_000,
         idle_seconds: float = 1.0,
         put_timeout: float = 0.5,
@@ -200,7 +201,7 @@ class OutcomeEventBroker(EventBroker):
         writer = OutcomeWriter(
             processor,
             queue_size=int(kwargs.get("queue_size", 20_000)),
-            batch_window=float(kwargs.get("batch_window", 0.2)),
+            batch_window=float(kwargs.get("batch_window", 1.0)),
         )
         logger.info("Outcome records: %r", processor.store)
         return cls(writer)

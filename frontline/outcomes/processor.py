@@ -120,16 +120,14 @@ class OutcomeProcessor:
     def _save(self, states: list[ContactState]) -> set[str]:
         for state in states:
             self._complete(state)
-        repeats = {state.contact_id: self._previous(state) for state in states}
-        now = self.clock()
-        conflicts = self.store.save(
-            [(state, derive_row(state, self.policy, now)) for state in states], now
-        )
+        repeats = {}
         for state in states:
-            previous = repeats.get(state.contact_id)
-            if previous and state.contact_id not in conflicts:
-                self.store.mark_repeat(state.contact_id, previous)
-        return conflicts
+            previous = self._previous(state)
+            if previous:
+                repeats[state.contact_id] = previous
+        now = self.clock()
+        rows = [(state, derive_row(state, self.policy, now)) for state in states]
+        return self.store.save(rows, now, repeats)
 
     def _complete(self, state: ContactState) -> None:
         """Fills in the CSAT answer and the person's side when the events asked for it."""

@@ -80,12 +80,18 @@ class OutcomeStore(abc.ABC):
         """The fold state of each conversation's latest contact (if it has one)."""
 
     @abc.abstractmethod
-    def save(self, rows: Sequence[tuple[ContactState, Mapping[str, Any]]], now: float) -> set[str]:
+    def save(
+        self,
+        rows: Sequence[tuple[ContactState, Mapping[str, Any]]],
+        now: float,
+        repeats: Mapping[str, str] | None = None,
+    ) -> set[str]:
         """Writes the folded columns of each contact, if nobody changed it meanwhile.
 
         A contact whose ``state.version`` is 0 is inserted; otherwise its row is updated
         only while its version is still ``state.version``. Each saved state's version
-        is advanced.
+        is advanced. ``repeats`` (contact id -> the earlier contact it repeats) are
+        marked in the same transaction (:meth:`mark_repeat`).
 
         Returns:
             Ids of the contacts not saved because another writer got there first.

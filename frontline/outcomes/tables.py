@@ -80,6 +80,7 @@ contact_outcomes = sa.Table(
     sa.Index("ix_contact_outcomes_conversation", "conversation_id", "started_at"),
     sa.Index("ix_contact_outcomes_customer", "customer_key", "interaction_type", "started_at"),
     sa.Index("ix_contact_outcomes_open", "outcome", "last_event_at"),
+    sa.Index("ix_contact_outcomes_escalated", "escalated_at"),
 )
 
 #: Columns the fold writes (everything but the repeat and desk annotations).
