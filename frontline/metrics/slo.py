@@ -99,12 +99,10 @@ def evaluate_objective(
     since = now - policy.window_seconds
     where = dict(objective.where or {})
     per = objective.per
-    results = []
+    results: list[tuple[Any, ...]] = []
     if objective.is_rate:
         numerator, denominator = RATE_SUMS[objective.metric]
         sums = segment_sums(store, since, now, per, where)
-        if not per and not sums:
-            sums = {(): {}}
         for key, values in sorted(sums.items()):
             k, n = int(values.get(numerator, 0)), int(values.get(denominator, 0))
             lower, upper = wilson(k, n, policy.confidence) if n else (None, None)
@@ -112,14 +110,14 @@ def evaluate_objective(
             results.append((key, value, lower, upper, n))
     else:
         waits = _waits(store, since, now, where, per)
-        if not per and not waits:
-            waits = {(): []}
         for key, values in sorted(waits.items()):
             lower, upper = quantile_interval(values, 0.95, policy.confidence)
             results.append((key, quantile(values, 0.95), lower, upper, len(values)))
+    if not results:  # nothing in the window: say so rather than show nothing
+        results.append((None, None, None, None, 0))
     evaluations = []
     for key, value, lower, upper, sample in results:
-        segment = segment_label(where | dict(zip(per, key, strict=True)))
+        segment = segment_label(where | (dict(zip(per, key, strict=True)) if key else {}))
         state = judge(
             objective.direction, objective.target, lower, upper, sample, policy.min_sample
         )

@@ -53,7 +53,7 @@ def outcomes_over_time(daily: Mapping[int, Mapping[str, int]]) -> str | None:
     axes.set_xticks(positions[::step])
     axes.set_xticklabels(labels[::step], fontsize=7)
     axes.set_ylabel("contacts")
-    axes.legend(fontsize=7, ncol=3, loc="upper left")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(figure)
 
 
