@@ -38,11 +38,11 @@ from bench.scripts import FrontlineScripts
 from frontline.outcomes.sql_store import SqlOutcomeStore
 from tests.outcomes.support import TRACKERS, recorded
 from tests.support.processes import (
-    BIN,
     REPO_ROOT,
     ServerProcess,
     action_server_process,
     cpu_seconds,
+    rasa_server_process,
     sandbox_process,
 )
 from tests.support.topology import fresh_postgres_database
@@ -119,16 +119,16 @@ def endpoints_without_outcomes(folder: Path) -> Path:
 
 
 def rasa_server(name: str, folder: Path, env: dict[str, str], endpoints: Path) -> ServerProcess:
-    command = [
-        str(BIN / "python"), "-m", "frontline.rasa_server", "run",
-        "--model", str(REPO_ROOT / "models" / "frontline.tar.gz"), "--port", "{port}",
-        "--enable-api", "--auth-token", TOKEN, "--endpoints", str(endpoints),
-        "--credentials", "credentials.yml",
-    ]  # fmt: skip
-    # Two servers load their models at once on a shared machine: give them time.
-    return ServerProcess(
-        name, command, health_path="/", log_dir=folder, env=env, startup_seconds=900
+    """The Rasa server as the tests start it (Frontline's runtime), with ``endpoints``."""
+    server = rasa_server_process(
+        REPO_ROOT / "models" / "frontline.tar.gz", folder, env, TOKEN, name=name
     )
+    server.command = [
+        str(endpoints) if part == "endpoints.yml" else part for part in server.command
+    ]
+    # Two servers load their models at once on a shared machine: give them time.
+    server.startup_seconds = 900
+    return server
 
 
 def through_servers(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
