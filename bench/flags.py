@@ -44,6 +44,7 @@ from frontline.flags.provider import FrontlineFlagProvider
 from frontline.flags.signal import ChangeSignal, RedisChangeSignal, SqlChangeSignal
 from frontline.flags.state import FlagState
 from frontline.flags.store import SqlFlagStore
+from frontline.outcomes.pseudonym import pseudonymizer
 from tests.support.processes import REPO_ROOT
 from tests.support.servers import POSTGRES_URL, REDIS_URL, reachable
 from tests.support.topology import fresh_postgres_database
@@ -77,7 +78,8 @@ def measure(kind: str, url: str, messages: int, folder: Path) -> dict[str, Any]:
         signal = RedisChangeSignal(client, store, policy.redis_ttl_seconds, key=f"bench:{kind}")
     state = FlagState(store, signal, policy.max_stale_seconds)
     domain_name = f"bench-{uuid.uuid4().hex[:8]}"
-    api.set_provider_and_wait(FrontlineFlagProvider(policy, state), domain_name)
+    provider = FrontlineFlagProvider(policy, state, pseudonymizer("bench-pseudonym-key-0123456789"))
+    api.set_provider_and_wait(provider, domain_name)
     capabilities = FlagCapabilityProvider(client=api.get_client(domain_name), policy=policy)
     control = FlagControlPolicy(
         FlagControlPolicy.get_default_config(),

@@ -604,10 +604,6 @@ def typed_view(module: PolicyModule) -> object | None:
         "data_handling": DataHandlingPolicy,
         "returns": ReturnsPolicy,
     }
-    if module.name == "flags":
-        from frontline.flags.definitions import FlagsPolicy  # imports this module
-
-        return FlagsPolicy(module)
     view = views.get(module.name)
     return view(module) if view else None  # type: ignore[abstract]
 

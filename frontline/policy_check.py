@@ -12,7 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from frontline.errors import ConfigurationError
-from frontline.flags.definitions import cross_check, load_flags_policy
+from frontline.flags import definitions as flag_definitions
+from frontline.outcomes import policy as outcome_policy
 from frontline.policy import (
     MODULE_NAMES,
     EscalationPolicy,
@@ -32,12 +33,15 @@ def check_all(policies_dir: Path) -> list[str]:
         try:
             module = load_policy(path.stem, policies_dir)
             typed_view(module)
+            outcome_policy.typed_view(module)  # outcomes, cost, slo (frontline/outcomes/)
+            flag_definitions.typed_view(module)  # flags (frontline/flags/)
         except ConfigurationError as exc:
             problems.append(str(exc))
         else:
             found.add(module.name)
             print(f"ok  {module.name} {module.version} (owner {module.owner})")
-    missing = [name for name in MODULE_NAMES if not (policies_dir / f"{name}.yml").exists()]
+    required = MODULE_NAMES + outcome_policy.MODULE_NAMES + flag_definitions.MODULE_NAMES
+    missing = [name for name in required if not (policies_dir / f"{name}.yml").exists()]
     problems += [f"policy '{name}' is missing from {policies_dir}" for name in missing]
     if not problems:
         try:
@@ -52,9 +56,7 @@ def check_all(policies_dir: Path) -> list[str]:
 
 def _flags_agree(policies_dir: Path, rules: Policies) -> list[str]:
     """Every declared write has a flag; contact flags name self-service intents."""
-    if not (policies_dir / "flags.yml").exists():
-        return [f"policy 'flags' is missing from {policies_dir}"]
-    return cross_check(load_flags_policy(policies_dir), rules)
+    return flag_definitions.cross_check(flag_definitions.load_flags_policy(policies_dir), rules)
 
 
 def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationPolicy) -> list[str]:

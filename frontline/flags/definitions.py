@@ -19,6 +19,8 @@ from frontline.errors import ConfigurationError
 from frontline.policy import Policies, PolicyModule, load_policy
 
 MODULE_NAME = "flags"
+#: The policy modules this package reads (``python -m frontline.policy_check`` requires them).
+MODULE_NAMES = (MODULE_NAME,)
 WRITE_PREFIX = "write."
 CONTACT_PREFIX = "contact."
 #: The kill switch's modes: ``writes`` refuses every autonomous write, ``messages``
@@ -260,6 +262,15 @@ def cross_check(flags: FlagsPolicy, rules: Policies) -> list[str]:
             "list as self-service"
         )
     return problems
+
+
+def typed_view(module: PolicyModule) -> FlagsPolicy | None:
+    """The checked view of the flags module (None for any other module).
+
+    Raises:
+        ConfigurationError: The module breaks a rule its schema cannot express.
+    """
+    return FlagsPolicy(module) if module.name == MODULE_NAME else None
 
 
 def load_flags_policy(policies_dir: Path | None = None) -> FlagsPolicy:

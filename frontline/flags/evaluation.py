@@ -25,7 +25,6 @@ from frontline.flags.definitions import (
     FlagDefinition,
     Segment,
 )
-from frontline.masking import hash_value
 
 #: OpenFeature's resolution reasons we use (``openfeature.flag_evaluation.Reason``).
 REASON_STATIC = "STATIC"
@@ -177,8 +176,3 @@ def resolve(flag: FlagDefinition, snapshot: Snapshot, context: FlagContext) -> R
     return Resolution(
         flag.default, REASON_DEFAULT if flag.rules or overrides else REASON_STATIC, None
     )
-
-
-def hashed_targeting_key(context: FlagContext) -> str:
-    """The targeting key as the audit trail records it (a pseudonym, never the id)."""
-    return hash_value(context.targeting_key)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from openfeature import api
@@ -37,12 +37,12 @@ from frontline.flags.evaluation import (
     REASON_STATIC,
     REASON_TARGETING_MATCH,
     FlagContext,
-    hashed_targeting_key,
     resolve,
 )
 from frontline.flags.signal import create_signal
 from frontline.flags.state import FlagState
 from frontline.flags.store import FlagStoreError, SqlFlagStore
+from frontline.outcomes.pseudonym import load_key, pseudonymizer
 from frontline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -89,19 +89,26 @@ class FrontlineFlagProvider(AbstractProvider):
     Args:
         policy: The flag definitions.
         state: The process's view of overrides and the kill switch.
+        pseudonymize: Turns the targeting key into what the audit trail records: the
+            keyed hash of the outcome records (:mod:`frontline.outcomes.pseudonym`), so an
+            evaluation and the contact's outcome name the customer alike, and nobody
+            without the key can tell who it was.
     """
 
-    def __init__(self, policy: FlagsPolicy, state: FlagState) -> None:
+    def __init__(
+        self, policy: FlagsPolicy, state: FlagState, pseudonymize: Callable[[str], str]
+    ) -> None:
         super().__init__()
         self.policy = policy
         self.state = state
+        self.pseudonymize = pseudonymize
 
     def get_metadata(self) -> Metadata:
         return Metadata(name=PROVIDER_NAME)
 
     def _metadata(self, context: FlagContext, version: int | None, rule: str | None) -> dict:
         metadata: dict[str, Any] = {
-            "targeting_key_hash": hashed_targeting_key(context),
+            "targeting_key_hash": self.pseudonymize(context.targeting_key),
             "flags_version": self.policy.version,
         }
         if version is not None:
@@ -229,7 +236,11 @@ def create_provider(
     policy = policy or flags_policy(settings.policies_dir)
     store = SqlFlagStore(settings.database_url)
     signal = create_signal(settings, store, policy.redis_ttl_seconds)
-    return FrontlineFlagProvider(policy, FlagState(store, signal, policy.max_stale_seconds))
+    return FrontlineFlagProvider(
+        policy,
+        FlagState(store, signal, policy.max_stale_seconds),
+        pseudonymizer(load_key(settings.pseudonym_key)),
+    )
 
 
 _registration_lock = threading.Lock()

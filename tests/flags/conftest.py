@@ -21,6 +21,7 @@ from frontline.flags.provider import FrontlineFlagProvider
 from frontline.flags.signal import ChangeSignal, RedisChangeSignal, SqlChangeSignal
 from frontline.flags.state import FlagState
 from frontline.flags.store import SqlFlagStore
+from frontline.outcomes.pseudonym import pseudonymizer
 from tests.policy.conftest import copy_policies
 from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
 from tests.support.topology import fresh_postgres_database
@@ -28,6 +29,8 @@ from tests.support.topology import fresh_postgres_database
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
 OPERATOR = Operator("ana", "cli")
+#: The keyed hash naming customers in evaluations (a test key; production's is kept secret).
+PSEUDONYMIZE = pseudonymizer("test-pseudonym-key-0123456789")
 STORE_KINDS = ("sqlite", "postgresql", "postgresql+redis")
 
 
@@ -67,7 +70,7 @@ def capabilities_for(
 ) -> FlagCapabilityProvider:
     """A capability provider over our provider, registered under a domain of its own."""
     feature_domain = name or f"test-{uuid.uuid4().hex[:10]}"
-    api.set_provider_and_wait(FrontlineFlagProvider(policy, state), feature_domain)
+    api.set_provider_and_wait(FrontlineFlagProvider(policy, state, PSEUDONYMIZE), feature_domain)
     return FlagCapabilityProvider(client=api.get_client(feature_domain), policy=policy)
 
 
