@@ -12,13 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from frontline.errors import ConfigurationError
-from frontline.policy import (
-    MODULE_NAMES,
-    EscalationPolicy,
-    load_policies,
-    load_policy,
-    typed_view,
-)
+from frontline.policy.escalation import EscalationRules
+from frontline.policy.loading import load_policy
+from frontline.policy.registry import MODULE_NAMES, load_policies, typed_view
 from frontline.settings import get_settings
 
 
@@ -47,7 +43,7 @@ def check_all(policies_dir: Path) -> list[str]:
     return problems
 
 
-def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationPolicy) -> list[str]:
+def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationRules) -> list[str]:
     """The returns flow may not promise automatic refunds the guardrail would refuse."""
     if not (policies_dir / "returns.yml").exists():
         return []

@@ -35,7 +35,7 @@ from frontline.audit.chain import GENESIS_HASH, canonical_json, envelope, record
 from frontline.db import Base, get_engine, session_scope
 from frontline.errors import AuditError
 from frontline.masking import mask_mapping
-from frontline.policy import DataHandlingPolicy
+from frontline.policy.data_handling import DataHandlingPolicy
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)

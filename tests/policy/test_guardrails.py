@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from frontline.policy import load_policies
+from frontline.policy.registry import load_policies
 from frontline.services.guardrails import (
     Consent,
     WriteContext,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from frontline.errors import ConfigurationError
-from frontline.policy import MODULE_NAMES, load_policies, load_policy
+from frontline.policy.loading import load_policy
+from frontline.policy.registry import MODULE_NAMES, load_policies
 from frontline.policy_check import check_all
 from tests.policy.conftest import ROOT, edit_policy
 from tests.support.domain import raw_domain

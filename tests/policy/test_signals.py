@@ -14,7 +14,7 @@ from frontline.dialogue.signals import (
     recent_user_turns,
     user_turns,
 )
-from frontline.policy import load_policies
+from frontline.policy.registry import load_policies
 from tests.policy.conftest import POLICIES, edit_policy
 
 RULES = load_policies(POLICIES)
