@@ -2,7 +2,8 @@
 
 All queues share one table, ``handoff_queue_entries``, told apart by ``queue_name``.
 The packet is stored as JSON text so the table works unchanged on both databases.
-State changes are single conditional ``UPDATE`` statements whose row count tells
+State changes are single conditional ``UPDATE`` statements, compiled from the
+transition table (:mod:`frontline.handoff.transitions`), whose row count tells
 whether they won, so two agents can never own the same entry, even when several
 claim at once or one takes over an entry whose lease has just run out.
 
@@ -28,7 +29,8 @@ from sqlalchemy.engine import Dialect, Engine
 
 from frontline.db import Base, create_tables, get_engine, session_scope
 from frontline.errors import ConfigurationError, QueueError
-from frontline.handoff.base import (
+from frontline.handoff.base import HandoffQueue
+from frontline.handoff.entry import (
     CLAIMED,
     DEFAULT_LEASE_SECONDS,
     MAX_AGENT_ID_LENGTH,
@@ -39,19 +41,25 @@ from frontline.handoff.base import (
     PRIORITY_ORDER,
     RESOLVED,
     Delivery,
-    HandoffQueue,
     QueueEntry,
     check_agent_id,
     check_lease_seconds,
     check_limit,
-    check_resolution_code,
     dump_packet,
     load_packet,
     packet_ids,
     packet_priority,
     priority_rank,
-    transition_error,
     utcnow,
+)
+from frontline.handoff.transitions import (
+    RENEW,
+    REOFFER,
+    Increment,
+    Lease,
+    Owner,
+    Transition,
+    Value,
 )
 
 logger = logging.getLogger(__name__)
@@ -284,108 +292,22 @@ class SqlHandoffQueue(HandoffQueue):
         )
         return self._fetch(query, "finding a conversation's entries")
 
-    def claim(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        now = self._now()
-        taking_over = sa.and_(
-            _table.c.status == CLAIMED, _table.c.claimed_by != agent_id, self._expired(now)
-        )
-        update = (
-            sa.update(_table)
-            .where(
-                _table.c.entry_id == entry_id,
-                _table.c.queue_name == self._queue_name,
-                sa.or_(_table.c.status == PENDING, taking_over),
-            )
-            .values(
-                status=CLAIMED,
-                claimed_by=agent_id,
-                claimed_at=now,
-                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
-                lease_expires_at=self._lease_end(now),
-                claims=_table.c.claims + 1,
-                # SET expressions see the row before the update: a take-over re-offers.
-                reoffers=_table.c.reoffers + sa.case((_table.c.status == CLAIMED, 1), else_=0),
-            )
-        )
-        won, entry = self._transition(update, entry_id, "claiming an entry")
-        if won and entry is not None:
-            logger.info("Agent %s claimed handoff queue entry %s", agent_id, entry_id)
-            return entry
-        if entry is not None and entry.status == CLAIMED and entry.claimed_by == agent_id:
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
     def renew(self, agent_id: str) -> list[QueueEntry]:
         check_agent_id(agent_id)
         now = self._now()
         owned = sa.and_(
-            _table.c.queue_name == self._queue_name,
-            _table.c.status == CLAIMED,
-            _table.c.claimed_by == agent_id,
+            _table.c.queue_name == self._queue_name, self._may_start(RENEW, agent_id, now)
         )
-        update = sa.update(_table).where(owned).values(lease_expires_at=self._lease_end(now))
+        update = sa.update(_table).where(owned).values(**self._sets(RENEW, agent_id, None, now))
         with self._translate("renewing leases"), session_scope(self._url) as session:
             session.execute(update)
             rows = session.execute(self._ordered(sa.select(_table).where(owned))).mappings().all()
         return [_to_entry(row) for row in rows]
 
-    def release(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        update = (
-            sa.update(_table)
-            .where(
-                _table.c.entry_id == entry_id,
-                _table.c.queue_name == self._queue_name,
-                _table.c.status == CLAIMED,
-                _table.c.claimed_by == agent_id,
-            )
-            .values(**_REOFFER_VALUES)
-        )
-        won, entry = self._transition(update, entry_id, "releasing an entry")
-        if won and entry is not None:
-            logger.info("Agent %s released handoff queue entry %s", agent_id, entry_id)
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
-    def reassign(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        now = self._now()
-        update = (
-            sa.update(_table)
-            .where(
-                _table.c.entry_id == entry_id,
-                _table.c.queue_name == self._queue_name,
-                sa.or_(
-                    _table.c.status == PENDING,
-                    sa.and_(_table.c.status == CLAIMED, _table.c.claimed_by != agent_id),
-                ),
-            )
-            .values(
-                status=CLAIMED,
-                claimed_by=agent_id,
-                claimed_at=now,
-                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
-                lease_expires_at=self._lease_end(now),
-                claims=_table.c.claims + 1,
-            )
-        )
-        won, entry = self._transition(update, entry_id, "reassigning an entry")
-        if won and entry is not None:
-            logger.info("Handoff queue entry %s reassigned to agent %s", entry_id, agent_id)
-            return entry
-        if entry is not None and entry.status == CLAIMED and entry.claimed_by == agent_id:
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
     def deliver(self, count: int = 100) -> Delivery:
         check_limit(count)
         now = self._now()
-        lapsed = sa.and_(
-            _table.c.queue_name == self._queue_name,
-            _table.c.status == CLAIMED,
-            self._expired(now),
-        )
+        lapsed = sa.and_(_table.c.queue_name == self._queue_name, self._may_start(REOFFER, "", now))
         candidates = sa.select(_table.c.entry_id).where(lapsed).order_by(_table.c.id).limit(count)
         reoffered: list[str] = []
         with self._translate("re-offering lapsed entries"), session_scope(self._url) as session:
@@ -394,7 +316,7 @@ class SqlHandoffQueue(HandoffQueue):
                 update = (
                     sa.update(_table)
                     .where(lapsed, _table.c.entry_id == entry_id)
-                    .values(**_REOFFER_VALUES)
+                    .values(**self._sets(REOFFER, "", None, now))
                 )
                 if session.execute(update).rowcount == 1:
                     reoffered.append(entry_id)
@@ -405,49 +327,6 @@ class SqlHandoffQueue(HandoffQueue):
                 ", ".join(reoffered),
             )
         return Delivery(reoffered=tuple(reoffered))
-
-    def resolve(self, entry_id: str, agent_id: str, resolution_code: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        check_resolution_code(resolution_code)
-        now = self._now()
-        update = (
-            sa.update(_table)
-            .where(
-                _table.c.entry_id == entry_id,
-                _table.c.queue_name == self._queue_name,
-                sa.or_(
-                    _table.c.status == PENDING,
-                    sa.and_(_table.c.status == CLAIMED, _table.c.claimed_by == agent_id),
-                ),
-            )
-            .values(
-                status=RESOLVED,
-                resolution_code=resolution_code,
-                resolved_at=now,
-                claimed_by=agent_id,
-                claimed_at=sa.func.coalesce(_table.c.claimed_at, now),
-                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
-                lease_expires_at=None,
-                claims=_table.c.claims + sa.case((_table.c.status == PENDING, 1), else_=0),
-            )
-        )
-        won, entry = self._transition(update, entry_id, "resolving an entry")
-        if won and entry is not None:
-            logger.info(
-                "Agent %s resolved handoff queue entry %s as %s",
-                agent_id,
-                entry_id,
-                resolution_code,
-            )
-            return entry
-        if (
-            entry is not None
-            and entry.status == RESOLVED
-            and entry.claimed_by == agent_id
-            and entry.resolution_code == resolution_code
-        ):
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
 
     def close(self) -> None:
         # The engine is shared by the whole process; frontline.db disposes of it.
@@ -468,6 +347,50 @@ class SqlHandoffQueue(HandoffQueue):
     def _expired(now: datetime) -> sa.sql.ColumnElement:
         """The owner's lease has run out (a claimed row without one predates leases)."""
         return sa.or_(_table.c.lease_expires_at.is_(None), _table.c.lease_expires_at <= now)
+
+    @classmethod
+    def _may_start(cls, rule: Transition, agent_id: str, now: datetime) -> sa.sql.ColumnElement:
+        """The rows in one of the states ``rule`` may start from, for ``agent_id``."""
+        paths = []
+        for start in rule.start:
+            path = [_table.c.status == start.status]
+            if start.owner is Owner.AGENT:
+                path.append(_table.c.claimed_by == agent_id)
+            elif start.owner is Owner.OTHER:
+                path.append(_table.c.claimed_by != agent_id)
+            if start.lease is Lease.EXPIRED:
+                path.append(cls._expired(now))
+            paths.append(sa.and_(*path))
+        return sa.or_(*paths)
+
+    def _sets(
+        self, rule: Transition, agent_id: str, resolution_code: str | None, now: datetime
+    ) -> dict[str, Any]:
+        """What ``rule`` writes, as the ``SET`` of an ``UPDATE``.
+
+        ``SET`` expressions see the row before the update, so an increment's condition
+        reads the status the entry had.
+        """
+        values: dict[str, Any] = {"status": rule.to}
+        for name, value in rule.sets:
+            column = _table.c[name]
+            if isinstance(value, Increment):
+                step = (
+                    1
+                    if value.when_from is None
+                    else sa.case((_table.c.status == value.when_from, 1), else_=0)
+                )
+                values[name] = column + step
+            else:
+                values[name] = {
+                    Value.AGENT: agent_id,
+                    Value.CODE: resolution_code,
+                    Value.NOW: now,
+                    Value.NOW_IF_UNSET: sa.func.coalesce(column, now),
+                    Value.LEASE_END: self._lease_end(now),
+                    Value.CLEAR: None,
+                }[value]
+        return values
 
     @staticmethod
     def _ordered(query: sa.sql.Select) -> sa.sql.Select:
@@ -506,10 +429,21 @@ class SqlHandoffQueue(HandoffQueue):
             rows = session.execute(query).mappings().all()
         return [_to_entry(row) for row in rows]
 
-    def _transition(
-        self, update: sa.sql.Update, entry_id: str, action: str
+    def _apply(
+        self, rule: Transition, entry_id: str, agent_id: str, resolution_code: str | None
     ) -> tuple[bool, QueueEntry | None]:
-        """Runs a conditional UPDATE; returns whether it changed the row, and the row."""
+        """One conditional ``UPDATE``: its row count tells whether the transition won."""
+        now = self._now()
+        update = (
+            sa.update(_table)
+            .where(
+                _table.c.entry_id == entry_id,
+                _table.c.queue_name == self._queue_name,
+                self._may_start(rule, agent_id, now),
+            )
+            .values(**self._sets(rule, agent_id, resolution_code, now))
+        )
+        action = f"applying {rule.name!r} to an entry"
         with self._translate(action), session_scope(self._url) as session:
             won = session.execute(update).rowcount == 1
             row = (
@@ -518,16 +452,6 @@ class SqlHandoffQueue(HandoffQueue):
                 .first()
             )
         return won, (_to_entry(row) if row is not None else None)
-
-
-#: What going back to pending sets: no owner, no lease, one more re-offer.
-_REOFFER_VALUES: dict[str, Any] = {
-    "status": PENDING,
-    "claimed_by": None,
-    "claimed_at": None,
-    "lease_expires_at": None,
-    "reoffers": _table.c.reoffers + 1,
-}
 
 
 def _to_entry(row: Mapping[str, Any]) -> QueueEntry:
