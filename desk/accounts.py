@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 from frontline.db import Base, create_tables, get_engine, session_scope
 from frontline.errors import FrontlineError
 from frontline.handoff.base import MAX_AGENT_ID_LENGTH, utcnow
-from frontline.handoff.desk import AGENT, ROLES
 from frontline.handoff.sql_queue import UTCDateTime
+from frontline.handoff.transitions import AGENT, ROLES
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import TextIO
 
 from desk.accounts import AccountError, AgentStore
 from frontline.errors import FrontlineError
-from frontline.handoff.desk import AGENT, ROLES
+from frontline.handoff.transitions import AGENT, ROLES
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
