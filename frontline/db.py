@@ -96,6 +96,38 @@ def create_indexes(engine: Engine, indexes: list[sa.Index]) -> None:
             connection.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
 
+def add_missing_columns(engine: Engine, table: Table, names: tuple[str, ...]) -> list[str]:
+    """Adds columns of a later version to a table an earlier version created.
+
+    A column with a server default is added ``NOT NULL`` with that default, any other
+    as nullable. Safe when several processes start at once: a column another process
+    added first is left alone.
+
+    Returns:
+        The names of the columns that were missing.
+    """
+    present = {column["name"] for column in sa.inspect(engine).get_columns(table.name)}
+    missing = [name for name in names if name not in present]
+    preparer = engine.dialect.identifier_preparer
+    for name in missing:
+        column = table.c[name]
+        ddl = (
+            f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
+            f"{preparer.format_column(column)} {column.type.compile(dialect=engine.dialect)}"
+        )
+        if column.server_default is not None:
+            ddl += f" NOT NULL DEFAULT {column.server_default.arg.text}"
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(ddl))
+            logger.info("Added column %s to table %s", name, table.name)
+        except sa.exc.DBAPIError:
+            # Another process added it first.
+            if name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
+                raise
+    return missing
+
+
 def _create_engine(url: str) -> Engine:
     parsed = sa.engine.make_url(url)
     if parsed.drivername.startswith("sqlite"):

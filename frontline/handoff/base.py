@@ -38,9 +38,11 @@ errors and the checks of its inputs are in :mod:`frontline.handoff.entry`.
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from frontline.handoff.entry import (
     CLAIMED,
@@ -112,11 +114,14 @@ __all__ = [
     "packet_ids",
     "packet_priority",
     "priority_rank",
+    "run_blocking",
     "transition_error",
     "utcnow",
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class HandoffQueue(abc.ABC):
@@ -289,3 +294,11 @@ class HandoffQueue(abc.ABC):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+async def run_blocking(function: Callable[..., T], *args: Any) -> T:
+    """Runs a blocking call (a queue's, the desk's account store's) from async code.
+
+    It runs in the default executor, so the event loop keeps serving meanwhile.
+    """
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)

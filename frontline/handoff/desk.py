@@ -30,7 +30,7 @@ from typing import Any
 
 from frontline.connectors.rasa import RasaClient
 from frontline.errors import BackendError, FrontlineError
-from frontline.handoff.base import HandoffQueue
+from frontline.handoff.base import HandoffQueue, run_blocking
 from frontline.handoff.desk_views import entry_card, entry_detail, packet_transcript, transcript
 from frontline.handoff.entry import (
     CLAIMED,
@@ -40,7 +40,7 @@ from frontline.handoff.entry import (
     QueueEntry,
     utcnow,
 )
-from frontline.handoff.handback import HandBack, run_blocking
+from frontline.handoff.handback import HandBack
 from frontline.handoff.transitions import (
     AGENT,
     REASSIGN,

@@ -14,16 +14,14 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from frontline.connectors.rasa import RasaClient
-from frontline.handoff.base import HandoffQueue
+from frontline.handoff.base import HandoffQueue, run_blocking
 from frontline.handoff.entry import RESOLVED, QueueEntry
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 #: The response telling the customer they are back with the assistant.
 HANDBACK_RESPONSE = "utter_handed_back"
@@ -31,11 +29,6 @@ HANDBACK_RESPONSE = "utter_handed_back"
 DOMAIN_CACHE_SECONDS = 300.0
 
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
-
-
-async def run_blocking(function: Callable[..., T], *args: Any) -> T:
-    """Runs a blocking call (the queue's, the account store's) in the default executor."""
-    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 class HandBack:

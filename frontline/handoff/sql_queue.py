@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine
 
-from frontline.db import Base, create_tables, get_engine, session_scope
+from frontline.db import Base, add_missing_columns, create_tables, get_engine, session_scope
 from frontline.errors import ConfigurationError, QueueError
 from frontline.handoff.base import HandoffQueue
 from frontline.handoff.entry import (
@@ -153,28 +153,10 @@ def _ensure_table(engine: Engine) -> None:
 
 
 def _upgrade_table(engine: Engine) -> None:
-    """Adds the lease and timing columns to a table of the first version."""
-    present = {column["name"] for column in sa.inspect(engine).get_columns(_table.name)}
-    missing = [name for name in _LATER_COLUMNS if name not in present]
+    """Adds the lease and timing columns, and their indexes, to a table of the first version."""
+    missing = add_missing_columns(engine, _table, _LATER_COLUMNS)
     if not missing:
         return
-    preparer = engine.dialect.identifier_preparer
-    for name in missing:
-        column = _table.c[name]
-        ddl = (
-            f"ALTER TABLE {preparer.format_table(_table)} ADD COLUMN "
-            f"{preparer.format_column(column)} {column.type.compile(dialect=engine.dialect)}"
-        )
-        if column.server_default is not None:
-            ddl += f" NOT NULL DEFAULT {column.server_default.arg.text}"
-        try:
-            with engine.begin() as connection:
-                connection.execute(sa.text(ddl))
-        except sa.exc.DBAPIError:
-            # Another process added it first.
-            columns = {c["name"] for c in sa.inspect(engine).get_columns(_table.name)}
-            if name not in columns:
-                raise
     for index in _table.indexes:
         index.create(engine, checkfirst=True)
     logger.info("Upgraded table %s: added %s", _table.name, ", ".join(missing))
