@@ -8,44 +8,27 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sqlalchemy.orm import Session
 
-from sandbox import idempotency, store
+from sandbox import idempotency
 from sandbox.clock import utcnow
 from sandbox.errors import invalid_request
 from sandbox.models import DISPUTE_REASONS
-from sandbox.web import in_thread, json_object, json_response, optional_str
+from sandbox.store import billing as store
+from sandbox.web import json_object, json_response, optional_str, read
 
 
 async def customer_invoices(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /billing/customers/{customer_id}/invoices``: newest first, with charges."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_invoices(session, customer_id)
-
-    return json_response({"invoices": await in_thread(request, work)})
+    return json_response({"invoices": await read(request, store.customer_invoices, customer_id)})
 
 
 async def get_invoice(request: Request, invoice_id: str) -> HTTPResponse:
     """``GET /billing/invoices/{invoice_id}``: the invoice with its charges."""
-    database = request.app.ctx.db
-
-    def work() -> dict:
-        with database.session_scope() as session:
-            return store.get_invoice(session, invoice_id)
-
-    return json_response(await in_thread(request, work))
+    return json_response(await read(request, store.get_invoice, invoice_id))
 
 
 async def customer_charges(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /billing/customers/{customer_id}/charges``: newest first."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_charges(session, customer_id)
-
-    return json_response({"charges": await in_thread(request, work)})
+    return json_response({"charges": await read(request, store.customer_charges, customer_id)})
 
 
 async def open_dispute(request: Request, charge_id: str) -> HTTPResponse:
@@ -69,13 +52,7 @@ async def open_dispute(request: Request, charge_id: str) -> HTTPResponse:
 
 async def customer_disputes(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /billing/customers/{customer_id}/disputes``: newest first."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_disputes(session, customer_id)
-
-    return json_response({"disputes": await in_thread(request, work)})
+    return json_response({"disputes": await read(request, store.customer_disputes, customer_id)})
 
 
 def blueprint() -> Blueprint:

@@ -8,31 +8,20 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sqlalchemy.orm import Session
 
-from sandbox import idempotency, store
+from sandbox import idempotency
 from sandbox.clock import utcnow
-from sandbox.web import in_thread, json_object, json_response, optional_str
+from sandbox.store import orders as store
+from sandbox.web import json_object, json_response, optional_str, read
 
 
 async def customer_orders(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /crm/customers/{customer_id}/orders``: newest first."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_orders(session, customer_id)
-
-    return json_response({"orders": await in_thread(request, work)})
+    return json_response({"orders": await read(request, store.customer_orders, customer_id)})
 
 
 async def get_order(request: Request, order_id: str) -> HTTPResponse:
     """``GET /orders/{order_id}``."""
-    database = request.app.ctx.db
-
-    def work() -> dict:
-        with database.session_scope() as session:
-            return store.get_order(session, order_id)
-
-    return json_response(await in_thread(request, work))
+    return json_response(await read(request, store.get_order, order_id))
 
 
 async def cancel_order(request: Request, order_id: str) -> HTTPResponse:

@@ -1,0 +1,105 @@
+"""Billing: invoices with their card charges, and disputes of a charge.
+
+Every function takes an open session (it runs in a worker thread) and returns
+JSON-ready dicts built while the session is open, or raises
+:class:`~sandbox.errors.ApiError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from sandbox import errors
+from sandbox.errors import ApiError
+from sandbox.models import Charge, Dispute
+from sandbox.serializers import JsonDict, charge_json, dispute_json
+from sandbox.store.queries import (
+    CHARGES_OF_CUSTOMER,
+    INVOICE_BY_ID,
+    INVOICES_OF_CUSTOMER,
+    invoices_json,
+    locked,
+    new_id,
+    require_customer,
+    rows_of_customer,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def customer_invoices(session: Session, customer_id: str) -> list[JsonDict]:
+    """A customer's invoices with their charges, newest first; 404 ``customer_not_found``."""
+    rows = rows_of_customer(session, INVOICES_OF_CUSTOMER, customer_id)
+    return invoices_json(session, rows)
+
+
+def get_invoice(session: Session, invoice_id: str) -> JsonDict:
+    """One invoice with its charges; 404 ``invoice_not_found``."""
+    rows = session.execute(INVOICE_BY_ID, {"invoice_id": invoice_id}).all()
+    if not rows:
+        raise errors.invoice_not_found(invoice_id)
+    return invoices_json(session, rows)[0]
+
+
+def customer_charges(session: Session, customer_id: str) -> list[JsonDict]:
+    """A customer's card charges, newest first; 404 ``customer_not_found``."""
+    rows = rows_of_customer(session, CHARGES_OF_CUSTOMER, customer_id)
+    return [charge_json(row, row.order_id) for row in rows]
+
+
+def open_dispute(
+    session: Session, charge_id: str, reason: str, note: str | None, now: dt.datetime
+) -> JsonDict:
+    """Opens a dispute of one charge for the billing team.
+
+    Returns:
+        ``{"dispute": <dispute>}``.
+
+    Raises:
+        ApiError: 404 ``charge_not_found``; 409 ``already_disputed`` (with
+            ``dispute_id``) when the charge has an open dispute already.
+    """
+    charge = locked(session, Charge, Charge.id == charge_id)
+    if charge is None:
+        raise errors.charge_not_found(charge_id)
+    existing = session.execute(
+        sa.select(Dispute.id).where(Dispute.charge_id == charge_id, Dispute.status == "open")
+    ).scalar()
+    if existing is not None:
+        raise ApiError(
+            409,
+            "already_disputed",
+            f"Charge {charge_id} already has an open dispute.",
+            dispute_id=existing,
+        )
+    dispute = Dispute(
+        id=new_id("dp_"),
+        charge_id=charge.id,
+        invoice_id=charge.invoice_id,
+        customer_id=charge.customer_id,
+        amount=charge.amount,
+        currency=charge.currency,
+        reason=reason,
+        note=note,
+        status="open",
+        created_at=now,
+    )
+    session.add(dispute)
+    session.flush()
+    logger.info("charge %s disputed (%s): %s", charge_id, reason, dispute.id)
+    return {"dispute": dispute_json(dispute)}
+
+
+def customer_disputes(session: Session, customer_id: str) -> list[JsonDict]:
+    """A customer's disputes, newest first; 404 ``customer_not_found``."""
+    require_customer(session, customer_id)
+    disputes = session.execute(
+        sa.select(Dispute)
+        .where(Dispute.customer_id == customer_id)
+        .order_by(Dispute.created_at.desc(), Dispute.id.desc())
+    ).scalars()
+    return [dispute_json(dispute) for dispute in disputes]
