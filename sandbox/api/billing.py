@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
-from sqlalchemy.orm import Session
 
 from sandbox import idempotency
-from sandbox.clock import utcnow
 from sandbox.errors import invalid_request
 from sandbox.models import DISPUTE_REASONS
 from sandbox.store import billing as store
@@ -43,11 +39,9 @@ async def open_dispute(request: Request, charge_id: str) -> HTTPResponse:
     if reason not in DISPUTE_REASONS:
         raise invalid_request(f"Field 'reason' must be one of {', '.join(DISPUTE_REASONS)}.")
     note = optional_str(payload, "note", max_length=500)
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 201, store.open_dispute(session, charge_id, reason, note, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await idempotency.write(
+        request, payload, 201, store.open_dispute, charge_id, reason, note
+    )
 
 
 async def customer_disputes(request: Request, customer_id: str) -> HTTPResponse:

@@ -154,11 +154,9 @@ async def update_customer(request: Request, customer_id: str) -> HTTPResponse:
     }
     if not changes:
         raise invalid_request(f"Give at least one of {', '.join(CHANGEABLE_FIELDS)}.")
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 200, store.update_customer(session, customer_id, changes, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await idempotency.write(
+        request, payload, 200, store.update_customer, customer_id, changes
+    )
 
 
 async def request_password_reset(request: Request, customer_id: str) -> HTTPResponse:
@@ -170,11 +168,9 @@ async def request_password_reset(request: Request, customer_id: str) -> HTTPResp
     idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
     payload = json_object(request, required=False)
     requested_via = optional_str(payload, "requested_via", max_length=32) or "api"
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 201, store.request_password_reset(session, customer_id, requested_via, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await idempotency.write(
+        request, payload, 201, store.request_password_reset, customer_id, requested_via
+    )
 
 
 async def password_resets(request: Request, customer_id: str) -> HTTPResponse:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
-from sqlalchemy.orm import Session
 
 from sandbox import idempotency
-from sandbox.clock import utcnow
 from sandbox.store import orders as store
 from sandbox.web import json_object, json_response, optional_str, read
 
@@ -26,14 +25,7 @@ async def get_order(request: Request, order_id: str) -> HTTPResponse:
 
 async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
     """``POST /orders/{order_id}/cancel``: idempotent; needs an ``Idempotency-Key``."""
-    idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
-    payload = json_object(request, required=False)
-    reason = optional_str(payload, "reason", max_length=500)
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 200, store.cancel_order(session, order_id, reason, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await _change(request, store.cancel_order, order_id)
 
 
 async def return_order(request: Request, order_id: str) -> HTTPResponse:
@@ -41,14 +33,15 @@ async def return_order(request: Request, order_id: str) -> HTTPResponse:
 
     Idempotent; needs an ``Idempotency-Key``. Optional body ``{"reason": str|null}``.
     """
+    return await _change(request, store.return_order, order_id)
+
+
+async def _change(request: Request, change: Callable[..., Any], order_id: str) -> HTTPResponse:
+    """A change of an order with an optional ``{"reason"}``, once per ``Idempotency-Key``."""
     idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
     payload = json_object(request, required=False)
     reason = optional_str(payload, "reason", max_length=500)
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 200, store.return_order(session, order_id, reason, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await idempotency.write(request, payload, 200, change, order_id, reason)
 
 
 def blueprint() -> Blueprint:

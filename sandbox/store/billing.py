@@ -1,8 +1,6 @@
 """Billing: invoices with their card charges, and disputes of a charge.
 
-Every function takes an open session (it runs in a worker thread) and returns
-JSON-ready dicts built while the session is open, or raises
-:class:`~sandbox.errors.ApiError`.
+Cards appear as brand and last 4 digits only; a charge has at most one open dispute.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from sandbox.store.queries import (
     CHARGES_OF_CUSTOMER,
     INVOICE_BY_ID,
     INVOICES_OF_CUSTOMER,
+    found_rows,
     invoices_json,
     locked,
     new_id,
@@ -39,9 +38,8 @@ def customer_invoices(session: Session, customer_id: str) -> list[JsonDict]:
 
 def get_invoice(session: Session, invoice_id: str) -> JsonDict:
     """One invoice with its charges; 404 ``invoice_not_found``."""
-    rows = session.execute(INVOICE_BY_ID, {"invoice_id": invoice_id}).all()
-    if not rows:
-        raise errors.invoice_not_found(invoice_id)
+    missing = errors.invoice_not_found(invoice_id)
+    rows = found_rows(session, INVOICE_BY_ID, {"invoice_id": invoice_id}, missing)
     return invoices_json(session, rows)[0]
 
 

@@ -1,8 +1,6 @@
 """The CRM's records: customers, identity checks, contacts, password resets, account changes.
 
-Every function takes an open session (it runs in a worker thread) and returns
-JSON-ready dicts built while the session is open, or raises
-:class:`~sandbox.errors.ApiError`.
+Identity checks never say which part failed; e-mail addresses match case-insensitively.
 """
 
 from __future__ import annotations

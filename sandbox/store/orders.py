@@ -1,8 +1,7 @@
 """Order management: orders, their cancellation and their return.
 
-Every function takes an open session (it runs in a worker thread) and returns
-JSON-ready dicts built while the session is open, or raises
-:class:`~sandbox.errors.ApiError`; nothing is written when it raises.
+A cancellation or a return changes the order and its invoice together, or, when it
+raises, nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from sandbox.serializers import JsonDict, money, order_json, return_json
 from sandbox.store.queries import (
     ORDER_BY_ID,
     ORDERS_OF_CUSTOMER,
+    found_rows,
     locked,
     orders_json,
     rows_of_customer,
@@ -35,10 +35,10 @@ def customer_orders(session: Session, customer_id: str) -> list[JsonDict]:
 
 def get_order(session: Session, order_id: str) -> JsonDict:
     """One order; 404 ``order_not_found``."""
-    rows = session.execute(ORDER_BY_ID, {"order_id": order_id}).all()
-    if not rows:
-        raise errors.order_not_found(order_id)
-    return orders_json(session, rows)[0]
+    missing = errors.order_not_found(order_id)
+    return orders_json(session, found_rows(session, ORDER_BY_ID, {"order_id": order_id}, missing))[
+        0
+    ]
 
 
 def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.datetime) -> JsonDict:

@@ -16,25 +16,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from sandbox import errors
-from sandbox.models import (
-    Charge,
-    Customer,
-    CustomerAddress,
-    Invoice,
-    Order,
-    OrderItem,
-    Shipment,
-)
+from sandbox import errors, models
+from sandbox.errors import ApiError
 from sandbox.serializers import JsonDict, invoice_json, order_json
 
-_customers = Customer.__table__
-_addresses = CustomerAddress.__table__
-_orders = Order.__table__
-_items = OrderItem.__table__
-_shipments = Shipment.__table__
-_invoices = Invoice.__table__
-_charges = Charge.__table__
+_customers, _addresses, _orders, _items, _shipments, _invoices, _charges = (
+    model.__table__
+    for model in (
+        models.Customer,
+        models.CustomerAddress,
+        models.Order,
+        models.OrderItem,
+        models.Shipment,
+        models.Invoice,
+        models.Charge,
+    )
+)
 
 # Statements are built once; SQLAlchemy caches their compiled form.
 CUSTOMERS_WITH_ADDRESS = sa.select(
@@ -100,21 +97,40 @@ def require_customer(session: Session, customer_id: str) -> None:
 
 
 def orders_json(session: Session, rows: Sequence[Row]) -> list[JsonDict]:
-    if not rows:
-        return []
-    items: dict[str, list[Any]] = defaultdict(list)
-    for item in session.execute(ITEMS_OF_ORDERS, {"order_ids": [row.id for row in rows]}):
-        items[item.order_id].append(item)
+    """Orders (rows of :data:`ORDERS_WITH_SHIPMENT`) with their items."""
+    items = _children(session, rows, ITEMS_OF_ORDERS, "order_ids", "order_id")
     return [order_json(row, items[row.id], row) for row in rows]
 
 
 def invoices_json(session: Session, rows: Sequence[Row]) -> list[JsonDict]:
-    if not rows:
-        return []
-    charges: dict[str, list[Any]] = defaultdict(list)
-    for charge in session.execute(CHARGES_OF_INVOICES, {"invoice_ids": [row.id for row in rows]}):
-        charges[charge.invoice_id].append(charge)
+    """Invoices with their charges."""
+    charges = _children(session, rows, CHARGES_OF_INVOICES, "invoice_ids", "invoice_id")
     return [invoice_json(row, charges[row.id]) for row in rows]
+
+
+def _children(
+    session: Session, parents: Sequence[Row], statement: sa.sql.Select, ids: str, parent: str
+) -> dict[str, list[Any]]:
+    """The rows ``statement`` finds for the ``parents``' ids (one query), by parent id."""
+    found: dict[str, list[Any]] = defaultdict(list)
+    if parents:
+        for child in session.execute(statement, {ids: [row.id for row in parents]}):
+            found[getattr(child, parent)].append(child)
+    return found
+
+
+def found_rows(
+    session: Session, statement: sa.sql.Select, params: dict[str, Any], missing: ApiError
+) -> Sequence[Row]:
+    """The rows ``statement`` finds.
+
+    Raises:
+        ApiError: ``missing`` when it finds none.
+    """
+    rows = session.execute(statement, params).all()
+    if not rows:
+        raise missing
+    return rows
 
 
 def rows_of_customer(
