@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.sql.schema import MetaData, Table
 
@@ -22,6 +24,9 @@ Base = declarative_base()
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+# Per engine (weakly, so disposed engines are forgotten), the tables checked already.
+_ensured: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+_ensured_lock = threading.Lock()
 
 #: Key of the PostgreSQL advisory lock that creators of tables queue on ("FRONTLN\0").
 _CREATE_TABLES_LOCK_KEY = 0x46524F4E544C4E00
@@ -72,6 +77,48 @@ def create_tables(
             if attempt == _CREATE_TABLES_ATTEMPTS:
                 raise
             logger.info("another process was creating tables at the same time; checking again")
+
+
+def ensure_tables(
+    engine: Engine, tables: list[Table], *, upgrade: Callable[[Engine], None] | None = None
+) -> None:
+    """Creates ``tables`` unless they exist, then runs ``upgrade``, once per engine.
+
+    For a store whose tables may be defined after its engine was made (``get_engine``
+    creates only the tables imported by then): the first use of the store checks them.
+    """
+    names = {table.name for table in tables}
+    with _ensured_lock:
+        done = _ensured.setdefault(engine, set())
+        if names <= done:
+            return
+        create_tables(engine, tables)
+        if upgrade is not None:
+            upgrade(engine)
+        done.update(names)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores aware datetimes as naive UTC and reads them back as aware UTC.
+
+    SQLite keeps no time zone, so a plain ``DateTime(timezone=True)`` would come back
+    naive there; this type gives the same aware values on every database.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
 
 
 def create_indexes(engine: Engine, indexes: list[sa.Index]) -> None:

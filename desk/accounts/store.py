@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from desk.accounts import sessions
@@ -33,10 +33,15 @@ from desk.accounts.passwords import (
     verify_password,
 )
 from desk.accounts.tables import AGENT_COLUMNS, agent_of, agents_table, sessions_table
-from frontline.db import add_missing_columns, create_tables, get_engine, session_scope
+from frontline.db import add_missing_columns, ensure_tables, get_engine, session_scope
 from frontline.handoff.entry import utcnow
 
 logger = logging.getLogger(__name__)
+
+
+def _add_later_columns(engine: Engine) -> None:
+    """Adds the columns of later versions to tables an earlier one created."""
+    add_missing_columns(engine, agents_table, ("display_name",))
 
 
 class AgentStore:
@@ -61,8 +66,6 @@ class AgentStore:
         self.lifetime = lifetime
         self.idle = idle
         self._clock = clock
-        self._ready = False
-        self._ready_lock = threading.Lock()
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[Session]:
@@ -72,13 +75,8 @@ class AgentStore:
             AccountStoreUnavailable: The database failed (chained to the driver's error).
         """
         try:
-            if not self._ready:
-                with self._ready_lock:
-                    if not self._ready:
-                        engine = get_engine(self._url)
-                        create_tables(engine, [agents_table, sessions_table])
-                        add_missing_columns(engine, agents_table, ("display_name",))
-                        self._ready = True
+            tables = [agents_table, sessions_table]
+            ensure_tables(get_engine(self._url), tables, upgrade=_add_later_columns)
             with session_scope(self._url) as session:
                 yield session
         except (sa.exc.SQLAlchemyError, ImportError) as exc:

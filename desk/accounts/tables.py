@@ -5,9 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from desk.accounts.model import MAX_DISPLAY_NAME_LENGTH, Agent
-from frontline.db import Base
+from frontline.db import Base, UTCDateTime
 from frontline.handoff.entry import MAX_AGENT_ID_LENGTH
-from frontline.handoff.sql_queue import UTCDateTime
 from frontline.handoff.transitions import AGENT
 
 

@@ -41,9 +41,9 @@ import abc
 import asyncio
 import logging
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, TypeVar
 
+from frontline.backends import Backend
 from frontline.handoff.entry import (
     CLAIMED,
     DEFAULT_LEASE_SECONDS,
@@ -124,7 +124,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class HandoffQueue(abc.ABC):
+class HandoffQueue(Backend, abc.ABC):
     """A queue of handoff context packets that human agents claim and resolve.
 
     Queues are safe to share between threads. Use one as a context manager, or call
@@ -283,17 +283,6 @@ class HandoffQueue(abc.ABC):
         if entry is not None and done_already(rule, entry, agent_id, resolution_code):
             return entry
         raise transition_error(entry, entry_id, agent_id)
-
-    def __enter__(self) -> HandoffQueue:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 async def run_blocking(function: Callable[..., T], *args: Any) -> T:

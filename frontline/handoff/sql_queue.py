@@ -17,17 +17,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import uuid
-import weakref
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Engine
 
-from frontline.db import Base, add_missing_columns, create_tables, get_engine, session_scope
+from frontline.db import (
+    Base,
+    UTCDateTime,
+    add_missing_columns,
+    ensure_tables,
+    get_engine,
+    session_scope,
+)
 from frontline.errors import ConfigurationError, QueueError
 from frontline.handoff.base import HandoffQueue
 from frontline.handoff.entry import (
@@ -65,29 +70,6 @@ from frontline.handoff.transitions import (
 logger = logging.getLogger(__name__)
 
 MAX_QUEUE_NAME_LENGTH = 100
-
-
-class UTCDateTime(sa.types.TypeDecorator):
-    """Stores aware datetimes as naive UTC and reads them back as aware UTC.
-
-    SQLite keeps no time zone, so a plain ``DateTime(timezone=True)`` would come back
-    naive there; this type gives the same aware values on every database.
-    """
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("UTCDateTime needs an aware datetime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc)
 
 
 class HandoffQueueRow(Base):
@@ -132,24 +114,8 @@ class HandoffQueueRow(Base):
 
 _table: sa.Table = HandoffQueueRow.__table__
 
-# Engines whose table we have checked; weak so disposed engines are forgotten.
-_ready_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-_ready_lock = threading.Lock()
-
-
 #: Columns added after the table's first version, with their DDL default.
 _LATER_COLUMNS = ("priority_rank", "first_claimed_at", "lease_expires_at", "claims", "reoffers")
-
-
-def _ensure_table(engine: Engine) -> None:
-    """Creates the table unless it exists (``get_engine`` only creates it once per URL,
-    possibly before this module was imported), and adds columns of later versions."""
-    with _ready_lock:
-        if engine in _ready_engines:
-            return
-        create_tables(engine, [_table])
-        _upgrade_table(engine)
-        _ready_engines.add(engine)
 
 
 def _upgrade_table(engine: Engine) -> None:
@@ -384,7 +350,7 @@ class SqlHandoffQueue(HandoffQueue):
         if self._closed:
             raise QueueError(f"{self!r} is closed")
         try:
-            _ensure_table(get_engine(self._url))
+            ensure_tables(get_engine(self._url), [_table], upgrade=_upgrade_table)
             yield
         except (sa.exc.ArgumentError, ImportError) as exc:  # unknown dialect, missing driver
             raise ConfigurationError(f"cannot use handoff queue database {self._safe_url}") from exc

@@ -7,11 +7,10 @@ their card. :mod:`frontline.services.returns` reads it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-
-from dataclasses import dataclass
 
 from frontline.policy.loading import PolicyView, load_policy
 
