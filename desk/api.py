@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sanic import Request
@@ -40,15 +41,17 @@ Handler = Callable[..., Awaitable[HTTPResponse]]
 MAX_ENTRY_ID_LENGTH = 64
 
 
+@dataclass(eq=False)
 class ApiError(Exception):
-    """An HTTP error answer: status, a stable code and a message for people."""
+    """An HTTP error answer: status, a stable code, a message for people, more fields."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
+    status: int
+    code: str
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
 
 
 def json_response(body: Any, status: int = 200) -> HTTPResponse:
@@ -153,10 +156,10 @@ def api_error(exc: Exception) -> ApiError:
         return ApiError(404, "not_found", "No such conversation on the queue.")
     if isinstance(exc, AlreadyClaimed):
         message = f"{exc.claimed_by} is working on this conversation."
-        return ApiError(409, "already_claimed", message, claimed_by=exc.claimed_by)
+        return ApiError(409, "already_claimed", message, {"claimed_by": exc.claimed_by})
     if isinstance(exc, AlreadyResolved):
         message = "This conversation is resolved already."
-        return ApiError(409, "already_resolved", message, resolution_code=exc.resolution_code)
+        return ApiError(409, "already_resolved", message, {"resolution_code": exc.resolution_code})
     if isinstance(exc, NotOwner):
         return ApiError(409, "not_owner", "Claim the conversation first (it is on the queue).")
     if isinstance(exc, NotAllowed):
@@ -167,7 +170,7 @@ def api_error(exc: Exception) -> ApiError:
             502,
             "hand_back_failed",
             "Resolved, but the assistant could not take the conversation back; try again.",
-            entry=entry_detail_card(exc.entry, utcnow()),
+            {"entry": entry_detail_card(exc.entry, utcnow())},
         )
     if isinstance(exc, BackendError):
         logger.error("Rasa failed: %s", exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -10,14 +11,6 @@ from frontline.handoff.transitions import ROLES
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MAX_DISPLAY_NAME_LENGTH = 64
-
-
-class AccountError(FrontlineError):
-    """An agent account cannot be created or changed as asked."""
-
-
-class AccountStoreUnavailable(FrontlineError):
-    """The database of agents and sessions could not be used."""
 
 
 @dataclass(frozen=True)
@@ -38,12 +31,16 @@ class Agent:
     display_name: str | None = None
 
     def public(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "role": self.role,
-            "active": self.active,
-            "display_name": self.display_name,
-        }
+        """What the desk's API shows of the agent: every attribute."""
+        return dataclasses.asdict(self)
+
+
+class AccountError(FrontlineError):
+    """An agent account cannot be created or changed as asked."""
+
+
+class AccountStoreUnavailable(FrontlineError):
+    """The database of agents and sessions could not be used."""
 
 
 def check_name(name: str) -> str:

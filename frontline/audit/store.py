@@ -409,16 +409,12 @@ def _stored(row: Any) -> StoredRecord:
         payload = json.loads(row.payload)
     except ValueError:
         payload = {"unreadable": True}
+    texts = ("chain", "prev_hash", "record_hash", "recorded_at", "kind", "conversation_id")
     return StoredRecord(
         id=int(row.id),
-        chain=row.chain,
         seq=int(row.seq),
-        prev_hash=row.prev_hash,
-        record_hash=row.record_hash,
-        recorded_at=row.recorded_at,
-        kind=row.kind,
-        conversation_id=row.conversation_id,
         payload=payload,
+        **{name: getattr(row, name) for name in texts},
     )
 
 

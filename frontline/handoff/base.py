@@ -45,34 +45,11 @@ from typing import Any, TypeVar
 
 from frontline.backends import Backend
 from frontline.handoff.entry import (
-    CLAIMED,
     DEFAULT_LEASE_SECONDS,
-    DEFAULT_PRIORITY,
-    MAX_AGENT_ID_LENGTH,
-    MAX_CONVERSATION_ID_LENGTH,
-    MAX_HANDOFF_ID_LENGTH,
-    MAX_RESOLUTION_CODE_LENGTH,
-    PENDING,
-    PRIORITY_ORDER,
-    RESOLVED,
-    STATUSES,
-    AlreadyClaimed,
-    AlreadyResolved,
     Delivery,
-    EntryNotFound,
-    EntryStatus,
-    NotOwner,
     QueueEntry,
     check_agent_id,
-    check_lease_seconds,
-    check_limit,
     check_resolution_code,
-    dump_packet,
-    load_packet,
-    packet_ids,
-    packet_priority,
-    priority_rank,
-    utcnow,
 )
 from frontline.handoff.transitions import (
     CLAIM,
@@ -83,41 +60,6 @@ from frontline.handoff.transitions import (
     done_already,
     transition_error,
 )
-
-# The entry's names, importable from here as before the entry had a module of its own.
-__all__ = [
-    "CLAIMED",
-    "DEFAULT_LEASE_SECONDS",
-    "DEFAULT_PRIORITY",
-    "MAX_AGENT_ID_LENGTH",
-    "MAX_CONVERSATION_ID_LENGTH",
-    "MAX_HANDOFF_ID_LENGTH",
-    "MAX_RESOLUTION_CODE_LENGTH",
-    "PENDING",
-    "PRIORITY_ORDER",
-    "RESOLVED",
-    "STATUSES",
-    "AlreadyClaimed",
-    "AlreadyResolved",
-    "Delivery",
-    "EntryNotFound",
-    "EntryStatus",
-    "HandoffQueue",
-    "NotOwner",
-    "QueueEntry",
-    "check_agent_id",
-    "check_lease_seconds",
-    "check_limit",
-    "check_resolution_code",
-    "dump_packet",
-    "load_packet",
-    "packet_ids",
-    "packet_priority",
-    "priority_rank",
-    "run_blocking",
-    "transition_error",
-    "utcnow",
-]
 
 logger = logging.getLogger(__name__)
 

@@ -23,13 +23,13 @@ from typing import Any
 
 from frontline.backends import backend_type, backend_url
 from frontline.errors import ConfigurationError
-from frontline.handoff.base import (
+from frontline.handoff.base import HandoffQueue
+from frontline.handoff.entry import (
     AlreadyClaimed,
     AlreadyResolved,
     Delivery,
     EntryNotFound,
     EntryStatus,
-    HandoffQueue,
     NotOwner,
     QueueEntry,
 )

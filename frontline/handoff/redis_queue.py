@@ -55,6 +55,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from frontline.errors import ConfigurationError, QueueError
+from frontline.handoff import entry as queue_entry
 from frontline.handoff.base import HandoffQueue
 from frontline.handoff.entry import (
     CLAIMED,
@@ -63,14 +64,6 @@ from frontline.handoff.entry import (
     STATUSES,
     Delivery,
     QueueEntry,
-    check_agent_id,
-    check_lease_seconds,
-    check_limit,
-    dump_packet,
-    load_packet,
-    packet_ids,
-    packet_priority,
-    priority_rank,
 )
 from frontline.handoff.transitions import RENEW, REOFFER, Transition
 
@@ -131,7 +124,7 @@ class RedisStreamHandoffQueue(HandoffQueue):
     ) -> None:
         if not stream:
             raise ConfigurationError("the handoff stream name must not be empty")
-        self.lease_seconds = check_lease_seconds(lease_seconds)
+        self.lease_seconds = queue_entry.check_lease_seconds(lease_seconds)
         try:
             self._pool = redis.ConnectionPool.from_url(
                 redis_url,
@@ -204,14 +197,14 @@ class RedisStreamHandoffQueue(HandoffQueue):
     # -- operations --------------------------------------------------------------
 
     def enqueue(self, packet: dict[str, Any]) -> str:
-        handoff_id, conversation_id = packet_ids(packet)
-        text = dump_packet(packet)
-        priority = packet_priority(packet)
+        handoff_id, conversation_id = queue_entry.packet_ids(packet)
+        text = queue_entry.dump_packet(packet)
+        priority = queue_entry.packet_priority(packet)
         with self._translate("enqueuing a packet"):
             entry_id, added = self._run(
                 "enqueue",
                 [self._dedupe_key(handoff_id), self._conversation_key(conversation_id)],
-                [text, handoff_id, conversation_id, priority, priority_rank(priority)],
+                [text, handoff_id, conversation_id, priority, queue_entry.priority_rank(priority)],
             )
         if added:
             logger.info(
@@ -226,14 +219,14 @@ class RedisStreamHandoffQueue(HandoffQueue):
         return str(entry_id)
 
     def pending(self, limit: int = 100) -> list[QueueEntry]:
-        check_limit(limit)
+        queue_entry.check_limit(limit)
         with self._translate("listing pending entries"):
             ids = [entry_id for entry_id, _ in self._ordered(self._pending_key, limit)]
             entries = self._load(ids)
         return [entry for entry in entries if entry.status == PENDING]
 
     def open_entries(self, limit: int = 200) -> list[QueueEntry]:
-        check_limit(limit)
+        queue_entry.check_limit(limit)
         with self._translate("listing open entries"):
             merged = self._ordered(self._pending_key, limit) + self._ordered(
                 self._claimed_key, limit
@@ -243,7 +236,7 @@ class RedisStreamHandoffQueue(HandoffQueue):
         return [entry for entry in entries if entry.status in (PENDING, CLAIMED)]
 
     def held_by(self, agent_id: str) -> list[QueueEntry]:
-        check_agent_id(agent_id)
+        queue_entry.check_agent_id(agent_id)
         consumer = f"{AGENT_CONSUMER_PREFIX}{agent_id}"
         with self._translate("listing an agent's entries"):
             ids: list[str] = []
@@ -274,14 +267,14 @@ class RedisStreamHandoffQueue(HandoffQueue):
             return self._load(ids)
 
     def renew(self, agent_id: str) -> list[QueueEntry]:
-        check_agent_id(agent_id)
+        queue_entry.check_agent_id(agent_id)
         with self._translate("renewing leases"):
             ids = self._run("renew", [], [RENEW.as_json, agent_id, self._lease_ms])
             entries = self._load(ids)
         return sorted(entries, key=_queue_order)
 
     def deliver(self, count: int = _BATCH) -> Delivery:
-        check_limit(count)
+        queue_entry.check_limit(count)
         with self._translate("delivering entries"):
             delivered, reoffered = self._run(
                 "deliver", [], [REOFFER.as_json, self._lease_ms, count, _MAX_ROUNDS]
@@ -395,7 +388,7 @@ def _id_order(entry_id: str) -> tuple[int, int]:
 
 
 def _queue_order(entry: QueueEntry) -> tuple[int, tuple[int, int]]:
-    return priority_rank(entry.priority), _id_order(entry.entry_id)
+    return queue_entry.priority_rank(entry.priority), _id_order(entry.entry_id)
 
 
 def _parse_time(entry_id: str, value: str | None) -> datetime | None:
@@ -424,7 +417,7 @@ def _to_entry(entry_id: str, state: dict[str, str], packet: str | None) -> Queue
     enqueued_at = _parse_time(entry_id, state.get("enqueued_at"))
     if status not in STATUSES or enqueued_at is None:
         raise QueueError(f"handoff queue entry {entry_id!r} has a corrupt state hash")
-    data = load_packet(packet, entry_id)
+    data = queue_entry.load_packet(packet, entry_id)
     lease_expires_at = _parse_time(entry_id, state.get("lease_expires_at"))
     return QueueEntry(
         entry_id=entry_id,
@@ -435,7 +428,7 @@ def _to_entry(entry_id: str, state: dict[str, str], packet: str | None) -> Queue
         claimed_at=_parse_time(entry_id, state.get("claimed_at")),
         resolved_at=_parse_time(entry_id, state.get("resolved_at")),
         resolution_code=state.get("resolution_code"),
-        priority=state.get("priority") or packet_priority(data),
+        priority=state.get("priority") or queue_entry.packet_priority(data),
         first_claimed_at=_parse_time(entry_id, state.get("first_claimed_at")),
         lease_expires_at=lease_expires_at if status == CLAIMED else None,
         claims=_count(entry_id, state.get("claims")),

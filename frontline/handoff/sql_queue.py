@@ -34,6 +34,7 @@ from frontline.db import (
     session_scope,
 )
 from frontline.errors import ConfigurationError, QueueError
+from frontline.handoff import entry as queue_entry
 from frontline.handoff.base import HandoffQueue
 from frontline.handoff.entry import (
     CLAIMED,
@@ -47,15 +48,6 @@ from frontline.handoff.entry import (
     RESOLVED,
     Delivery,
     QueueEntry,
-    check_agent_id,
-    check_lease_seconds,
-    check_limit,
-    dump_packet,
-    load_packet,
-    packet_ids,
-    packet_priority,
-    priority_rank,
-    utcnow,
 )
 from frontline.handoff.transitions import (
     RENEW,
@@ -150,7 +142,7 @@ class SqlHandoffQueue(HandoffQueue):
         queue_name: str = "default",
         *,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = queue_entry.utcnow,
     ) -> None:
         try:
             self._safe_url = sa.engine.make_url(database_url).render_as_string(hide_password=True)
@@ -162,7 +154,7 @@ class SqlHandoffQueue(HandoffQueue):
             )
         self._url = database_url
         self._queue_name = queue_name
-        self.lease_seconds = check_lease_seconds(lease_seconds)
+        self.lease_seconds = queue_entry.check_lease_seconds(lease_seconds)
         self._clock = clock
         self._closed = False
 
@@ -175,8 +167,8 @@ class SqlHandoffQueue(HandoffQueue):
         return self._queue_name
 
     def enqueue(self, packet: dict[str, Any]) -> str:
-        handoff_id, conversation_id = packet_ids(packet)
-        text = dump_packet(packet)
+        handoff_id, conversation_id = queue_entry.packet_ids(packet)
+        text = queue_entry.dump_packet(packet)
         with self._translate("enqueuing a packet"):
             existing = self._entry_id_for(handoff_id)
             if existing is not None:
@@ -194,7 +186,9 @@ class SqlHandoffQueue(HandoffQueue):
                             status=PENDING,
                             packet=text,
                             enqueued_at=self._now(),
-                            priority_rank=priority_rank(packet_priority(packet)),
+                            priority_rank=queue_entry.priority_rank(
+                                queue_entry.packet_priority(packet)
+                            ),
                             claims=0,
                             reoffers=0,
                         )
@@ -216,17 +210,17 @@ class SqlHandoffQueue(HandoffQueue):
         return entry_id
 
     def pending(self, limit: int = 100) -> list[QueueEntry]:
-        check_limit(limit)
+        queue_entry.check_limit(limit)
         query = self._ordered(self._select().where(_table.c.status == PENDING)).limit(limit)
         return self._fetch(query, "listing pending entries")
 
     def open_entries(self, limit: int = 200) -> list[QueueEntry]:
-        check_limit(limit)
+        queue_entry.check_limit(limit)
         query = self._select().where(_table.c.status.in_((PENDING, CLAIMED)))
         return self._fetch(self._ordered(query).limit(limit), "listing open entries")
 
     def held_by(self, agent_id: str) -> list[QueueEntry]:
-        check_agent_id(agent_id)
+        queue_entry.check_agent_id(agent_id)
         query = self._select().where(_table.c.status == CLAIMED, _table.c.claimed_by == agent_id)
         return self._fetch(self._ordered(query), "listing an agent's entries")
 
@@ -241,7 +235,7 @@ class SqlHandoffQueue(HandoffQueue):
         return self._fetch(query, "finding a conversation's entries")
 
     def renew(self, agent_id: str) -> list[QueueEntry]:
-        check_agent_id(agent_id)
+        queue_entry.check_agent_id(agent_id)
         now = self._now()
         owned = sa.and_(
             _table.c.queue_name == self._queue_name, self._may_start(RENEW, agent_id, now)
@@ -253,7 +247,7 @@ class SqlHandoffQueue(HandoffQueue):
         return [_to_entry(row) for row in rows]
 
     def deliver(self, count: int = 100) -> Delivery:
-        check_limit(count)
+        queue_entry.check_limit(count)
         now = self._now()
         lapsed = sa.and_(_table.c.queue_name == self._queue_name, self._may_start(REOFFER, "", now))
         candidates = sa.select(_table.c.entry_id).where(lapsed).order_by(_table.c.id).limit(count)
@@ -405,17 +399,23 @@ class SqlHandoffQueue(HandoffQueue):
 def _to_entry(row: Mapping[str, Any]) -> QueueEntry:
     rank = row.get("priority_rank")
     return QueueEntry(
-        entry_id=row["entry_id"],
-        packet=load_packet(row["packet"], row["entry_id"]),
-        status=row["status"],
-        enqueued_at=row["enqueued_at"],
-        claimed_by=row["claimed_by"],
-        claimed_at=row["claimed_at"],
-        resolved_at=row["resolved_at"],
-        resolution_code=row["resolution_code"],
+        **{name: row[name] for name in _PLAIN_COLUMNS},
+        **{name: row.get(name) for name in _LATER_TIMES},  # None on rows older than leases
+        packet=queue_entry.load_packet(row["packet"], row["entry_id"]),
         priority=PRIORITY_ORDER[rank] if isinstance(rank, int) and 0 <= rank < 4 else "normal",
-        first_claimed_at=row.get("first_claimed_at"),
-        lease_expires_at=row.get("lease_expires_at"),
         claims=int(row.get("claims") or 0),
         reoffers=int(row.get("reoffers") or 0),
     )
+
+
+#: Columns read into a :class:`QueueEntry` as they are.
+_PLAIN_COLUMNS = (
+    "entry_id",
+    "status",
+    "enqueued_at",
+    "claimed_by",
+    "claimed_at",
+    "resolved_at",
+    "resolution_code",
+)
+_LATER_TIMES = ("first_claimed_at", "lease_expires_at")

@@ -160,20 +160,22 @@ class Transition:
         )
 
 
+#: What an agent taking an entry writes: the owner, one lease, one more claim.
+TAKE: tuple[tuple[str, Value | Increment], ...] = (
+    ("claimed_by", Value.AGENT),
+    ("claimed_at", Value.NOW),
+    ("first_claimed_at", Value.NOW_IF_UNSET),
+    ("lease_expires_at", Value.LEASE_END),
+    ("claims", Increment()),
+)
+
 #: Taking a pending entry, or one whose owner's lease ran out (a take-over, which
 #: counts as a re-offer too), for one lease.
 CLAIM = Transition(
     name="claim",
     to=CLAIMED,
     start=(From(PENDING), From(CLAIMED, Owner.OTHER, Lease.EXPIRED)),
-    sets=(
-        ("claimed_by", Value.AGENT),
-        ("claimed_at", Value.NOW),
-        ("first_claimed_at", Value.NOW_IF_UNSET),
-        ("lease_expires_at", Value.LEASE_END),
-        ("claims", Increment()),
-        ("reoffers", Increment(when_from=CLAIMED)),
-    ),
+    sets=(*TAKE, ("reoffers", Increment(when_from=CLAIMED))),
     done=From(CLAIMED, Owner.AGENT),
     logged="Agent %(agent)s claimed handoff queue entry %(entry)s",
 )
@@ -205,13 +207,7 @@ REASSIGN = Transition(
     name="reassign",
     to=CLAIMED,
     start=(From(PENDING, roles=(SUPERVISOR,)), From(CLAIMED, Owner.OTHER, roles=(SUPERVISOR,))),
-    sets=(
-        ("claimed_by", Value.AGENT),
-        ("claimed_at", Value.NOW),
-        ("first_claimed_at", Value.NOW_IF_UNSET),
-        ("lease_expires_at", Value.LEASE_END),
-        ("claims", Increment()),
-    ),
+    sets=TAKE,
     done=From(CLAIMED, Owner.AGENT),
     logged="Handoff queue entry %(entry)s reassigned to agent %(agent)s",
 )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from frontline.policy.loading import PolicyView
+from frontline.policy.loading import PolicyView, RuleValue
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,9 @@ class ConsentRule:
 class ConsentPolicy(PolicyView):
     """Typed view of the consent policy module."""
 
-    @property
-    def consent_intents(self) -> frozenset[str]:
-        return frozenset(self.module.rules["counts_as_consent"]["intents"])
+    consent_intents = RuleValue(frozenset, "counts_as_consent", "intents")
 
-    @property
-    def min_confidence(self) -> float:
-        return float(self.module.rules["counts_as_consent"]["min_confidence"])
+    min_confidence = RuleValue(float, "counts_as_consent", "min_confidence")
 
     @cached_property
     def operations(self) -> Mapping[str, ConsentRule]:

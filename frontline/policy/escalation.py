@@ -18,6 +18,7 @@ from typing import Any
 
 from frontline.policy.loading import (
     PolicyView,
+    RuleValue,
     compile_patterns,
     invalid,
     load_policy,
@@ -151,17 +152,11 @@ class EscalationRules(PolicyView):
                 raise invalid(self.module, topic.rule_id, "needs keywords or patterns")
         _ = self.writes
 
-    @property
-    def max_verification_attempts(self) -> int:
-        return int(self.module.rules["verification"]["max_attempts"])
+    max_verification_attempts = RuleValue(int, "verification", "max_attempts")
 
-    @property
-    def fallback_offer_human_after(self) -> int:
-        return int(self.module.rules["fallback"]["offer_human_after"])
+    fallback_offer_human_after = RuleValue(int, "fallback", "offer_human_after")
 
-    @property
-    def fallback_handoff_after(self) -> int:
-        return int(self.module.rules["fallback"]["handoff_after"])
+    fallback_handoff_after = RuleValue(int, "fallback", "handoff_after")
 
     def priority(self, reason_code: str, tier: str | None, rule_priority: str | None = None) -> str:
         """Priority of a handoff for ``reason_code``, raised one step for boosted tiers.

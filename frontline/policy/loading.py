@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import jsonschema
 import yaml
@@ -23,6 +24,8 @@ from frontline.errors import ConfigurationError
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,34 @@ class PolicyModule:
     owner: str
     rules: dict[str, Any]
     path: Path
+
+
+class RuleValue(Generic[T]):
+    """A read-only attribute of a typed view: one value of its module's rules.
+
+    ``window_days = RuleValue(int, "window", "days")`` reads ``rules["window"]["days"]``
+    as an ``int`` (the schema has checked that it is there).
+    """
+
+    def __init__(self, convert: Callable[[Any], T], *path: str) -> None:
+        self.convert = convert
+        self.path = path
+
+    @overload
+    def __get__(self, view: None, owner: type | None = None) -> RuleValue[T]:
+        ...
+
+    @overload
+    def __get__(self, view: PolicyView, owner: type | None = None) -> T:
+        ...
+
+    def __get__(self, view: PolicyView | None, owner: type | None = None) -> RuleValue[T] | T:
+        if view is None:
+            return self
+        value: Any = view.module.rules
+        for key in self.path:
+            value = value[key]
+        return self.convert(value)
 
 
 @dataclass(frozen=True)

@@ -12,36 +12,26 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from frontline.policy.loading import PolicyView, load_policy
+from frontline.policy.loading import PolicyView, RuleValue, load_policy
 
 
 @dataclass(frozen=True)
 class ReturnsPolicy(PolicyView):
     """Typed view of the returns policy module (``policies/returns.yml``)."""
 
-    @property
-    def returnable_states(self) -> frozenset[str]:
-        """Order states in which a return can be started."""
-        return frozenset(self.module.rules["returnable_states"])
+    #: Order states in which a return can be started.
+    returnable_states = RuleValue(frozenset, "returnable_states")
 
-    @property
-    def window_days(self) -> int:
-        """Days after delivery during which a return needs no person."""
-        return int(self.module.rules["window"]["days"])
+    #: Days after delivery during which a return needs no person.
+    window_days = RuleValue(int, "window", "days")
 
-    @property
-    def max_automatic_refund(self) -> Decimal:
-        """The largest refund issued without a person's approval (inclusive)."""
-        return Decimal(self.module.rules["refund"]["max_automatic_amount"])
+    #: The largest refund issued without a person's approval (inclusive).
+    max_automatic_refund = RuleValue(Decimal, "refund", "max_automatic_amount")
 
-    @property
-    def currency(self) -> str:
-        return str(self.module.rules["refund"]["currency"])
+    currency = RuleValue(str, "refund", "currency")
 
-    @property
-    def business_days_to_card(self) -> int:
-        """What the customer is told about when a refund reaches their card."""
-        return int(self.module.rules["refund"]["business_days_to_card"])
+    #: What the customer is told about when a refund reaches their card.
+    business_days_to_card = RuleValue(int, "refund", "business_days_to_card")
 
     def rule_reference(self, rule: str) -> str:
         """``returns 1.0.0, refund.max_automatic_amount``: names a rule for an agent."""

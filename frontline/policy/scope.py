@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from frontline.policy.escalation import EscalationRule
-from frontline.policy.loading import PolicyView
+from frontline.policy.loading import PolicyView, RuleValue
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,7 @@ class ScopeRestriction:
 class ScopePolicy(PolicyView):
     """Typed view of the scope policy module."""
 
-    @property
-    def self_service(self) -> frozenset[str]:
-        return frozenset(self.module.rules["self_service"])
+    self_service = RuleValue(frozenset, "self_service")
 
     @cached_property
     def restrictions(self) -> tuple[ScopeRestriction, ...]:

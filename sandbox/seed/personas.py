@@ -27,18 +27,10 @@ def personas() -> list[dict[str, Any]]:
 def add_personas(builder: Builder) -> None:
     """Adds every persona, with their orders, to ``builder``."""
     for persona in personas():
-        customer = builder.add_customer(
-            customer_id=persona["customer_id"],
-            name=persona["name"],
-            email=persona["email"],
-            phone=persona["phone"],
-            zip_code=persona["zip_code"],
-            tier=persona["tier"],
-            slack_id=persona["slack_id"],
-            created_at=parse_time(persona["created_at"]),
-            card=(persona["card"][0], persona["card"][1]),
-            address=persona["address"],
-        )
+        details = {key: value for key, value in persona.items() if key != "orders"}
+        details["created_at"] = parse_time(details["created_at"])
+        details["card"] = (details["card"][0], details["card"][1])
+        customer = builder.add_customer(**details)
         for order in persona["orders"]:
             after = order.get("duplicate_charge_after_seconds")
             builder.add_order(

@@ -15,37 +15,30 @@ from sandbox import errors
 from sandbox.errors import ApiError
 from sandbox.models import Charge, Dispute
 from sandbox.serializers import JsonDict, charge_json, dispute_json
-from sandbox.store.queries import (
-    CHARGES_OF_CUSTOMER,
-    INVOICE_BY_ID,
-    INVOICES_OF_CUSTOMER,
-    found_rows,
-    invoices_json,
-    locked,
-    new_id,
-    require_customer,
-    rows_of_customer,
-)
+from sandbox.store import queries
 
 logger = logging.getLogger(__name__)
+
+#: What a dispute copies from the charge it disputes.
+_FROM_THE_CHARGE = ("invoice_id", "customer_id", "amount", "currency")
 
 
 def customer_invoices(session: Session, customer_id: str) -> list[JsonDict]:
     """A customer's invoices with their charges, newest first; 404 ``customer_not_found``."""
-    rows = rows_of_customer(session, INVOICES_OF_CUSTOMER, customer_id)
-    return invoices_json(session, rows)
+    rows = queries.rows_of_customer(session, queries.INVOICES_OF_CUSTOMER, customer_id)
+    return queries.invoices_json(session, rows)
 
 
 def get_invoice(session: Session, invoice_id: str) -> JsonDict:
     """One invoice with its charges; 404 ``invoice_not_found``."""
     missing = errors.invoice_not_found(invoice_id)
-    rows = found_rows(session, INVOICE_BY_ID, {"invoice_id": invoice_id}, missing)
-    return invoices_json(session, rows)[0]
+    rows = queries.found_rows(session, queries.INVOICE_BY_ID, {"invoice_id": invoice_id}, missing)
+    return queries.invoices_json(session, rows)[0]
 
 
 def customer_charges(session: Session, customer_id: str) -> list[JsonDict]:
     """A customer's card charges, newest first; 404 ``customer_not_found``."""
-    rows = rows_of_customer(session, CHARGES_OF_CUSTOMER, customer_id)
+    rows = queries.rows_of_customer(session, queries.CHARGES_OF_CUSTOMER, customer_id)
     return [charge_json(row, row.order_id) for row in rows]
 
 
@@ -61,7 +54,7 @@ def open_dispute(
         ApiError: 404 ``charge_not_found``; 409 ``already_disputed`` (with
             ``dispute_id``) when the charge has an open dispute already.
     """
-    charge = locked(session, Charge, Charge.id == charge_id)
+    charge = queries.locked(session, Charge, Charge.id == charge_id)
     if charge is None:
         raise errors.charge_not_found(charge_id)
     existing = session.execute(
@@ -75,12 +68,9 @@ def open_dispute(
             dispute_id=existing,
         )
     dispute = Dispute(
-        id=new_id("dp_"),
+        id=queries.new_id("dp_"),
         charge_id=charge.id,
-        invoice_id=charge.invoice_id,
-        customer_id=charge.customer_id,
-        amount=charge.amount,
-        currency=charge.currency,
+        **{name: getattr(charge, name) for name in _FROM_THE_CHARGE},
         reason=reason,
         note=note,
         status="open",
@@ -94,10 +84,7 @@ def open_dispute(
 
 def customer_disputes(session: Session, customer_id: str) -> list[JsonDict]:
     """A customer's disputes, newest first; 404 ``customer_not_found``."""
-    require_customer(session, customer_id)
-    disputes = session.execute(
-        sa.select(Dispute)
-        .where(Dispute.customer_id == customer_id)
-        .order_by(Dispute.created_at.desc(), Dispute.id.desc())
-    ).scalars()
-    return [dispute_json(dispute) for dispute in disputes]
+    return [
+        dispute_json(dispute)
+        for dispute in queries.newest_of_customer(session, Dispute, customer_id)
+    ]

@@ -23,6 +23,7 @@ from sandbox.store.queries import (
     ORDER_OWNER,
     locked,
     new_id,
+    newest_of_customer,
     normalize_email,
     normalize_zip,
     require_customer,
@@ -148,12 +149,7 @@ def request_password_reset(
 
 def customer_password_resets(session: Session, customer_id: str) -> list[JsonDict]:
     """The reset links sent to a customer, newest first; 404 ``customer_not_found``."""
-    require_customer(session, customer_id)
-    resets = session.execute(
-        sa.select(PasswordReset)
-        .where(PasswordReset.customer_id == customer_id)
-        .order_by(PasswordReset.created_at.desc(), PasswordReset.id.desc())
-    ).scalars()
+    resets = newest_of_customer(session, PasswordReset, customer_id)
     return [password_reset_json(reset) for reset in resets]
 
 

@@ -16,29 +16,24 @@ from sandbox import errors
 from sandbox.errors import ApiError
 from sandbox.models import RETURNABLE_STATES, Invoice, Order, ReturnAuthorization
 from sandbox.serializers import JsonDict, money, order_json, return_json
-from sandbox.store.queries import (
-    ORDER_BY_ID,
-    ORDERS_OF_CUSTOMER,
-    found_rows,
-    locked,
-    orders_json,
-    rows_of_customer,
-)
+from sandbox.store import queries
 
 logger = logging.getLogger(__name__)
 
 
 def customer_orders(session: Session, customer_id: str) -> list[JsonDict]:
     """A customer's orders, newest first; 404 ``customer_not_found``."""
-    return orders_json(session, rows_of_customer(session, ORDERS_OF_CUSTOMER, customer_id))
+    return queries.orders_json(
+        session, queries.rows_of_customer(session, queries.ORDERS_OF_CUSTOMER, customer_id)
+    )
 
 
 def get_order(session: Session, order_id: str) -> JsonDict:
     """One order; 404 ``order_not_found``."""
     missing = errors.order_not_found(order_id)
-    return orders_json(session, found_rows(session, ORDER_BY_ID, {"order_id": order_id}, missing))[
-        0
-    ]
+    return queries.orders_json(
+        session, queries.found_rows(session, queries.ORDER_BY_ID, {"order_id": order_id}, missing)
+    )[0]
 
 
 def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.datetime) -> JsonDict:
@@ -53,7 +48,7 @@ def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.da
     Raises:
         ApiError: 404 ``order_not_found``; 409 ``not_cancellable`` (with ``state``).
     """
-    order = locked(session, Order, Order.id == order_id)
+    order = queries.locked(session, Order, Order.id == order_id)
     if order is None:
         raise errors.order_not_found(order_id)
     if not order.cancellable:
@@ -68,7 +63,7 @@ def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.da
     order.cancelled_at = now
     order.updated_at = now
     order.cancel_reason = reason
-    invoice = locked(session, Invoice, Invoice.order_id == order_id)
+    invoice = queries.locked(session, Invoice, Invoice.order_id == order_id)
     refund = None
     if invoice is not None:
         if invoice.status == "paid":
@@ -95,7 +90,7 @@ def return_order(session: Session, order_id: str, reason: str | None, now: dt.da
     Raises:
         ApiError: 404 ``order_not_found``; 409 ``not_returnable`` (with ``state``).
     """
-    order = locked(session, Order, Order.id == order_id)
+    order = queries.locked(session, Order, Order.id == order_id)
     if order is None:
         raise errors.order_not_found(order_id)
     if order.state not in RETURNABLE_STATES:
@@ -113,7 +108,7 @@ def return_order(session: Session, order_id: str, reason: str | None, now: dt.da
         currency=order.currency,
         created_at=now,
     )
-    invoice = locked(session, Invoice, Invoice.order_id == order_id)
+    invoice = queries.locked(session, Invoice, Invoice.order_id == order_id)
     if invoice is not None and invoice.status == "paid":
         invoice.status = "refunded"
         invoice.refunded_at = now

@@ -153,3 +153,18 @@ def locked(session: Session, entity: Any, condition: Any) -> Any:
     return session.execute(
         sa.select(entity).where(condition).with_for_update()
     ).scalar_one_or_none()
+
+
+def newest_of_customer(session: Session, entity: Any, customer_id: str) -> list[Any]:
+    """A customer's ``entity`` objects (disputes, password resets), newest first.
+
+    Raises:
+        ApiError: 404 ``customer_not_found``.
+    """
+    require_customer(session, customer_id)
+    query = (
+        sa.select(entity)
+        .where(entity.customer_id == customer_id)
+        .order_by(entity.created_at.desc(), entity.id.desc())
+    )
+    return list(session.execute(query).scalars())

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from frontline.handoff.base import CLAIMED, HandoffQueue, NotOwner, QueueEntry, transition_error
+from frontline.handoff.base import HandoffQueue
+from frontline.handoff.entry import CLAIMED, NotOwner, QueueEntry
 from frontline.handoff.queue import create
 from frontline.handoff.transitions import (
     CLAIM,
@@ -30,6 +31,7 @@ from frontline.handoff.transitions import (
     Transition,
     Value,
     done_already,
+    transition_error,
 )
 from tests.handoff.support import make_packet, must_get, wait_until
 

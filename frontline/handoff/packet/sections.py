@@ -65,11 +65,7 @@ def customer(customer: Mapping[str, Any] | None) -> dict[str, Any]:
     if customer is None:
         return {
             "verified": False,
-            "customer_id": None,
-            "name": None,
-            "email": None,
-            "phone": None,
-            "tier": None,
+            **dict.fromkeys(("customer_id", "name", "email", "phone", "tier")),
         }
     # What each field looks like in a packet is the data-handling policy's (`packets`).
     name = clean(customer.get("name"))
