@@ -50,11 +50,14 @@ async def customer_disputes(request: Request, customer_id: str) -> HTTPResponse:
 
 
 def blueprint() -> Blueprint:
-    """The billing routes."""
-    bp = Blueprint("billing", url_prefix="/billing")
-    bp.add_route(customer_invoices, "/customers/<customer_id:str>/invoices", methods=["GET"])
-    bp.add_route(get_invoice, "/invoices/<invoice_id:str>", methods=["GET"])
-    bp.add_route(customer_charges, "/customers/<customer_id:str>/charges", methods=["GET"])
-    bp.add_route(customer_disputes, "/customers/<customer_id:str>/disputes", methods=["GET"])
-    bp.add_route(open_dispute, "/charges/<charge_id:str>/disputes", methods=["POST"])
+    """The billing routes, under ``/billing``."""
+    bp = Blueprint("billing")
+    for handler, path, method in (
+        (customer_invoices, "/customers/<customer_id:str>/invoices", "GET"),
+        (get_invoice, "/invoices/<invoice_id:str>", "GET"),
+        (customer_charges, "/customers/<customer_id:str>/charges", "GET"),
+        (customer_disputes, "/customers/<customer_id:str>/disputes", "GET"),
+        (open_dispute, "/charges/<charge_id:str>/disputes", "POST"),
+    ):
+        bp.add_route(handler, f"/billing{path}", methods=[method])
     return bp

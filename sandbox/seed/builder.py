@@ -82,10 +82,9 @@ class SeedSummary:
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view."""
+        counts = {name: getattr(self, name) for name in ("customers", "orders", "invoices")}
         return {
-            "customers": self.customers,
-            "orders": self.orders,
-            "invoices": self.invoices,
+            **counts,
             "charges": self.charges,
             "duplicate_charge_invoices": list(self.duplicate_charges),
         }

@@ -81,6 +81,14 @@ REQUESTS: dict[str, Callable[[HandoffQueue, str], Any]] = {
 }
 #: Re-offering is the desk's, with its lease: the queue whose leases run out at once.
 ASKED_OF_SHORT = {REOFFER.name}
+
+
+def ask(queues: tuple[HandoffQueue, HandoffQueue], rule: Transition, entry_id: str) -> Any:
+    """Requests ``rule`` of the queue it is asked of."""
+    long, short = queues
+    return REQUESTS[rule.name](short if rule.name in ASKED_OF_SHORT else long, entry_id)
+
+
 RULES = (CLAIM, RELEASE, REASSIGN, RESOLVE, REOFFER)
 
 
@@ -138,15 +146,12 @@ def test_every_backend_refuses_what_the_table_does_not_allow(
     queues: tuple[HandoffQueue, HandoffQueue], rule: Transition, state: State
 ) -> None:
     before = in_state(queues, state)
-    long, short = queues
-    asked = short if rule.name in ASKED_OF_SHORT else long
     if rule is REOFFER:
-        assert before.entry_id not in REQUESTS[rule.name](asked, before.entry_id).reoffered
+        assert before.entry_id not in ask(queues, rule, before.entry_id).reoffered
     else:
-        expected = type(transition_error(before, before.entry_id, AGENT))
-        with pytest.raises(expected):
-            REQUESTS[rule.name](asked, before.entry_id)
-    assert must_get(long, before.entry_id) == before
+        with pytest.raises(type(transition_error(before, before.entry_id, AGENT))):
+            ask(queues, rule, before.entry_id)
+    assert must_get(queues[0], before.entry_id) == before
 
 
 @pytest.mark.parametrize(("rule", "state"), cases(legal=True))
@@ -154,9 +159,8 @@ def test_every_backend_writes_what_the_table_says(
     queues: tuple[HandoffQueue, HandoffQueue], rule: Transition, state: State
 ) -> None:
     before = in_state(queues, state)
-    long, short = queues
-    REQUESTS[rule.name](short if rule.name in ASKED_OF_SHORT else long, before.entry_id)
-    after = must_get(long, before.entry_id)
+    ask(queues, rule, before.entry_id)
+    after = must_get(queues[0], before.entry_id)
     assert after.status == rule.to
     expected: dict[str, Any] = {}
     for field, value in rule.sets:
