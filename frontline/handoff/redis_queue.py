@@ -164,29 +164,16 @@ class RedisStreamHandoffQueue(HandoffQueue):
 
     # -- keys --------------------------------------------------------------------
 
-    def _dedupe_key(self, handoff_id: str) -> str:
-        return f"{self._stream}:handoff:{handoff_id}"
-
-    def _entry_key(self, entry_id: str) -> str:
-        return f"{self._stream}:entry:{entry_id}"
-
-    def _conversation_key(self, conversation_id: str) -> str:
-        return f"{self._stream}:conversation:{conversation_id}"
-
-    @property
-    def _pending_key(self) -> str:
-        return f"{self._stream}:pending"
-
-    @property
-    def _claimed_key(self) -> str:
-        return f"{self._stream}:claimed"
+    def _key(self, *parts: str) -> str:
+        """A key of this queue: the stream's name, then ``parts``, joined by ``:``."""
+        return ":".join((self._stream, *parts))
 
     def _run(self, name: str, extra_keys: Sequence[str], extra_args: Sequence[Any]) -> Any:
         """Runs one of the scripts with the keys and arguments every script gets."""
         return self._scripts[name](
-            keys=[self._stream, self._pending_key, self._claimed_key, *extra_keys],
+            keys=[self._stream, self._key("pending"), self._key("claimed"), *extra_keys],
             args=[
-                f"{self._stream}:entry:",
+                self._key("entry", ""),
                 CONSUMER_GROUP,
                 POOL_CONSUMER,
                 AGENT_CONSUMER_PREFIX,
@@ -203,7 +190,7 @@ class RedisStreamHandoffQueue(HandoffQueue):
         with self._translate("enqueuing a packet"):
             entry_id, added = self._run(
                 "enqueue",
-                [self._dedupe_key(handoff_id), self._conversation_key(conversation_id)],
+                [self._key("handoff", handoff_id), self._key("conversation", conversation_id)],
                 [text, handoff_id, conversation_id, priority, queue_entry.priority_rank(priority)],
             )
         if added:
@@ -221,15 +208,15 @@ class RedisStreamHandoffQueue(HandoffQueue):
     def pending(self, limit: int = 100) -> list[QueueEntry]:
         queue_entry.check_limit(limit)
         with self._translate("listing pending entries"):
-            ids = [entry_id for entry_id, _ in self._ordered(self._pending_key, limit)]
+            ids = [entry_id for entry_id, _ in self._ordered(self._key("pending"), limit)]
             entries = self._load(ids)
         return [entry for entry in entries if entry.status == PENDING]
 
     def open_entries(self, limit: int = 200) -> list[QueueEntry]:
         queue_entry.check_limit(limit)
         with self._translate("listing open entries"):
-            merged = self._ordered(self._pending_key, limit) + self._ordered(
-                self._claimed_key, limit
+            merged = self._ordered(self._key("pending"), limit) + self._ordered(
+                self._key("claimed"), limit
             )
             merged.sort(key=lambda item: (item[1], _id_order(item[0])))
             entries = self._load([entry_id for entry_id, _ in merged[:limit]])
@@ -263,7 +250,7 @@ class RedisStreamHandoffQueue(HandoffQueue):
 
     def find_by_conversation(self, conversation_id: str) -> list[QueueEntry]:
         with self._translate("finding a conversation's entries"):
-            ids = self._client.lrange(self._conversation_key(conversation_id), 0, -1)
+            ids = self._client.lrange(self._key("conversation", conversation_id), 0, -1)
             return self._load(ids)
 
     def renew(self, agent_id: str) -> list[QueueEntry]:
@@ -371,7 +358,7 @@ class RedisStreamHandoffQueue(HandoffQueue):
             return []
         pipe = self._client.pipeline(transaction=False)  # one round trip for everything
         for entry_id in ids:
-            pipe.hgetall(self._entry_key(entry_id))
+            pipe.hgetall(self._key("entry", entry_id))
             pipe.xrange(self._stream, entry_id, entry_id, count=1)
         replies = pipe.execute()
         entries = []
