@@ -1,12 +1,13 @@
 """Runs Rasa's model graph without dask's scheduler on every message.
 
-Rasa 3.6 runs its graph (the NLU pipeline for each message, the policies for each
-prediction, several times per turn) through ``dask.get``. For every run it derives the
-minimal schema for the targets, rebuilds the task graph and has dask order and execute
-it: about a tenth of the Rasa server's CPU under ``make bench``, for graphs of a dozen
-nodes that form a simple chain.
-
-:func:`run_in_dependency_order` replaces ``DaskGraphRunner.run`` with the same contract:
+Why a patch: Rasa 3.6 runs its graph (the NLU pipeline for each message, the policies
+for each prediction, several times per turn; and the training graph) through
+``dask.get``. For every run it derives the minimal schema for the targets, rebuilds the
+task graph and has dask order and execute it: about a tenth of the Rasa server's CPU
+under ``make bench``, for graphs of a dozen nodes that form a simple chain. The runner
+class is not configurable (``rasa.engine.runner.dask.DaskGraphRunner`` is named in
+Rasa's loading and training code), so :func:`run_in_dependency_order` replaces
+``DaskGraphRunner.run`` with the same contract:
 the same nodes are called with the same inputs (each node after the nodes it needs),
 the result is the same mapping of target to output, and errors are the same. The
 minimal task graph for a set of targets is built once per runner and reused; each run
@@ -19,8 +20,9 @@ import logging
 from collections.abc import Hashable
 from typing import Any
 
-# Imported only by the launcher when it starts Rasa (and by tests), never by actions.
 from rasa.engine.exceptions import GraphRunError
+
+from frontline.runtime.patch import Patch
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +86,16 @@ def run_in_dependency_order(
         raise GraphRunError("Error running runner.") from e
 
 
-def install() -> None:
-    """Routes ``DaskGraphRunner.run`` (inference and training graphs) to the function above."""
-    from rasa.engine.runner.dask import DaskGraphRunner
-
-    DaskGraphRunner.run = run_in_dependency_order  # type: ignore[method-assign]
+PATCH = Patch(
+    name="graph_runner",
+    reason=__doc__,
+    guarded_by={
+        "tests/runtime/test_graph_runner.py": (
+            "test_the_values_are_dasks_and_each_needed_node_runs_once",
+            "test_each_node_runs_after_the_nodes_it_needs",
+            "test_a_runtime_error_is_reported_as_rasa_reports_it",
+        ),
+    },
+    versions={"rasa": "3.6.21", "dask": "2022.10.2"},
+    replacements={"rasa.engine.runner.dask:DaskGraphRunner.run": run_in_dependency_order},
+)

@@ -1,8 +1,8 @@
 """Several Sanic workers that share the load, not just the port (``SANIC_WORKERS`` > 1).
 
-Sanic 21.12 (Rasa 3.6's) starts its workers on one listening socket bound by the main
-process, and each worker takes connections from it as soon as *it* has loaded its model.
-Two things then send every customer to the same worker:
+Why a patch: Sanic 21.12 (Rasa 3.6's) starts its workers on one listening socket bound
+by the main process, and each worker takes connections from it as soon as *it* has
+loaded its model. Two things then send every customer to the same worker:
 
 * the first worker to finish loading (seconds before the others) drains the whole accept
   queue, and keep-alive connections (a web chat, a proxy's upstream pool, a load
@@ -10,9 +10,10 @@ Two things then send every customer to the same worker:
 * afterwards an idle worker's event loop accepts every queued connection in one go.
 
 Measured under ``make bench-scale`` (closed loop, 50 conversations): with two workers one
-process did all the work and the other none, so two workers gave 1.05x one.
-
-:func:`serve_workers_on_own_sockets` replaces Sanic's ``serve_multiple``: each worker binds
+process did all the work and the other none, so two workers gave 1.05x one. Rasa starts
+Sanic itself (``app.run(workers=...)``) and neither offers a hook for how workers get
+their sockets, so :func:`serve_workers_on_own_sockets` replaces Sanic's
+``serve_multiple`` (which ``sanic.app`` looks up when it runs): each worker binds
 its own ``SO_REUSEPORT`` socket, so the kernel spreads new connections over the workers,
 and none binds before every worker has loaded its model (a barrier after the startup
 listeners), so the first to finish does not take every early connection. A slow worker
@@ -37,6 +38,8 @@ from collections.abc import Callable
 from signal import SIG_DFL, SIGINT, SIGTERM
 from signal import signal as signal_func
 from typing import Any
+
+from frontline.runtime.patch import Patch
 
 logger = logging.getLogger(__name__)
 
@@ -153,8 +156,22 @@ def wait_for_workers(processes: list[Any]) -> Any | None:
     return failed
 
 
-def balance_sanic_workers() -> None:
-    """Makes ``Sanic.run(workers=N)`` (Rasa's ``SANIC_WORKERS``) use the function above."""
-    import sanic.app
-
-    sanic.app.serve_multiple = serve_workers_on_own_sockets  # type: ignore[assignment]
+PATCH = Patch(
+    name="sanic_workers",
+    reason=__doc__,
+    guarded_by={
+        "tests/runtime/test_sanic_workers.py": (
+            "test_no_worker_accepts_a_connection_before_every_worker_has_loaded",
+            "test_new_connections_are_spread_over_both_workers",
+            "test_keep_alive_connections_opened_at_start_are_spread_too",
+            "test_a_worker_that_dies_while_loading_stops_the_server_with_an_error",
+        ),
+        # Rasa with two workers keeps every conversation whole and in order.
+        "tests/scale/test_scale_out.py": (
+            "test_turns_alternating_between_processes_stay_in_order",
+            "test_concurrent_turns_of_one_conversation_are_serialised",
+        ),
+    },
+    versions={"sanic": "21.12.2", "rasa": "3.6.21"},
+    replacements={"sanic.app:serve_multiple": serve_workers_on_own_sockets},
+)

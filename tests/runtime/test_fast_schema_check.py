@@ -1,6 +1,6 @@
 """The compiled check of action responses decides as jsonschema does.
 
-``frontline/fast_schema_check.py`` checks only the alternative of Rasa's event ``oneOf``
+``frontline/runtime/fast_schema_check.py`` checks only the alternative of Rasa's event ``oneOf``
 that an event names; these tests hold it to jsonschema's verdict on every event type the
 SDK produces, on hand-made invalid responses, and on thousands of random mutations.
 """
@@ -17,7 +17,7 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa_sdk import events as sdk_events
 
-from frontline.fast_schema_check import compile_action_response_check, compile_check
+from frontline.runtime.fast_schema_check import compile_action_response_check, compile_check
 
 SCHEMA = RemoteAction.action_response_format_spec()
 JSONSCHEMA = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)

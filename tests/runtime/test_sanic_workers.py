@@ -1,4 +1,4 @@
-"""Sanic workers share the connections (frontline/sanic_workers.py)."""
+"""Sanic workers share the connections (patches/sanic_workers.py)."""
 
 from __future__ import annotations
 

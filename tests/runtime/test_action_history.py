@@ -1,4 +1,4 @@
-"""What travels to the action server (frontline/dialogue/action_history.py).
+"""What travels to the action server (patches/action_history.py).
 
 The windowed history must give our actions the same answers as the whole tracker: the
 test grows long conversations out of every story of our data and, after each event,
@@ -26,12 +26,12 @@ from rasa.utils.endpoints import EndpointConfig
 from rasa_sdk import Tracker
 
 from actions.verification import value_before_latest_message
-from frontline.dialogue.action_history import (
+from frontline.policy import policies
+from frontline.runtime.patches.action_history import (
     SessionIndexes,
     events_for_action,
     windowed_action_call_format,
 )
-from frontline.policy import policies
 from frontline.services.contacts import session_started_at
 from frontline.services.fallback import consecutive_fallbacks, is_dialogue_fallback
 from frontline.services.guardrails import consent_from_events

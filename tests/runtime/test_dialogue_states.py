@@ -1,4 +1,5 @@
-"""Incremental dialogue states equal Rasa's own (frontline/dialogue/incremental_states.py).
+"""Dialogue states, tracker copies and rule matching equal Rasa's own (the patches
+applied_events, past_states, tracker_copy, rule_matching and prediction_states).
 
 Every story and rule of our training data and every test story is grown event by event
 into a tracker; after each event the incremental states must equal what Rasa 3.6
@@ -13,9 +14,7 @@ from typing import Any
 
 import pytest
 from rasa.core.actions.forms import FormAction
-from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 from rasa.core.policies.memoization import MemoizationPolicy
-from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -35,16 +34,21 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.importers.importer import TrainingDataImporter
 
-from frontline.dialogue import incremental_states
-from frontline.dialogue.incremental_states import (
-    MAX_CHECKPOINTS,
-    bounded_possible_rule_keys,
-    copy_without_replay,
+from frontline.runtime.patches import (
+    applied_events,
+    past_states,
+    prediction_states,
+    rule_matching,
+    tracker_copy,
+)
+from frontline.runtime.patches.applied_events import (
     incremental_applied_events,
     incremental_idx_after_latest_restart,
-    incremental_past_states,
-    temporary_form_tracker,
 )
+from frontline.runtime.patches.past_states import MAX_CHECKPOINTS, incremental_past_states
+from frontline.runtime.patches.rule_matching import bounded_possible_rule_keys
+from frontline.runtime.patches.tracker_copy import copy_without_replay, temporary_form_tracker
+from frontline.runtime.registry import load_patches
 from tests.support.processes import REPO_ROOT
 from tests.support.stories import STORY_FOLDERS, story_events, story_trackers
 
@@ -149,14 +153,14 @@ def test_a_long_conversation_replays_only_new_events(domain, conversations, monk
     events = [e for e in events if not isinstance(e, (SessionStarted, Restarted))]
     tracker = DialogueStateTracker("sender", domain.slots)
     visits = 0
-    original_visit = incremental_states._Replay._visit
+    original_visit = past_states._Replay._visit
 
     def counting_visit(self, *args, **kwargs):
         nonlocal visits
         visits += 1
         return original_visit(self, *args, **kwargs)
 
-    monkeypatch.setattr(incremental_states._Replay, "_visit", counting_visit)
+    monkeypatch.setattr(past_states._Replay, "_visit", counting_visit)
     for event in events:
         tracker.update(event)
         incremental_past_states(tracker, domain)
@@ -296,7 +300,7 @@ def test_policies_handed_only_the_states_they_use_predict_as_with_all(
         STORY_FOLDERS[:2],
     )
     memo = _trained(MemoizationPolicy, {"max_history": 4}, domain, tmp_path / "memo", STORY_FOLDERS)
-    assert incremental_states._rule_horizon(rules) > 3
+    assert prediction_states._rule_horizon(rules) > 3
     rule_only = rules._get_rule_only_data()  # as the graph hands it to every policy
     # The stories back to back: conversations far longer than any rule or memory.
     long_events = [
@@ -305,7 +309,12 @@ def test_policies_handed_only_the_states_they_use_predict_as_with_all(
         for e in events
         if not isinstance(e, (SessionStarted, Restarted))
     ]
-    incremental_states.install()
+    patches = [
+        module.PATCH
+        for module in (applied_events, past_states, tracker_copy, rule_matching, prediction_states)
+    ]
+    for patch in patches:
+        patch.apply()
     try:
         tracker = DialogueStateTracker("sender", domain.slots)
         compared = 0
@@ -314,18 +323,16 @@ def test_policies_handed_only_the_states_they_use_predict_as_with_all(
             if not isinstance(event, (ActionExecuted, UserUttered)):
                 continue
             handed_tail = [_prediction(p, tracker, domain, rule_only) for p in (rules, memo)]
-            MaxHistoryTrackerFeaturizer.prediction_states = (
-                incremental_states._original_prediction_states
-            )
-            RulePolicy._prediction_states = incremental_states._original_rule_prediction_states
+            prediction_states.PATCH.revert()
             handed_all = [_prediction(p, tracker, domain, rule_only) for p in (rules, memo)]
-            incremental_states.install()
+            prediction_states.PATCH.apply()
             assert handed_tail == handed_all, event
             compared += 1
     finally:
-        incremental_states.uninstall()
+        for patch in reversed(patches):
+            patch.revert()
     assert compared > 500
-    assert len(tracker.past_states(domain)) > 10 * incremental_states._rule_horizon(rules)
+    assert len(tracker.past_states(domain)) > 10 * prediction_states._rule_horizon(rules)
 
 
 def test_the_tail_of_the_states_is_the_tail_of_all_states(domain, conversations):
@@ -336,7 +343,7 @@ def test_the_tail_of_the_states_is_the_tail_of_all_states(domain, conversations)
             tracker.update(event)
             for tail in (1, 4, 9):
                 expected = domain.states_for_tracker_history(tracker)[-tail:]
-                assert incremental_states.tail_past_states(tracker, domain, tail) == expected
+                assert past_states.tail_past_states(tracker, domain, tail) == expected
 
 
 def test_a_loop_that_appears_later_refolds_the_earlier_events(domain):
@@ -367,7 +374,7 @@ def test_the_latest_restart_is_found_by_scanning_only_new_events(
             scanned.append(instance)
             return isinstance(instance, Restarted)
 
-    monkeypatch.setattr(incremental_states, "Restarted", CountingChecks("Restarted", (), {}))
+    monkeypatch.setattr(applied_events, "Restarted", CountingChecks("Restarted", (), {}))
     events = [e for conversation in conversations[:20] for e in conversation]
     events = [e for e in events if not isinstance(e, Restarted)]
     tracker = DialogueStateTracker("sender", domain.slots)
@@ -407,18 +414,24 @@ def test_the_latest_restart_of_a_bounded_history_is_rasas(domain):
         ) == DialogueStateTracker.idx_after_latest_restart(tracker)
 
 
-def test_install_routes_trackers_and_policies_and_uninstall_restores(domain):
-    original = DialogueStateTracker.past_states
+def test_the_policies_train_the_same_with_every_patch(training_domain, tmp_path):
+    # `make train` runs through the launcher: rule training predicts with the patched
+    # rule matching to find contradicting rules.
+    config = {"core_fallback_action_name": "action_fallback", "restrict_rules": True}
+    stock_rules = _trained(RulePolicy, config, training_domain, tmp_path / "r1", STORY_FOLDERS[:2])
+    stock_memo = _trained(
+        MemoizationPolicy, {"max_history": 4}, training_domain, tmp_path / "m1", STORY_FOLDERS
+    )
+    patches = load_patches()
+    for patch in patches:
+        patch.apply()
     try:
-        incremental_states.install()
-        assert DialogueStateTracker.past_states is incremental_past_states
-        assert DialogueStateTracker.applied_events is incremental_applied_events
-        assert DialogueStateTracker.copy is copy_without_replay
-        assert DialogueStateTracker.idx_after_latest_restart is incremental_idx_after_latest_restart
-        assert RulePolicy._get_possible_keys is bounded_possible_rule_keys
-        # The debug-only formatting is skipped while debug logging is off.
-        assert Policy.format_tracker_states([{"user": {"intent": "greet"}}]) == ""
+        rules = _trained(RulePolicy, config, training_domain, tmp_path / "r2", STORY_FOLDERS[:2])
+        memo = _trained(
+            MemoizationPolicy, {"max_history": 4}, training_domain, tmp_path / "m2", STORY_FOLDERS
+        )
     finally:
-        incremental_states.uninstall()
-    assert DialogueStateTracker.past_states is original
-    assert "greet" in Policy.format_tracker_states([{"user": {"intent": "greet"}}])
+        for patch in reversed(patches):
+            patch.revert()
+    assert rules.lookup == stock_rules.lookup and len(rules.lookup["rules"]) > 20
+    assert memo.lookup == stock_memo.lookup and len(memo.lookup) > 100

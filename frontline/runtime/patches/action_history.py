@@ -1,9 +1,13 @@
 """How much of the conversation travels to the action server with each action call.
 
-Rasa 3.6 sends the whole tracker, every event since the conversation began, with every
-call to a custom action and every form validation. In a long conversation that is most
-of the request: encoding it was 14% of the Rasa server's time at turn 200 and parsing it
-made the action server's CPU per turn grow eightfold (``docs/notes/issue-7.md``).
+Why a patch: Rasa 3.6 sends the whole tracker, every event since the conversation
+began, with every call to a custom action and every form validation. In a long
+conversation that is most of the request: encoding it was 14% of the Rasa server's time
+at turn 200 and parsing it made the action server's CPU per turn grow eightfold. The
+request is built by
+``RemoteAction._action_call_format``; Rasa's only option there is the selective domain,
+and custom actions are not Rasa components that could be swapped, so that method is
+replaced by :func:`windowed_action_call_format`, configured on the action endpoint.
 
 Our actions look back only a few turns (the confirmation a write depends on, the
 fallbacks in a row, the slot value before the latest message) and otherwise read slots.
@@ -20,7 +24,8 @@ most ``history_turns`` messages: slot histories, the session start, consent and 
 counting. Actions that must see everything (the handoff's transcript and decision
 history for the human) are listed in ``full_history_actions`` and get the whole tracker.
 Both are set on the action endpoint in ``endpoints.yml``; without ``history_turns`` Rasa
-behaves as it always did. :func:`install` is called by ``frontline.rasa_server``.
+behaves as it always did. The action server (rasa-sdk) rebuilds its ``Tracker`` from the
+events it receives, so the SDK's version matters too.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, Restarted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+from frontline.runtime.patch import Patch
 
 HISTORY_TURNS_KEY = "history_turns"
 FULL_HISTORY_ACTIONS_KEY = "full_history_actions"
@@ -179,11 +186,18 @@ def windowed_action_call_format(
     return result
 
 
-def install() -> None:
-    """Makes Rasa send actions the windowed history configured on the action endpoint."""
-    RemoteAction._action_call_format = windowed_action_call_format  # type: ignore[method-assign]
-
-
-def uninstall() -> None:
-    """Restores Rasa's own request format (tests)."""
-    RemoteAction._action_call_format = _original_action_call_format  # type: ignore[method-assign]
+PATCH = Patch(
+    name="action_history",
+    reason=__doc__,
+    guarded_by={
+        "tests/runtime/test_action_history.py": (
+            "test_our_readers_of_events_see_the_same_in_the_window",
+            "test_the_index_kept_between_calls_gives_what_a_fresh_scan_gives",
+            "test_the_request_carries_the_window_and_the_handoff_the_whole_tracker",
+        ),
+    },
+    versions={"rasa": "3.6.21", "rasa-sdk": "3.6.2"},
+    replacements={
+        "rasa.core.actions.action:RemoteAction._action_call_format": windowed_action_call_format,
+    },
+)

@@ -1,4 +1,4 @@
-"""The graph runner without dask gives dask's results (frontline/graph_runner.py)."""
+"""The graph runner without dask gives dask's results (patches/graph_runner.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 
-from frontline import graph_runner
-from frontline.graph_runner import evaluate
+from frontline.runtime.patches import graph_runner
+from frontline.runtime.patches.graph_runner import evaluate
 
 
 class Node:
