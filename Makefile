@@ -36,12 +36,13 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 
 
 .PHONY: help venv spacy train run desk test-deps lint validate test-unit test-stories test-nlu test-e2e \
-	test bench bench-soak audit-verify bench-nlu tune-thresholds clean
+	test bench bench-soak audit-verify bench-nlu tune-thresholds clean report bench-outcomes
 
 help:
 	@echo "make run    start the sandbox services, action server and Rasa server"
 	@echo "make desk   start only the agent desk, for a stack that runs already"
 	@echo "make test   everything CI runs (lint, data validation, unit, stories, NLU, e2e)"
+	@echo "make report the impact report (HTML) from the outcome records; REPORT_ARGS=--since ..."
 
 venv: $(VENV)/.installed
 
@@ -113,6 +114,11 @@ test-e2e: train test-deps
 
 test: lint validate test-unit test-stories test-nlu test-e2e
 
+# The impact report (docs/metrics.md) from the outcome records: a self-contained HTML file.
+# REPORT_ARGS="--since 2026-11-01 --until 2026-11-08 --out results/report.html"
+report: venv
+	$(BIN)/python -m frontline.metrics.report $(REPORT_ARGS)
+
 # Checks the audit trail's hash chain; names the first bad record (exit 1).
 audit-verify: venv
 	$(BIN)/python -m frontline.audit verify
@@ -123,6 +129,12 @@ bench: train
 
 bench-soak: train
 	$(BIN)/python -m bench.soak
+
+# Outcome records: the report over 100,000 contacts (SQLite, PostgreSQL) and the event
+# broker's cost per turn; figures to bench/results/outcomes.json.
+bench-outcomes: venv
+	$(BIN)/python -m bench.report_scale
+	$(BIN)/python -m bench.outcome_broker
 
 bench-scale: train test-deps
 	$(BIN)/python -m bench.scale

@@ -6,6 +6,7 @@ and registers each route module of :mod:`desk.routes`:
 * :mod:`desk.routes.auth`: sign-in and -out, ``/api/me``, and the check that every
   other ``/api/`` request comes from this site with a live session;
 * :mod:`desk.routes.static`: the page, its script and style sheet, ``/health``;
+* :mod:`desk.routes.metrics`: ``/metrics`` for Prometheus (no session);
 * :mod:`desk.routes.queue`: ``/api/queue`` and the heartbeat;
 * :mod:`desk.routes.agents`: the agents, for supervisors;
 * :mod:`desk.routes.conversations`: one conversation and what an agent does with it.
