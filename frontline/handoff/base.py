@@ -44,6 +44,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from frontline.backends import Backend
+from frontline.handoff import entry as queue_entry
 from frontline.handoff.entry import (
     DEFAULT_LEASE_SECONDS,
     Delivery,
@@ -233,3 +234,11 @@ async def run_blocking(function: Callable[..., T], *args: Any) -> T:
     It runs in the default executor, so the event loop keeps serving meanwhile.
     """
     return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+def __getattr__(name: str) -> Any:
+    """The entry's names (:mod:`frontline.handoff.entry`) stay importable from here."""
+    try:
+        return getattr(queue_entry, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
