@@ -14,14 +14,9 @@ from pathlib import Path
 from frontline.errors import ConfigurationError
 from frontline.flags import definitions as flag_definitions
 from frontline.outcomes import policy as outcome_policy
-from frontline.policy import (
-    MODULE_NAMES,
-    EscalationPolicy,
-    Policies,
-    load_policies,
-    load_policy,
-    typed_view,
-)
+from frontline.policy.escalation import EscalationRules
+from frontline.policy.loading import load_policy
+from frontline.policy.registry import MODULE_NAMES, Policies, load_policies, typed_view
 from frontline.settings import get_settings
 
 
@@ -59,7 +54,7 @@ def _flags_agree(policies_dir: Path, rules: Policies) -> list[str]:
     return flag_definitions.cross_check(flag_definitions.load_flags_policy(policies_dir), rules)
 
 
-def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationPolicy) -> list[str]:
+def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationRules) -> list[str]:
     """The returns flow may not promise automatic refunds the guardrail would refuse."""
     if not (policies_dir / "returns.yml").exists():
         return []

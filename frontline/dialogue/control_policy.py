@@ -48,7 +48,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from frontline.flags.capabilities import METADATA_KEY, Evaluation, FlagCapabilityProvider
 from frontline.flags.evaluation import FlagContext
-from frontline.policy import EscalationPolicy, escalation_policy
+from frontline.policy.escalation import EscalationRules, escalation_rules
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +82,13 @@ class FlagControlPolicy(Policy):
         execution_context: ExecutionContext,
         featurizer: Any = None,
         capabilities: FlagCapabilityProvider | None = None,
-        escalation: EscalationPolicy | None = None,
+        escalation: EscalationRules | None = None,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         # Loaded (and validated) now: a broken flags file stops the model from loading.
         # Nothing connects until the first message.
         self._capabilities = capabilities or FlagCapabilityProvider()
-        self._escalation = escalation or escalation_policy()
+        self._escalation = escalation or escalation_rules()
         policy = self._capabilities.policy
         self._flagged_intents = frozenset(policy.by_intent) | frozenset(
             self._capabilities.write_intents

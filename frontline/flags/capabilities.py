@@ -35,7 +35,7 @@ from frontline.flags.definitions import (
 )
 from frontline.flags.evaluation import REASON_ERROR, FlagContext
 from frontline.flags.provider import FrontlineFlagProvider, flag_client, to_evaluation_context
-from frontline.policy import EscalationRule
+from frontline.policy.escalation import EscalationRule
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class FlagCapabilityProvider:
         self._client = client
         self.policy = policy or flags_policy()
         if write_intents is None:
-            from frontline.policy import policies
+            from frontline.policy.registry import policies
 
             found: dict[str, list[str]] = {}
             for operation, write in policies().escalation.writes.items():

@@ -14,9 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from frontline.errors import ConfigurationError
-from frontline.policy import Policies, PolicyModule, load_policy
+from frontline.policy.loading import PolicyModule, PolicyView, load_policy
+
+if TYPE_CHECKING:  # the policy registry's module imports nothing of ours; keep it that way
+    from frontline.policy.registry import Policies
 
 MODULE_NAME = "flags"
 #: The policy modules this package reads (``python -m frontline.policy_check`` requires them).
@@ -101,10 +105,8 @@ class FlagDefinition:
 
 
 @dataclass(frozen=True)
-class FlagsPolicy:
+class FlagsPolicy(PolicyView):
     """Typed view of the flags policy module."""
-
-    module: PolicyModule
 
     def __post_init__(self) -> None:
         # Build (and so check) everything derived once, so a broken file fails at load.
@@ -142,10 +144,6 @@ class FlagsPolicy:
         return ConfigurationError(
             f"policy '{self.module.name}' is invalid at rules/{where}: {problem}"
         )
-
-    @property
-    def version(self) -> str:
-        return self.module.version
 
     @property
     def capability_off_response(self) -> str:

@@ -28,9 +28,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import ActionHandoff
 from frontline.audit.decisions import decisions_from_events
 from frontline.dialogue.control_policy import FlagControlPolicy
-from frontline.dialogue.escalation_policy import EscalationRulesPolicy
+from frontline.dialogue.escalation_policy import EscalationDialoguePolicy
 from frontline.flags.capabilities import METADATA_KEY
-from frontline.policy import load_policies
+from frontline.policy.registry import load_policies
 from tests.actions.conftest import make_tracker
 from tests.flags.conftest import OPERATOR, POLICIES, PSEUDONYMIZE, ROOT, FlagWorld
 
@@ -184,8 +184,8 @@ def test_a_sensitive_topic_is_left_to_the_escalation_rules(tmp_path, sqlite_worl
     sqlite_world.admin.set_kill_switch("messages", OPERATOR, "incident")
     tracker = tracker_after("I'm going to sue you over this", "out_of_scope")
     assert predicted(ours.predict_action_probabilities(tracker, DOMAIN)) is None
-    rules = EscalationRulesPolicy(
-        EscalationRulesPolicy.get_default_config(),
+    rules = EscalationDialoguePolicy(
+        EscalationDialoguePolicy.get_default_config(),
         LocalModelStorage(tmp_path / "storage2"),
         Resource("escalation"),
         ExecutionContext(GraphSchema({}), "test-model"),
@@ -194,7 +194,7 @@ def test_a_sensitive_topic_is_left_to_the_escalation_rules(tmp_path, sqlite_worl
     best = DefaultPolicyPredictionEnsemble._pick_best_policy(
         [rules, ours.predict_action_probabilities(tracker, DOMAIN)]
     )
-    assert best.policy_name == "EscalationRulesPolicy"
+    assert best.policy_name == "EscalationDialoguePolicy"
     assert [e.value for e in best.events][0] == "policy"
 
 

@@ -11,7 +11,7 @@ from tests.policy.conftest import POLICIES, edit_policy
 
 
 def test_the_shipped_flags_cover_every_write_and_every_self_service_intent():
-    from frontline.policy import load_policies
+    from frontline.policy.registry import load_policies
 
     flags = load_flags_policy(POLICIES)
     rules = load_policies(POLICIES)
