@@ -604,6 +604,10 @@ def typed_view(module: PolicyModule) -> object | None:
         "data_handling": DataHandlingPolicy,
         "returns": ReturnsPolicy,
     }
+    if module.name == "clarification":
+        from frontline.nlu.clarification_policy import ClarificationPolicy
+
+        return ClarificationPolicy(module)
     view = views.get(module.name)
     return view(module) if view else None  # type: ignore[abstract]
 

@@ -51,8 +51,15 @@ ROOT = Path(__file__).resolve().parents[2]
 FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
 # Components left out of the cross-validation models: they don't change the intent ranking.
-SKIPPED_COMPONENTS = ("FallbackClassifier", "ResponseSelector", "RetrievalResponseSelector")
+SKIPPED_COMPONENTS = (
+    "FallbackClassifier",
+    "ResponseSelector",
+    "RetrievalResponseSelector",
+    "EmbeddingResponseSelector",
+    "ClarificationClassifier",
+)
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(0, 20))  # 0.00 .. 0.95
+RANKING_KEPT = 5  # intents kept per prediction
 AMBIGUITY_GRID = tuple(round(0.025 * i, 3) for i in range(0, 13))  # 0.000 .. 0.300
 
 
@@ -66,6 +73,14 @@ class Prediction:
     confidence: float
     runner_up: float
     fold: int
+    # The best intents with their confidences, best first (the clarification's candidates).
+    ranking: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Prediction:
+        """A prediction saved with ``asdict`` (files without a ranking load too)."""
+        ranking = tuple((str(name), float(c)) for name, c in data.get("ranking") or ())
+        return cls(**{**data, "ranking": ranking})
 
 
 @dataclass(frozen=True)
@@ -271,6 +286,10 @@ def cross_validated_predictions(
                         confidence=float(parsed["intent"]["confidence"]),
                         runner_up=float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0,
                         fold=fold,
+                        ranking=tuple(
+                            (r["name"], round(float(r["confidence"]), 6))
+                            for r in ranking[:RANKING_KEPT]
+                        ),
                     )
                 )
             logger.info(
@@ -371,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.predictions:
         loaded = json.loads(args.predictions.read_text(encoding="utf-8"))
-        predictions = [Prediction(**p) for p in loaded["predictions"]]
+        predictions = [Prediction.from_dict(p) for p in loaded["predictions"]]
     else:
         predictions = cross_validated_predictions(
             args.config, args.data, args.domain, args.folds, args.seed
