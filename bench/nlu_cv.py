@@ -48,6 +48,23 @@ ENCODER = "frontline.nlu.sentence_encoder.SentenceEncoderFeaturizer"
 CLASSIFIER_SUFFIX = "LogisticRegressionClassifier"
 NGRAM_COMPONENTS = ("RegexFeaturizer", "CountVectorsFeaturizer")
 DEFAULT_VARIANTS = ("ngrams", "ngrams+encoder_x1", "ngrams+encoder_x3", "encoder_only")
+# Rasa's own class: RetrievalResponseSelector is the same model, but skips messages
+# without an intent ranking, and these pipelines have no intent classifier.
+TF_SELECTOR = {
+    "name": "ResponseSelector",
+    "epochs": 40,
+    "constrain_similarities": True,
+    "random_seed": 42,
+}
+EMBEDDING_SELECTOR = {
+    "name": "frontline.nlu.response_selector.EmbeddingResponseSelector",
+}
+SELECTORS = {
+    # Rasa's ResponseSelector (TensorFlow) on the n-gram features: the pipeline before.
+    "tf_response_selector": ("ngrams", TF_SELECTOR),
+    # Logistic regression over the n-grams and the sentence encoder's vector.
+    "embedding_selector": ("ngrams+encoder_x{scale}", EMBEDDING_SELECTOR),
+}
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +95,69 @@ def variant_config(base: dict[str, Any], variant: str) -> dict[str, Any]:
         config["pipeline"] = pipeline
         return config
     raise ValueError(f"unknown variant {variant!r}")
+
+
+def selector_config(base: dict[str, Any], selector: str, scale: float) -> dict[str, Any]:
+    """Featurizers of a variant and one response selector, nothing else."""
+    variant, component = SELECTORS[selector]
+    config = variant_config(base, variant.format(scale=f"{scale:g}"))
+    config["pipeline"] = [
+        c
+        for c in config["pipeline"]
+        if not _short(c).endswith(CLASSIFIER_SUFFIX)
+        and _short(c)
+        not in ("FallbackClassifier", "ClarificationClassifier", "EntitySynonymMapper")
+        and "ResponseSelector" not in _short(c)
+    ] + [dict(component)]
+    config["policies"] = []
+    return config
+
+
+def response_selection_cv(
+    config_path: Path, data_path: Path, domain: Path, folds: int, seed: int
+) -> list[tuple[str, str]]:
+    """(expected, picked) answers of every FAQ and small-talk example, cross-validated."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+    from rasa.model_training import train_nlu
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from frontline.tools.tune_thresholds import stratified_folds
+
+    data = load_data(str(data_path))
+    examples = [m for m in data.intent_examples if m.get("intent_response_key")]
+    labels = [m.get("intent_response_key") for m in examples]
+    assignment = stratified_folds(labels, folds, seed)
+
+    async def pick(model: str, texts: list[str]) -> list[str]:
+        agent = Agent.load(model)
+        picked = []
+        for text in texts:
+            selectors = (await agent.parse_message(text)).get("response_selector") or {}
+            response = (selectors.get("default") or {}).get("response") or {}
+            picked.append(response.get("intent_response_key") or "")
+        return picked
+
+    pairs: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="frontline-selector-") as folder:
+        for fold in range(folds):
+            train_file = Path(folder) / f"train_{fold}.yml"
+            train_file.write_text(
+                TrainingData(
+                    [m for m, f in zip(examples, assignment, strict=True) if f != fold]
+                ).nlu_as_yaml()
+            )
+            model = train_nlu(
+                str(config_path), str(train_file), folder, f"fold{fold}", domain=str(domain)
+            )
+            held_out = [m for m, f in zip(examples, assignment, strict=True) if f == fold]
+            picked = asyncio.run(pick(model, [m.get("text") for m in held_out]))
+            pairs += [
+                (m.get("intent_response_key"), p) for m, p in zip(held_out, picked, strict=True)
+            ]
+    return pairs
 
 
 def score(predictions: list[Prediction], policy: ClarificationPolicy) -> dict[str, Any]:
@@ -128,6 +208,19 @@ def write_results(results: dict[str, Any]) -> None:
     for title, cell in rows:
         cells = [cell(results["variants"][n]) for n in names]
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    if results.get("selectors"):
+        lines += [
+            "",
+            "FAQ and small-talk answer selection, cross-validated on the retrieval examples "
+            "(the right answer among all answers):",
+            "",
+            "| selector | answers right | macro-F1 | cross-validation time (s) |",
+            "|---|---|---|---|",
+        ]
+        for name, f in results["selectors"].items():
+            lines.append(
+                f"| {name} | {f['accuracy']:.1%} | {f['macro_f1']:.3f} | {f['seconds']:.0f} |"
+            )
     (RESULTS / "nlu_cv.md").write_text("\n".join(lines) + "\n")
 
 
@@ -145,15 +238,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--from-saved", action="store_true", help="re-score saved predictions")
+    parser.add_argument(
+        "--selectors",
+        action="store_true",
+        help="also compare the FAQ / small-talk answer selectors (TensorFlow vs embeddings)",
+    )
+    parser.add_argument("--scale", type=float, default=3.0, help="encoder scale for --selectors")
     args = parser.parse_args(argv)
     variants = args.variant or list(DEFAULT_VARIANTS)
     base = yaml.safe_load(args.config.read_text(encoding="utf-8"))
     policy = load_clarification_policy(ROOT / "policies")
     saved = RESULTS / "cv"
     saved.mkdir(parents=True, exist_ok=True)
-    previous = {}
+    previous_results = {}
     if (RESULTS / "nlu_cv.json").exists():
-        previous = json.loads((RESULTS / "nlu_cv.json").read_text()).get("variants", {})
+        previous_results = json.loads((RESULTS / "nlu_cv.json").read_text())
+    previous = previous_results.get("variants", {})
     results: dict[str, Any] = {
         "folds": args.folds,
         "seed": args.seed,
@@ -187,9 +287,35 @@ def main(argv: list[str] | None = None) -> int:
         results["variants"][variant] = score(predictions, policy) | {"seconds": seconds}
         results["examples"] = len(predictions)
         print(variant, json.dumps(results["variants"][variant]))
+    if args.selectors:
+        results["selectors"] = compare_selectors(base, args)
+    elif "selectors" in previous_results:
+        results["selectors"] = previous_results["selectors"]
     write_results(results)
     print((RESULTS / "nlu_cv.md").read_text())
     return 0
+
+
+def compare_selectors(base: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Answer accuracy, macro-F1 and time of each selector, cross-validated."""
+    figures = {}
+    for selector in SELECTORS:
+        with tempfile.TemporaryDirectory(prefix="frontline-selector-config-") as folder:
+            config_path = Path(folder) / "config.yml"
+            config_path.write_text(yaml.safe_dump(selector_config(base, selector, args.scale)))
+            started = time.perf_counter()
+            pairs = response_selection_cv(
+                config_path, args.data, args.domain, args.folds, args.seed
+            )
+            seconds = time.perf_counter() - started
+        figures[selector] = {
+            "examples": len(pairs),
+            "accuracy": sum(e == p for e, p in pairs) / max(len(pairs), 1),
+            "macro_f1": macro_f1(pairs),
+            "seconds": seconds,
+        }
+        print(selector, figures[selector])
+    return figures
 
 
 if __name__ == "__main__":
