@@ -10,8 +10,10 @@ counts, for in-scope messages:
   (the customer picks "Something else");
 - *misrouted* (confidently wrong): answered with a wrong intent;
 
-and for out-of-scope messages the share *caught*: not answered with an in-scope intent
-(not understood, asked to clarify, or answered as out of scope).
+and for out-of-scope messages the share *caught*: not starting a business flow (not
+understood, asked to clarify, or answered with an intent that is not one of the policy's
+business intents, such as out of scope or small talk); the strict share, answered with
+nothing but out of scope, is reported too (``out_of_scope_strict``).
 
 It picks the combination with the highest ``right first time + (1 - click_cost) x right
 after one click`` among those whose misroutes stay at or below ``max_misroute`` and whose
@@ -55,6 +57,7 @@ class BandOutcome:
     out_of_scope_caught: float
     in_scope_messages: int
     out_of_scope_messages: int
+    out_of_scope_strict: float = 0.0
 
     @property
     def resolved(self) -> float:
@@ -73,6 +76,7 @@ class BandOutcome:
             "misrouted": self.misrouted,
             "clarified": self.clarified,
             "out_of_scope_caught": self.out_of_scope_caught,
+            "out_of_scope_strict": self.out_of_scope_strict,
             "in_scope_messages": self.in_scope_messages,
             "out_of_scope_messages": self.out_of_scope_messages,
         }
@@ -102,6 +106,7 @@ class ReplayArrays:
             [p.expected in o for p, o in zip(predictions, options, strict=True)]
         )
         self.top_out_of_scope = np.array([r[0][0] == OUT_OF_SCOPE for r in rankings])
+        self.top_business = np.array([r[0][0] in policy.offerable for r in rankings])
 
     def replay(self, threshold: float, clarify: float, margin: float) -> BandOutcome:
         fallback = self.confidence < threshold
@@ -114,7 +119,8 @@ class ReplayArrays:
         def share(mask: np.ndarray, of: np.ndarray, count: int) -> float:
             return float((mask & of).sum()) / max(count, 1)
 
-        caught = fallback | clarify_mask | (answer & self.top_out_of_scope)
+        caught = ~(answer & self.top_business)
+        strict = fallback | clarify_mask | (answer & self.top_out_of_scope)
         return BandOutcome(
             threshold=threshold,
             clarify_threshold=clarify,
@@ -127,6 +133,7 @@ class ReplayArrays:
             out_of_scope_caught=share(caught, oos, n_out) if n_out else 1.0,
             in_scope_messages=n_in,
             out_of_scope_messages=n_out,
+            out_of_scope_strict=share(strict, oos, n_out) if n_out else 1.0,
         )
 
 
@@ -200,8 +207,8 @@ def outcome_of(
     decision, options = policy.decide(ranking, thresholds)
     top = ranking[0][0] if ranking else ""
     if expected == OUT_OF_SCOPE:
-        caught = decision is not Decision.ANSWER or top == OUT_OF_SCOPE
-        return "caught" if caught else "not_caught"
+        started_flow = decision is Decision.ANSWER and top in policy.offerable
+        return "not_caught" if started_flow else "caught"
     if decision is Decision.ANSWER:
         return "first_time" if top == expected else "misrouted"
     if decision is Decision.CLARIFY and expected in options:

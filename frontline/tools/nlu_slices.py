@@ -14,7 +14,10 @@ Every message is parsed by the model as the Rasa server would, and counted as
 - *asked to rephrase*: not understood (``nlu_fallback``), or asked without the right option;
 - *confidently wrong*: answered with a wrong intent (a misroute);
 
-and out-of-scope messages as *caught* unless answered with an in-scope intent. Figures per
+and out-of-scope messages as *kept out* (not understood, asked, or answered as out of
+scope), *answered otherwise* (small talk, a FAQ, a greeting: no flow starts) or *started a
+flow* (answered with a business intent of ``policies/clarification.yml``); *caught* is all
+but the last. Figures per
 slice and per intent go to ``slices.json`` and ``slices.md`` in ``--out``; with
 ``--floors`` the exit status is 1 when a slice falls below its floor.
 """
@@ -40,6 +43,7 @@ CLARIFY = "nlu_clarify"
 OUT_OF_SCOPE = "out_of_scope"
 RETRIEVAL_INTENTS = ("faq", "chitchat")
 IN_SCOPE_OUTCOMES = ("first_time", "after_click", "rephrase", "misrouted")
+OUT_OF_SCOPE_OUTCOMES = ("kept_out", "answered_otherwise", "started_flow")
 
 
 def load_examples(path: Path) -> list[tuple[str, str]]:
@@ -70,11 +74,14 @@ def answered_intent(parsed: dict[str, Any]) -> str:
     return (selected.get("response") or {}).get("intent_response_key") or intent
 
 
-def outcome(expected: str, parsed: dict[str, Any]) -> str:
-    """``first_time``, ``after_click``, ``rephrase``, ``misrouted``; ``caught``/``not_caught``."""
+def outcome(expected: str, parsed: dict[str, Any], business: frozenset[str]) -> str:
+    """``first_time``, ``after_click``, ``rephrase``, ``misrouted``; out of scope:
+    ``kept_out``, ``answered_otherwise`` or ``started_flow``."""
     intent = parsed["intent"]["name"]
     if expected == OUT_OF_SCOPE:
-        return "caught" if intent in (FALLBACK, CLARIFY, OUT_OF_SCOPE) else "not_caught"
+        if intent in (FALLBACK, CLARIFY, OUT_OF_SCOPE):
+            return "kept_out"
+        return "started_flow" if intent in business else "answered_otherwise"
     if intent == FALLBACK:
         return "rephrase"
     if intent == CLARIFY:
@@ -99,7 +106,10 @@ def summarise(outcomes: Sequence[tuple[str, str]]) -> dict[str, Any]:
         "out_of_scope_messages": len(out_scope),
         **shares,
         "resolved": shares["first_time"] + shares["after_click"],
-        "out_of_scope_caught": out_scope.count("caught") / len(out_scope) if out_scope else 1.0,
+        "out_of_scope_caught": 1 - out_scope.count("started_flow") / len(out_scope)
+        if out_scope
+        else 1.0,
+        "out_of_scope_kept_out": out_scope.count("kept_out") / len(out_scope) if out_scope else 1.0,
         "per_intent": {k: dict(v) for k, v in sorted(per_intent.items())},
     }
 
@@ -111,12 +121,14 @@ async def _parse_all(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
     return [await agent.parse_message(text) for text in texts]
 
 
-def evaluate(model: Path, all_slices: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
+def evaluate(
+    model: Path, all_slices: dict[str, list[tuple[str, str]]], business: frozenset[str]
+) -> dict[str, Any]:
     """Parses every message of every slice (one model load) and summarises each slice."""
     texts = sorted({text for examples in all_slices.values() for text, _ in examples})
     parsed = dict(zip(texts, asyncio.run(_parse_all(model, texts)), strict=True))
     return {
-        name: summarise([(e, outcome(e, parsed[t])) for t, e in examples])
+        name: summarise([(e, outcome(e, parsed[t], business)) for t, e in examples])
         for name, examples in all_slices.items()
     }
 
@@ -145,7 +157,8 @@ def markdown(results: dict[str, Any], title: str) -> str:
         ("in-scope right, total", "resolved"),
         ("in-scope asked to rephrase", "rephrase"),
         ("in-scope confidently wrong", "misrouted"),
-        ("out-of-scope caught", "out_of_scope_caught"),
+        ("out-of-scope caught (no business flow started)", "out_of_scope_caught"),
+        ("out-of-scope kept out (not understood, asked, or out of scope)", "out_of_scope_kept_out"),
     ]
     lines = [
         f"# {title}",
@@ -159,7 +172,7 @@ def markdown(results: dict[str, Any], title: str) -> str:
     lines += [
         "",
         "## Per intent: right first time / after one click / asked to rephrase / "
-        "confidently wrong (out of scope: caught / not caught)",
+        "confidently wrong (out of scope: kept out / answered otherwise / started a flow)",
         "",
         "| intent | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
@@ -169,7 +182,7 @@ def markdown(results: dict[str, Any], title: str) -> str:
         cells = []
         for name in names:
             counts = results[name]["per_intent"].get(intent, {})
-            keys = ("caught", "not_caught") if intent == OUT_OF_SCOPE else IN_SCOPE_OUTCOMES
+            keys = OUT_OF_SCOPE_OUTCOMES if intent == OUT_OF_SCOPE else IN_SCOPE_OUTCOMES
             cells.append(" / ".join(str(counts.get(k, 0)) for k in keys))
         lines.append(f"| {intent} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -183,12 +196,16 @@ def main(argv: list[str] | None = None) -> int:
         "--non-native", type=Path, default=ROOT / "tests" / "nlu" / "slices" / "non_native.yml"
     )
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--policies", type=Path, default=ROOT / "policies")
     parser.add_argument("--floors", type=Path, help="YAML: slice -> {min_resolved: 0.8, ...}")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nlu")
     parser.add_argument("--prefix", default="slices", help="file names: PREFIX.json, .md")
     args = parser.parse_args(argv)
 
-    results = evaluate(args.model, slices(args.holdout, args.non_native, args.seed))
+    from frontline.nlu.clarification_policy import load_clarification_policy
+
+    business = load_clarification_policy(args.policies).offerable
+    results = evaluate(args.model, slices(args.holdout, args.non_native, args.seed), business)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.prefix}.json").write_text(json.dumps(results, indent=2) + "\n")
     report = markdown(results, "NLU outcomes on the holdout and robustness slices")

@@ -181,21 +181,24 @@ PREDICTIONS = [
     prediction("greet", ("greet", 0.7), ("thank", 0.2)),
     prediction("out_of_scope", ("out_of_scope", 0.9), ("greet", 0.05)),
     prediction("out_of_scope", ("cancel_order", 0.55), ("out_of_scope", 0.4)),
+    prediction("out_of_scope", ("chitchat", 0.9), ("out_of_scope", 0.05)),  # no flow
 ]
 
 
 def test_replay_counts_each_outcome():
     arrays = ct.ReplayArrays(PREDICTIONS, POLICY)
     outcome = arrays.replay(threshold=0.3, clarify=0.8, margin=0.0)
-    assert outcome.in_scope_messages == 5 and outcome.out_of_scope_messages == 2
+    assert outcome.in_scope_messages == 5 and outcome.out_of_scope_messages == 3
     assert outcome.first_time == pytest.approx(2 / 5)  # cancel 0.95, greet answered
     assert outcome.after_click == pytest.approx(2 / 5)
     assert outcome.rephrase == pytest.approx(1 / 5)
     assert outcome.misrouted == 0.0
     assert outcome.out_of_scope_caught == 1.0  # the second one is asked, not started
+    assert outcome.out_of_scope_strict == pytest.approx(2 / 3)  # small talk for the third
     # Without a clarify band the two clicks become a misroute and ... a right answer.
     plain = arrays.replay(threshold=0.3, clarify=0.3, margin=0.0)
-    assert plain.misrouted == pytest.approx(1 / 5) and plain.out_of_scope_caught == 0.5
+    assert plain.misrouted == pytest.approx(1 / 5)
+    assert plain.out_of_scope_caught == pytest.approx(2 / 3)  # cancel_order started
     for t, c, m in ((0.3, 0.8, 0.0), (0.3, 0.3, 0.0), (0.0, 1.0, 0.5)):
         replayed = arrays.replay(t, c, m)
         one_by_one = [
@@ -205,7 +208,7 @@ def test_replay_counts_each_outcome():
         assert one_by_one.count("first_time") / 5 == pytest.approx(replayed.first_time)
         assert one_by_one.count("after_click") / 5 == pytest.approx(replayed.after_click)
         assert one_by_one.count("misrouted") / 5 == pytest.approx(replayed.misrouted)
-        assert one_by_one.count("caught") / 2 == pytest.approx(replayed.out_of_scope_caught)
+        assert one_by_one.count("caught") / 3 == pytest.approx(replayed.out_of_scope_caught)
 
 
 def test_choose_bands_meets_the_targets_and_prefers_fewer_questions():

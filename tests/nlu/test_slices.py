@@ -80,13 +80,14 @@ def parsed(intent, options=(), answer=None):
         ("cancel_order", parsed("nlu_clarify", ["check_order_status"]), "rephrase"),
         ("faq/return_policy", parsed("faq", answer="faq/return_policy"), "first_time"),
         ("faq/return_policy", parsed("faq", answer="faq/shipping_times"), "misrouted"),
-        ("out_of_scope", parsed("nlu_clarify", ["cancel_order"]), "caught"),
-        ("out_of_scope", parsed("out_of_scope"), "caught"),
-        ("out_of_scope", parsed("greet"), "not_caught"),
+        ("out_of_scope", parsed("nlu_clarify", ["cancel_order"]), "kept_out"),
+        ("out_of_scope", parsed("out_of_scope"), "kept_out"),
+        ("out_of_scope", parsed("chitchat", answer="chitchat/tell_joke"), "answered_otherwise"),
+        ("out_of_scope", parsed("cancel_order"), "started_flow"),
     ],
 )
 def test_outcome(expected, parse, result):
-    assert nlu_slices.outcome(expected, parse) == result
+    assert nlu_slices.outcome(expected, parse, frozenset({"cancel_order"})) == result
 
 
 def test_summary_and_floors():
@@ -96,11 +97,12 @@ def test_summary_and_floors():
             ("a", "after_click"),
             ("b", "rephrase"),
             ("b", "misrouted"),
-            ("out_of_scope", "caught"),
+            ("out_of_scope", "kept_out"),
+            ("out_of_scope", "answered_otherwise"),
         ]
     )
     assert figures["resolved"] == 0.5 and figures["misrouted"] == 0.25
-    assert figures["out_of_scope_caught"] == 1.0
+    assert figures["out_of_scope_caught"] == 1.0 and figures["out_of_scope_kept_out"] == 0.5
     assert figures["per_intent"]["b"] == {"rephrase": 1, "misrouted": 1}
     results = {"typos": figures}
     assert nlu_slices.check_floors(results, {"typos": {"min_resolved": 0.5}}) == []
