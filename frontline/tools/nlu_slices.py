@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from frontline.tools.perturb import KINDS, perturb_examples
+from frontline.tools.tune_thresholds import macro_f1
 
 ROOT = Path(__file__).resolve().parents[2]
 FALLBACK = "nlu_fallback"
@@ -74,6 +75,18 @@ def answered_intent(parsed: dict[str, Any]) -> str:
     return (selected.get("response") or {}).get("intent_response_key") or intent
 
 
+def classified_as(parsed: dict[str, Any]) -> str:
+    """The classifier's own best intent, before the not-understood and clarify decisions
+    (FAQ and small talk: with the chosen answer, when there is one)."""
+    ranking = [
+        r["name"]
+        for r in parsed.get("intent_ranking") or [parsed["intent"]]
+        if r["name"] not in (FALLBACK, CLARIFY)
+    ]
+    intent = ranking[0] if ranking else parsed["intent"]["name"]
+    return answered_intent({**parsed, "intent": {"name": intent}})
+
+
 def outcome(expected: str, parsed: dict[str, Any], business: frozenset[str]) -> str:
     """``first_time``, ``after_click``, ``rephrase``, ``misrouted``; out of scope:
     ``kept_out``, ``answered_otherwise`` or ``started_flow``."""
@@ -90,8 +103,11 @@ def outcome(expected: str, parsed: dict[str, Any], business: frozenset[str]) -> 
     return "first_time" if answered_intent(parsed) == expected else "misrouted"
 
 
-def summarise(outcomes: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """Shares per slice and counts per intent of (expected, outcome) pairs."""
+def summarise(
+    outcomes: Sequence[tuple[str, str]], classified: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:
+    """Shares per slice and counts per intent of (expected, outcome) pairs; with
+    (expected, classified as) pairs, the classifier's accuracy and macro-F1 too."""
     in_scope = [o for e, o in outcomes if e != OUT_OF_SCOPE]
     out_scope = [o for e, o in outcomes if e == OUT_OF_SCOPE]
     counts = Counter(in_scope)
@@ -110,6 +126,10 @@ def summarise(outcomes: Sequence[tuple[str, str]]) -> dict[str, Any]:
         if out_scope
         else 1.0,
         "out_of_scope_kept_out": out_scope.count("kept_out") / len(out_scope) if out_scope else 1.0,
+        "classifier_accuracy": sum(e == c for e, c in classified) / len(classified)
+        if classified
+        else 0.0,
+        "classifier_macro_f1": macro_f1(list(classified)) if classified else 0.0,
         "per_intent": {k: dict(v) for k, v in sorted(per_intent.items())},
     }
 
@@ -128,7 +148,10 @@ def evaluate(
     texts = sorted({text for examples in all_slices.values() for text, _ in examples})
     parsed = dict(zip(texts, asyncio.run(_parse_all(model, texts)), strict=True))
     return {
-        name: summarise([(e, outcome(e, parsed[t], business)) for t, e in examples])
+        name: summarise(
+            [(e, outcome(e, parsed[t], business)) for t, e in examples],
+            [(e, classified_as(parsed[t])) for t, e in examples],
+        )
         for name, examples in all_slices.items()
     }
 
@@ -152,6 +175,7 @@ def check_floors(results: dict[str, Any], floors: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any], title: str) -> str:
     names = list(results)
     rows = [
+        ("classifier alone: intent accuracy", "classifier_accuracy"),
         ("in-scope right first time", "first_time"),
         ("in-scope right after one click", "after_click"),
         ("in-scope right, total", "resolved"),
@@ -169,6 +193,11 @@ def markdown(results: dict[str, Any], title: str) -> str:
     ]
     for label, key in rows:
         lines.append(f"| {label} | " + " | ".join(f"{results[n][key]:.1%}" for n in names) + " |")
+    lines.append(
+        "| classifier alone: macro-F1 | "
+        + " | ".join(f"{results[n]['classifier_macro_f1']:.3f}" for n in names)
+        + " |"
+    )
     lines += [
         "",
         "## Per intent: right first time / after one click / asked to rephrase / "
