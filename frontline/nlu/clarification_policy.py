@@ -10,8 +10,8 @@ predictions (``frontline.tools.clarification_tuning``) and the NLU reports:
    ``ambiguity_margin`` of it, the message is *unclear*: if a business intent is among the
    ``candidates`` best intents with at least ``min_option_confidence``, the assistant
    offers the ``max_options`` best of them as buttons, plus "Something else"
-   (``nlu_clarify``); if none is, there is nothing to offer and the message is not
-   understood either (an unsure greeting, FAQ or small talk: rephrase);
+   (``nlu_clarify``); if none is, nothing risky is at stake (a greeting, a FAQ, out of
+   scope) and the best intent is answered;
 3. else the best intent is answered.
 
 Which intents are business options, and the labels customers see on the buttons, live in
@@ -157,7 +157,7 @@ class ClarificationPolicy:
             return Decision.ANSWER, []
         options = self.options(ranking)
         if not options:
-            return Decision.FALLBACK, []
+            return Decision.ANSWER, []
         return Decision.CLARIFY, options
 
 

@@ -12,9 +12,7 @@ For a message the FallbackClassifier let through, :meth:`ClarificationPolicy.dec
 message's intent becomes ``nlu_clarify`` (as the FallbackClassifier does with
 ``nlu_fallback``: the classifier's ranking stays below it), and the parse gains a
 ``clarification`` entry with the business intents to offer, best first; the rule
-``nlu_clarify -> action_clarify`` turns them into buttons. An unclear message with no
-business intent to offer becomes ``nlu_fallback``, exactly as the FallbackClassifier
-marks one (its confidence is ``clarify_threshold``). Which intents may be offered
+``nlu_clarify -> action_clarify`` turns them into buttons. Which intents may be offered
 comes from ``policies/clarification.yml`` (``FRONTLINE_POLICIES_DIR``), read when the model
 loads.
 """
@@ -100,15 +98,7 @@ class ClarificationClassifier(GraphComponent, IntentClassifier):
             for entry in ranking_entries
         ]
         decision, options = self.policy.decide(ranking, self.thresholds)
-        if decision is Decision.ANSWER:
-            return
-        if decision is Decision.FALLBACK:
-            fallback = {
-                INTENT_NAME_KEY: FALLBACK_INTENT,
-                PREDICTED_CONFIDENCE_KEY: self.thresholds.clarify_threshold,
-            }
-            message.set(INTENT, fallback, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [fallback, *ranking_entries], add_to_output=True)
+        if decision is not Decision.CLARIFY:
             return
         confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         clarify = {INTENT_NAME_KEY: CLARIFY_INTENT, PREDICTED_CONFIDENCE_KEY: confidence}

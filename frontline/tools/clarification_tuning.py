@@ -109,10 +109,9 @@ class ReplayArrays:
         self.top_business = np.array([r[0][0] in policy.offerable for r in rankings])
 
     def replay(self, threshold: float, clarify: float, margin: float) -> BandOutcome:
-        below = self.confidence < threshold
-        unclear = ~below & ((self.confidence < clarify) | (self.margin < margin))
+        fallback = self.confidence < threshold
+        unclear = ~fallback & ((self.confidence < clarify) | (self.margin < margin))
         clarify_mask = unclear & self.has_options
-        fallback = below | (unclear & ~self.has_options)
         answer = ~fallback & ~clarify_mask
         ins, oos = self.in_scope, ~self.in_scope
         n_in, n_out = int(ins.sum()), int(oos.sum())

@@ -46,18 +46,16 @@ BAND = Thresholds(threshold=0.3, clarify_threshold=0.8, ambiguity_margin=0.2)
             Decision.CLARIFY,
             ["cancel_order", "check_order_status"],
         ),
-        # Non-business intents are never offered; unsure, and nothing to offer: rephrase.
-        ([("greet", 0.6), ("thank", 0.3), ("faq", 0.1)], Decision.FALLBACK, []),
-        ([("greet", 0.9), ("thank", 0.05)], Decision.ANSWER, []),
+        # Non-business intents are never offered; with no business candidate: answered.
+        ([("greet", 0.6), ("thank", 0.3), ("faq", 0.1)], Decision.ANSWER, []),
         ([("faq", 0.5), ("request_return", 0.4)], Decision.CLARIFY, ["request_return"]),
         # Beyond the 3 candidates, or below the minimum confidence: not an option.
         (
             [("greet", 0.6), ("thank", 0.2), ("faq", 0.1), ("cancel_order", 0.09)],
-            Decision.FALLBACK,
+            Decision.ANSWER,
             [],
         ),
-        ([("out_of_scope", 0.5), ("cancel_order", 0.01)], Decision.FALLBACK, []),
-        ([("out_of_scope", 0.85), ("cancel_order", 0.1)], Decision.ANSWER, []),
+        ([("out_of_scope", 0.5), ("cancel_order", 0.01)], Decision.ANSWER, []),
         # What Rasa's FallbackClassifier put on top is not the classifier's own guess.
         ([("nlu_fallback", 0.3), ("cancel_order", 0.95)], Decision.ANSWER, []),
     ],
@@ -139,20 +137,12 @@ def test_the_component_marks_an_unclear_message_and_names_the_options(tmp_path):
     assert "clarification" in message.as_dict(only_output_properties=True)
 
 
-def test_an_unsure_message_with_nothing_to_offer_is_not_understood(tmp_path):
-    clarifier = component(tmp_path, clarify_threshold=0.8, ambiguity_margin=0.2)
-    message = classified(("greet", 0.5), ("thank", 0.4))
-    clarifier.process([message])
-    assert message.get("intent") == {"name": "nlu_fallback", "confidence": 0.8}
-    assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "greet", "thank"]
-    assert message.get("clarification") is None
-
-
 @pytest.mark.parametrize(
     "ranking",
     [
         (("cancel_order", 0.95), ("check_order_status", 0.02)),  # clear
         (("nlu_fallback", 0.3), ("cancel_order", 0.2)),  # already not understood
+        (("greet", 0.5), ("thank", 0.4)),  # nothing to offer
     ],
 )
 def test_the_component_leaves_other_messages_alone(tmp_path, ranking):
@@ -188,7 +178,7 @@ PREDICTIONS = [
     prediction("cancel_order", ("check_order_status", 0.6), ("cancel_order", 0.3)),  # click
     prediction("check_order_status", ("check_order_status", 0.5), ("greet", 0.3)),  # click
     prediction("reset_password", ("reset_password", 0.2), ("change_email", 0.1)),  # rephrase
-    prediction("greet", ("greet", 0.9), ("thank", 0.05)),
+    prediction("greet", ("greet", 0.7), ("thank", 0.2)),
     prediction("out_of_scope", ("out_of_scope", 0.9), ("greet", 0.05)),
     prediction("out_of_scope", ("cancel_order", 0.55), ("out_of_scope", 0.4)),
     prediction("out_of_scope", ("chitchat", 0.9), ("out_of_scope", 0.05)),  # no flow
