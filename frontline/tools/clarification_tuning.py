@@ -38,7 +38,11 @@ from frontline.nlu.clarification_policy import (
 from frontline.tools.tune_thresholds import OUT_OF_SCOPE, Prediction, wilson_bound
 
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(0, 20))  # 0.00 .. 0.95
-CLARIFY_GRID = tuple(round(0.05 * i, 2) for i in range(0, 21))  # 0.00 .. 1.00
+# Finer near the top: a classifier's confident mistakes (an out-of-scope "where is my ebay
+# parcel" read as an order status at 0.99) sit there.
+CLARIFY_GRID = tuple(round(0.05 * i, 2) for i in range(0, 19)) + (
+    0.95, 0.96, 0.97, 0.98, 0.99, 1.0,
+)  # fmt: skip
 MARGIN_GRID = tuple(round(0.05 * i, 2) for i in range(0, 11))  # 0.00 .. 0.50
 
 
