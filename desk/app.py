@@ -12,6 +12,7 @@ Routes (JSON):
 * ``POST /api/session`` sign in ``{"name", "password", "bearer"?}``; ``DELETE`` signs out
 * ``GET /api/me``, ``POST /api/heartbeat`` (renews the agent's leases), ``GET /api/queue``
 * ``GET /api/agents`` (supervisors), ``GET /api/entries/<id>``
+* ``GET /metrics`` Prometheus (no session; ``FRONTLINE_METRICS_TOKEN`` as bearer if set)
 * ``POST /api/entries/<id>/claim | release | reply | resolve | hand-back | reassign``
 """
 
@@ -61,6 +62,8 @@ from frontline.handoff.desk import (
     entry_detail,
 )
 from frontline.handoff.queue import create_from_settings
+from frontline.metrics.prometheus import registry_for, sanic_handler
+from frontline.outcomes.sql_store import SqlOutcomeStore
 from frontline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -242,6 +245,9 @@ def create_app(
 
     app.add_route(index, "/", methods=["GET"])
     app.add_route(health, "/health", methods=["GET"])
+    # Prometheus (frontline/metrics/prometheus.py): the queue and the person's side.
+    metrics = registry_for("desk", SqlOutcomeStore(settings.database_url), queue=queue)
+    app.add_route(sanic_handler(metrics, settings.metrics_token), "/metrics", methods=["GET"])
     app.static("/static", str(STATIC_DIR), name="static")
 
     # -- sign-in -------------------------------------------------------------------------

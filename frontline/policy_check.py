@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from frontline.errors import ConfigurationError
+from frontline.outcomes import policy as outcome_policy
 from frontline.policy import (
     MODULE_NAMES,
     EscalationPolicy,
@@ -30,12 +31,14 @@ def check_all(policies_dir: Path) -> list[str]:
         try:
             module = load_policy(path.stem, policies_dir)
             typed_view(module)
+            outcome_policy.typed_view(module)  # outcomes, cost, slo (frontline/outcomes/)
         except ConfigurationError as exc:
             problems.append(str(exc))
         else:
             found.add(module.name)
             print(f"ok  {module.name} {module.version} (owner {module.owner})")
-    missing = [name for name in MODULE_NAMES if not (policies_dir / f"{name}.yml").exists()]
+    required = MODULE_NAMES + outcome_policy.MODULE_NAMES
+    missing = [name for name in required if not (policies_dir / f"{name}.yml").exists()]
     problems += [f"policy '{name}' is missing from {policies_dir}" for name in missing]
     if not problems:
         try:

@@ -49,6 +49,10 @@ class Settings:
         slack_api_url: Base URL of Slack's Web API (tests point it at a local fake).
         webchat_allowed_origins: Web pages allowed to open the web chat's socket.io
             connection; empty allows every origin (Rasa's default).
+        pseudonym_key: Key of the keyed hash naming customers in outcome records
+            (``FRONTLINE_PSEUDONYM_KEY``; see :mod:`frontline.outcomes.pseudonym`).
+        metrics_token: When set, ``/metrics`` of every server needs it as a bearer
+            token (``FRONTLINE_METRICS_TOKEN``).
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -68,6 +72,8 @@ class Settings:
     desk_secure_cookies: bool = False
     slack_api_url: str = "https://slack.com/api/"
     webchat_allowed_origins: tuple[str, ...] = ()
+    pseudonym_key: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -98,6 +104,8 @@ class Settings:
                 for origin in (env.get("WEBCHAT_ALLOWED_ORIGINS") or "").split(",")
                 if origin.strip()
             ),
+            pseudonym_key=env.get("FRONTLINE_PSEUDONYM_KEY") or None,
+            metrics_token=env.get("FRONTLINE_METRICS_TOKEN") or None,
         )
 
 

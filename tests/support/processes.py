@@ -19,6 +19,8 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+#: Set by a test run on stock Rasa; the servers tests start run Frontline's runtime.
+STOCK_RASA = "FRONTLINE_STOCK_RASA"
 
 
 def free_port() -> int:
@@ -234,14 +236,19 @@ def rasa_server_process(
     auth_token: str,
     name: str = "rasa",
 ) -> ServerProcess:
-    """``rasa run`` with the HTTP API enabled (token-protected) and ``endpoints.yml``."""
+    """``rasa run`` as production starts it: ``python -m frontline.runtime`` (every patch
+    checked, applied and verified), the HTTP API on, ``endpoints.yml``; the API token in
+    the environment, never on the command line."""
     command = [
-        str(BIN / "python"), "-m", "frontline.rasa_server", "run", "--model", str(model),
-        "--port", "{port}",
-        "--enable-api", "--auth-token", auth_token, "--endpoints", "endpoints.yml",
+        str(BIN / "python"), "-m", "frontline.runtime", "run", "--model", str(model),
+        "--port", "{port}", "--enable-api", "--endpoints", "endpoints.yml",
         "--credentials", "credentials.yml",
     ]  # fmt: skip
-    return ServerProcess(name, command, health_path="/", log_dir=log_dir, env=env)
+    runtime = {"RASA_AUTH_TOKEN": auth_token, "RASA_AUTH_TOKEN_FILE": None, STOCK_RASA: None}
+    # Loading the model takes 20-40 s alone; minutes on a machine busy with other work.
+    return ServerProcess(
+        name, command, health_path="/", log_dir=log_dir, env={**env, **runtime}, startup_seconds=300
+    )
 
 
 def desk_process(log_dir: Path, env: Mapping[str, str | None], name: str = "desk") -> ServerProcess:
