@@ -199,8 +199,13 @@ def write_results(results: dict[str, Any]) -> None:
         f"{results['examples']} examples; written by `python -m bench.nlu_cv` (`make bench-nlu`)."
         " Thresholds chosen per pipeline on its own cross-validated predictions:",
         f"misroutes <= {results['targets']['max_misroute']:.0%} and out-of-scope caught >= "
-        f"{results['targets']['min_out_of_scope']:.0%} at {results['targets']['confidence']:.0%} "
-        "confidence. Times are wall clock on a shared 2-core machine.",
+        f"{results['targets']['min_out_of_scope']:.0%} "
+        + (
+            f"at {results['targets']['confidence']:.0%} confidence"
+            if results["targets"]["confidence"]
+            else "on the cross-validated estimates"
+        )
+        + ". Times are wall clock on a shared 2-core machine.",
         "",
         "| | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
