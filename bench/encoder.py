@@ -93,6 +93,7 @@ def measure_encoder(count: int, threads: int) -> dict[str, Any]:
         began = time.perf_counter()
         encoder.encode([text])
         cached.append((time.perf_counter() - began) * 1000)
+    after_run = rss_mb()  # before the second session below, which measures batches only
     fresh = SentenceEncoder(model, tokenizer, threads=threads, cache_size=0)
     began = time.perf_counter()
     fresh.encode(sample, batch_size=32)
@@ -104,8 +105,8 @@ def measure_encoder(count: int, threads: int) -> dict[str, Any]:
         "load_seconds": round(loaded_seconds, 3),
         "rss_before_mb": round(before, 1),
         "rss_loaded_mb": round(after_load, 1),
-        "rss_after_run_mb": round(rss_mb(), 1),
-        "memory_mb": round(rss_mb() - before, 1),
+        "rss_after_run_mb": round(after_run, 1),
+        "memory_mb": round(after_run - before, 1),
         "latency_ms": {
             "p50": round(statistics.median(single), 2),
             "p95": round(percentile(single, 0.95), 2),
