@@ -12,14 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from frontline.errors import ConfigurationError
+from frontline.nlu import clarification_policy
 from frontline.outcomes import policy as outcome_policy
-from frontline.policy import (
-    MODULE_NAMES,
-    EscalationPolicy,
-    load_policies,
-    load_policy,
-    typed_view,
-)
+from frontline.policy.escalation import EscalationRules
+from frontline.policy.loading import load_policy
+from frontline.policy.registry import MODULE_NAMES, load_policies, typed_view
 from frontline.settings import get_settings
 
 
@@ -32,6 +29,7 @@ def check_all(policies_dir: Path) -> list[str]:
             module = load_policy(path.stem, policies_dir)
             typed_view(module)
             outcome_policy.typed_view(module)  # outcomes, cost, slo (frontline/outcomes/)
+            clarification_policy.typed_view(module)  # "Did you mean" (frontline/nlu/)
         except ConfigurationError as exc:
             problems.append(str(exc))
         else:
@@ -50,7 +48,7 @@ def check_all(policies_dir: Path) -> list[str]:
     return problems
 
 
-def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationPolicy) -> list[str]:
+def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationRules) -> list[str]:
     """The returns flow may not promise automatic refunds the guardrail would refuse."""
     if not (policies_dir / "returns.yml").exists():
         return []

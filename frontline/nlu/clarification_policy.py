@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from frontline.errors import ConfigurationError
-from frontline.policy import PolicyModule, load_policy
+from frontline.policy.loading import PolicyModule, load_policy
 
 CLARIFY_INTENT = "nlu_clarify"
 FALLBACK_INTENT = "nlu_fallback"
@@ -159,6 +159,15 @@ class ClarificationPolicy:
         if not options:
             return Decision.ANSWER, []
         return Decision.CLARIFY, options
+
+
+def typed_view(module: PolicyModule) -> ClarificationPolicy | None:
+    """The checked view of ``clarification``, or None for any other module.
+
+    Raises:
+        ConfigurationError: the module breaks a rule its schema cannot express.
+    """
+    return ClarificationPolicy(module) if module.name == "clarification" else None
 
 
 def load_clarification_policy(policies_dir: Path | None = None) -> ClarificationPolicy:
