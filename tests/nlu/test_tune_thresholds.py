@@ -205,7 +205,8 @@ def test_main_tunes_from_saved_predictions_and_writes_the_figures(tmp_path, caps
 
 def test_main_fails_when_the_targets_cannot_be_met(tmp_path):
     saved = tmp_path / "predictions.json"
-    bad = [p("greet", "cancel_order", 0.99, 0.0), p("out_of_scope", "greet", 0.99, 0.0)]
+    # Certain and wrong: no threshold below 1 and no question can catch them.
+    bad = [p("greet", "cancel_order", 1.0, 0.0), p("out_of_scope", "cancel_order", 1.0, 0.0)]
     saved.write_text(json.dumps({"predictions": [asdict(x) for x in bad]}))
     code = tt.main(["--predictions", str(saved), "--output", str(tmp_path / "t.json")])
     assert code == 1
