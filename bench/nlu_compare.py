@@ -32,6 +32,7 @@ DEFAULT_CONFIGS = {
     "rasa_init_default": ROOT / "bench" / "configs" / "rasa_init_default.yml",
 }
 FALLBACK = "nlu_fallback"
+CLARIFY = "nlu_clarify"
 OUT_OF_SCOPE = "out_of_scope"
 RETRIEVAL_INTENTS = ("faq", "chitchat")
 # Intents that start a flow (a form that asks for details and may change something).
@@ -70,8 +71,12 @@ def full_intent(parsed: dict[str, Any], before_fallback: bool = False) -> str:
             FallbackClassifier (it puts ``nlu_fallback`` on top of the ranking).
     """
     intent = parsed["intent"]["name"]
-    if before_fallback and intent == FALLBACK:
-        ranking = [r["name"] for r in parsed.get("intent_ranking") or [] if r["name"] != FALLBACK]
+    if before_fallback and intent in (FALLBACK, CLARIFY):
+        ranking = [
+            r["name"]
+            for r in parsed.get("intent_ranking") or []
+            if r["name"] not in (FALLBACK, CLARIFY)
+        ]
         intent = ranking[0] if ranking else intent
     if intent not in RETRIEVAL_INTENTS:
         return intent
@@ -106,9 +111,14 @@ async def evaluate(model_path: str, examples: list[tuple[str, str]]) -> dict[str
     pairs = []
     raw_pairs = []
     misroutes = []
+    clicks = 0
     for text, expected in examples:
         parsed = await agent.parse_message(text)
         predicted = full_intent(parsed)
+        if predicted == CLARIFY:  # "Did you mean …?": right after one click, or a rephrase
+            offered = [o["intent"] for o in (parsed.get("clarification") or {}).get("options", [])]
+            clicks += expected in offered and expected != OUT_OF_SCOPE
+            predicted = FALLBACK
         pairs.append((expected, predicted))
         raw_pairs.append((expected, full_intent(parsed, before_fallback=True)))
         if predicted not in (expected, FALLBACK):
@@ -129,6 +139,7 @@ async def evaluate(model_path: str, examples: list[tuple[str, str]]) -> dict[str
         "classifier_accuracy": sum(e == p for e, p in raw_in_scope) / len(raw_in_scope),
         "classifier_macro_f1": macro_f1(raw_pairs),
         "in_scope_accuracy": sum(e == p for e, p in in_scope) / len(in_scope),
+        "in_scope_after_one_click": clicks / len(in_scope),
         "macro_f1": macro_f1(pairs),
         "answered_in_scope_precision": sum(e == p for e, p in in_scope)
         / max(sum(p != FALLBACK for _, p in in_scope), 1),
@@ -171,11 +182,12 @@ def write_results(results: dict[str, Any]) -> None:
         ),
         ("macro-F1, classifier alone", "classifier_macro_f1", "{:.3f}"),
         ("in-scope answered right (a fallback counts as wrong)", "in_scope_accuracy", "{:.1%}"),
+        ("in-scope right after one click", "in_scope_after_one_click", "{:.1%}"),
         ("macro-F1 (fallback counts as wrong)", "macro_f1", "{:.3f}"),
         ("in-scope answers that were right", "answered_in_scope_precision", "{:.1%}"),
         ("out-of-scope caught", "out_of_scope_caught", "{:.1%}"),
         ("out-of-scope that would start a flow", "out_of_scope_into_flow", "{:.1%}"),
-        ("in-scope asked to rephrase", "fallback_rate_in_scope", "{:.1%}"),
+        ("in-scope asked to rephrase or to pick an option", "fallback_rate_in_scope", "{:.1%}"),
         ("confident misroutes", "misroutes", "{}"),
         ("training time (s)", "training_seconds", "{:.0f}"),
     ]

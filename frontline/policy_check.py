@@ -13,6 +13,7 @@ from pathlib import Path
 
 from frontline.errors import ConfigurationError
 from frontline.flags import definitions as flag_definitions
+from frontline.nlu import clarification_policy
 from frontline.outcomes import policy as outcome_policy
 from frontline.policy.escalation import EscalationRules
 from frontline.policy.loading import load_policy
@@ -30,6 +31,7 @@ def check_all(policies_dir: Path) -> list[str]:
             typed_view(module)
             outcome_policy.typed_view(module)  # outcomes, cost, slo (frontline/outcomes/)
             flag_definitions.typed_view(module)  # flags (frontline/flags/)
+            clarification_policy.typed_view(module)  # "Did you mean" (frontline/nlu/)
         except ConfigurationError as exc:
             problems.append(str(exc))
         else:

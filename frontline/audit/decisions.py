@@ -69,6 +69,11 @@ def rasa_thresholds(config_path: Path | None = None) -> dict[str, float]:
         if isinstance(component, Mapping) and component.get("name") == "FallbackClassifier":
             thresholds["nlu_fallback_threshold"] = float(component.get("threshold", 0.3))
             thresholds["ambiguity_threshold"] = float(component.get("ambiguity_threshold", 0.1))
+        # The "Did you mean …?" band (frontline/nlu/clarifier.py), when the pipeline has one.
+        name = str(component.get("name", "")) if isinstance(component, Mapping) else ""
+        if name.endswith(".ClarificationClassifier"):
+            thresholds["clarify_threshold"] = float(component.get("clarify_threshold", 0.0))
+            thresholds["clarify_ambiguity_margin"] = float(component.get("ambiguity_margin", 0.0))
     for policy in config.get("policies") or []:
         if isinstance(policy, Mapping) and policy.get("name") == "RulePolicy":
             thresholds["core_fallback_threshold"] = float(

@@ -70,12 +70,9 @@ class ScaledLogisticRegressionClassifier(LogisticRegressionClassifier):
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         rows = []
         for message in messages:
-            row = sparse_sentence_row(message, TEXT)
-            if row is None or any(
-                f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_dense()
-                for f in message.features
-            ):
-                # Not the sparse-only pipeline this class is for: Rasa's own stacking.
+            row = sentence_row(message, TEXT)
+            if row is None:
+                # Not the sentence-feature pipeline this class is for: Rasa's own stacking.
                 return self._scaled(super()._create_X(messages))
             rows.append(row)
         return self._scaled(vstack(rows, format="csr"))
@@ -89,32 +86,39 @@ class ScaledLogisticRegressionClassifier(LogisticRegressionClassifier):
         return features
 
 
-def sparse_sentence_row(message: Message, attribute: str) -> csr_matrix | None:
-    """The message's sparse sentence features of ``attribute`` side by side, one row.
+def sentence_row(message: Message, attribute: str) -> csr_matrix | None:
+    """The message's sentence features of ``attribute`` side by side, one sparse row.
 
-    The same matrix as ``message.get_sparse_features(attribute)[1]`` (featurizers in the
-    message's order), built directly: Rasa deep-copies every feature and joins them,
-    and the sequence features (a row per token) too, with ``scipy.sparse.hstack``, whose
-    generic block assembly cost more than the classifier itself.
+    The same matrix as Rasa's ``LogisticRegressionClassifier._create_X`` builds for one
+    message (sparse features in the featurizers' order, then dense ones, e.g. the sentence
+    encoder's), built directly: Rasa deep-copies every feature and joins them, and the
+    sequence features (a row per token) too, with ``scipy.sparse.hstack``, whose generic
+    block assembly cost more than the classifier itself.
     """
-    parts = [
-        feature.features
+    sentence = [
+        feature
         for feature in message.features
-        if feature.attribute == attribute
-        and feature.type == FEATURE_TYPE_SENTENCE
-        and feature.is_sparse()
+        if feature.attribute == attribute and feature.type == FEATURE_TYPE_SENTENCE
     ]
+    parts = [f.features for f in sentence if f.is_sparse()]
+    parts += [f.features for f in sentence if f.is_dense()]
     if not parts:
         return None
     if len(parts) == 1:
         return csr_matrix(parts[0])
     data, columns, offset = [], [], 0
     for part in parts:
-        part = part.tocoo()
         if part.shape[0] != 1:
-            return csr_matrix(hstack(parts))  # not a sentence row: the generic way
-        data.append(part.data)
-        columns.append(part.col.astype(np.int64) + offset)
+            return csr_matrix(hstack([csr_matrix(p) for p in parts]))  # not a sentence row
+        if isinstance(part, np.ndarray):
+            dense = np.asarray(part, dtype=np.float64).ravel()
+            nonzero = np.flatnonzero(dense)
+            data.append(dense[nonzero])
+            columns.append(nonzero.astype(np.int64) + offset)
+        else:
+            part = part.tocoo()
+            data.append(part.data)
+            columns.append(part.col.astype(np.int64) + offset)
         offset += part.shape[1]
     joined_columns = np.concatenate(columns)
     return csr_matrix(

@@ -1,26 +1,22 @@
-"""Chooses the FallbackClassifier thresholds from cross-validated predictions.
+"""Chooses the not-understood threshold and the clarify band from cross-validated predictions.
 
-    python -m frontline.tools.tune_thresholds [--folds 5] [--max-misroute 0.03] [--apply]
+    python -m frontline.tools.tune_thresholds [--folds 5] [--max-misroute 0.02] [--apply]
 
 Every example in ``data/nlu`` is predicted by a model that did not see it (k-fold
-cross-validation with our ``config.yml`` minus the FallbackClassifier and the
-ResponseSelector, which do not change the intent ranking). For every pair of
-``threshold`` and ``ambiguity_threshold`` on a grid, the tool replays what the
-FallbackClassifier would have done: a message whose top confidence is below
-``threshold``, or whose top two intents are closer than ``ambiguity_threshold``, becomes
-``nlu_fallback`` (the assistant asks to rephrase); anything else is answered.
+cross-validation with ``config.yml`` minus the components that don't change the intent
+ranking). ``frontline.tools.clarification_tuning`` then replays the decision over them for
+every FallbackClassifier ``threshold``, ClarificationClassifier ``clarify_threshold`` and
+``ambiguity_margin`` on a grid and keeps the best combination whose misroutes and
+out-of-scope caught meet the targets of ``policies/clarification.yml`` (options here
+override them) at the pessimistic end of their one-sided ``--confidence`` interval (Wilson
+score: with about a thousand out-of-scope examples, an estimated 97.3% caught could well
+be 96.5% on the next thousand; ``--confidence 0`` compares the estimates themselves). The
+best ``threshold`` / ``ambiguity_threshold`` pair of a not-understood threshold alone (no
+clarification) is reported for comparison (``fallback_only``).
 
-It picks the pair that answers the most in-scope messages correctly while keeping
-*misroutes* (an in-scope message answered with the wrong intent) at or below
-``--max-misroute`` of the in-scope messages, and out-of-scope messages caught (ending in
-``out_of_scope`` or ``nlu_fallback``) at or above ``--min-out-of-scope``. The figures are
-estimates from a sample of messages, so a target counts as met only when it holds for
-the pessimistic end of the estimate's one-sided ``--confidence`` interval (Wilson score,
-default 95%): with about a thousand out-of-scope examples, an estimated 85.7% caught
-could well be 84.7% on the next thousand. ``--confidence 0`` compares the estimates
-themselves. Figures go to ``bench/results/thresholds.json``; ``--apply`` writes the pair
+Figures go to ``bench/results/thresholds.json``, predictions to ``cv_predictions.json``
+(``--predictions FILE`` re-tunes from them without training); ``--apply`` writes the values
 into ``config.yml``.
-``--predictions FILE`` re-tunes from saved predictions without training again.
 """
 
 from __future__ import annotations
@@ -39,11 +35,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from frontline.errors import ConfigurationError
+from frontline.nlu.clarification_policy import TuningTargets, load_clarification_policy
+
+if TYPE_CHECKING:  # clarification_tuning builds on this module's predictions
+    from frontline.tools.clarification_tuning import BandOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,15 @@ ROOT = Path(__file__).resolve().parents[2]
 FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
 # Components left out of the cross-validation models: they don't change the intent ranking.
-SKIPPED_COMPONENTS = ("FallbackClassifier", "ResponseSelector", "RetrievalResponseSelector")
+SKIPPED_COMPONENTS = (
+    "FallbackClassifier",
+    "ResponseSelector",
+    "RetrievalResponseSelector",
+    "EmbeddingResponseSelector",
+    "ClarificationClassifier",
+)
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(0, 20))  # 0.00 .. 0.95
+RANKING_KEPT = 5  # intents kept per prediction
 AMBIGUITY_GRID = tuple(round(0.025 * i, 3) for i in range(0, 13))  # 0.000 .. 0.300
 
 
@@ -66,6 +73,14 @@ class Prediction:
     confidence: float
     runner_up: float
     fold: int
+    # The best intents with their confidences, best first (the clarification's candidates).
+    ranking: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Prediction:
+        """A prediction saved with ``asdict`` (files without a ranking load too)."""
+        ranking = tuple((str(name), float(c)) for name, c in data.get("ranking") or ())
+        return cls(**{**data, "ranking": ranking})
 
 
 @dataclass(frozen=True)
@@ -271,6 +286,10 @@ def cross_validated_predictions(
                         confidence=float(parsed["intent"]["confidence"]),
                         runner_up=float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0,
                         fold=fold,
+                        ranking=tuple(
+                            (r["name"], round(float(r["confidence"]), 6))
+                            for r in ranking[:RANKING_KEPT]
+                        ),
                     )
                 )
             logger.info(
@@ -297,23 +316,56 @@ def macro_f1(pairs: Sequence[tuple[str, str]]) -> float:
 
 def apply_to_config(config_path: Path, outcome: Outcome) -> None:
     """Writes the thresholds into the FallbackClassifier entry, keeping comments intact."""
+    apply_values(
+        config_path,
+        "FallbackClassifier",
+        {"threshold": outcome.threshold, "ambiguity_threshold": outcome.ambiguity_threshold},
+    )
+
+
+def apply_values(config_path: Path, component: str, values: dict[str, float]) -> None:
+    """Sets ``key: value`` lines of one pipeline entry of config.yml, keeping the rest as is.
+
+    Raises:
+        ConfigurationError: no such entry, or it lacks one of the keys.
+    """
     text = config_path.read_text(encoding="utf-8")
-    block = re.search(r"- name: FallbackClassifier\n((?:[ \t]+(?!- ).*\n|[ \t]*#.*\n)*)", text)
+    name = re.escape(component)
+    block = re.search(rf"- name: (?:[\w.]+\.)?{name}\n((?:[ \t]+(?!- ).*\n|[ \t]*#.*\n)*)", text)
     if not block:
-        raise ConfigurationError(f"{config_path} has no FallbackClassifier to update")
+        raise ConfigurationError(f"{config_path} has no {component} to update")
     body = block.group(1)
-    for key, value in (
-        ("threshold", outcome.threshold),
-        ("ambiguity_threshold", outcome.ambiguity_threshold),
-    ):
+    for key, value in values.items():
         body, count = re.subn(rf"(\n?[ \t]+{key}:)[ \t]*[\d.]+", rf"\g<1> {value}", body)
         if count != 1:
-            raise ConfigurationError(f"{config_path}: FallbackClassifier needs one '{key}:'")
+            raise ConfigurationError(f"{config_path}: {component} needs one '{key}:'")
     config_path.write_text(text[: block.start(1)] + body + text[block.end(1) :], encoding="utf-8")
 
 
+def apply_bands(config_path: Path, chosen: BandOutcome) -> None:
+    """The not-understood threshold into the FallbackClassifier (whose own ambiguity rule
+    gives way to the clarification's), the band into the ClarificationClassifier."""
+    apply_values(
+        config_path,
+        "FallbackClassifier",
+        {"threshold": chosen.threshold, "ambiguity_threshold": 0.0},
+    )
+    apply_values(
+        config_path,
+        "ClarificationClassifier",
+        {
+            "clarify_threshold": chosen.clarify_threshold,
+            "ambiguity_margin": chosen.ambiguity_margin,
+        },
+    )
+
+
 def summarise(
-    predictions: Sequence[Prediction], chosen: Outcome | None, args: argparse.Namespace
+    predictions: Sequence[Prediction],
+    chosen: BandOutcome | None,
+    fallback_only: Outcome | None,
+    targets: TuningTargets,
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
     """The figures written to ``bench/results/thresholds.json``."""
     raw = [(p.expected, p.predicted) for p in predictions]
@@ -328,18 +380,17 @@ def summarise(
         "in_scope_examples": len(in_scope),
         "folds": args.folds,
         "seed": args.seed,
-        "targets": {
-            "max_misroute": args.max_misroute,
-            "min_out_of_scope": args.min_out_of_scope,
-            "confidence": args.confidence,
-        },
+        "targets": asdict(targets),
         "without_fallback": {
             "accuracy": sum(e == p for e, p in raw) / max(len(raw), 1),
             "macro_f1": macro_f1(raw),
         },
-        "chosen": asdict(chosen) if chosen else None,
+        "chosen": chosen.as_dict() if chosen else None,
+        "fallback_only": asdict(fallback_only) if fallback_only else None,
         "rasa_defaults": asdict(evaluate(predictions, 0.3, 0.1)),
-        "most_confident_errors": [asdict(p) for p in confident_errors[:15]],
+        "most_confident_errors": [
+            {k: v for k, v in asdict(p).items() if k != "ranking"} for p in confident_errors[:15]
+        ],
     }
 
 
@@ -349,15 +400,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "nlu")
     parser.add_argument("--domain", type=Path, default=ROOT / "domain")
+    parser.add_argument("--policies", type=Path, default=ROOT / "policies")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--max-misroute", type=float, default=0.05)
-    parser.add_argument("--min-out-of-scope", type=float, default=0.85)
+    parser.add_argument("--max-misroute", type=float, help="default: policies/clarification.yml")
+    parser.add_argument("--min-out-of-scope", type=float, help="default: the policy's")
     parser.add_argument(
         "--confidence",
         type=float,
-        default=0.95,
-        help="targets must hold at this one-sided confidence (0: the estimates themselves)",
+        help="targets must hold at this one-sided confidence (0: the estimates themselves; "
+        "default: the policy's)",
     )
     parser.add_argument("--predictions", type=Path, help="saved predictions: skip training")
     parser.add_argument(
@@ -369,9 +421,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apply", action="store_true", help="write the thresholds to --config")
     args = parser.parse_args(argv)
 
+    policy = load_clarification_policy(args.policies)
+    targets = TuningTargets(
+        max_misroute=_or(args.max_misroute, policy.targets.max_misroute),
+        min_out_of_scope=_or(args.min_out_of_scope, policy.targets.min_out_of_scope),
+        confidence=_or(args.confidence, policy.targets.confidence),
+    )
     if args.predictions:
         loaded = json.loads(args.predictions.read_text(encoding="utf-8"))
-        predictions = [Prediction(**p) for p in loaded["predictions"]]
+        predictions = [Prediction.from_dict(p) for p in loaded["predictions"]]
     else:
         predictions = cross_validated_predictions(
             args.config, args.data, args.domain, args.folds, args.seed
@@ -382,36 +440,48 @@ def main(argv: list[str] | None = None) -> int:
             + "\n",
             encoding="utf-8",
         )
-    chosen = choose(sweep(predictions), args.max_misroute, args.min_out_of_scope, args.confidence)
-    summary = summarise(predictions, chosen, args)
+    from frontline.tools.clarification_tuning import choose_bands
+
+    chosen = choose_bands(predictions, policy, targets)
+    fallback_only = choose(
+        sweep(predictions), targets.max_misroute, targets.min_out_of_scope, targets.confidence
+    )
+    summary = summarise(predictions, chosen, fallback_only, targets, args)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
     raw = summary["without_fallback"]
     print(f"{len(predictions)} cross-validated predictions ({args.folds} folds)")
-    print(f"without fallback: accuracy {raw['accuracy']:.1%}, macro-F1 {raw['macro_f1']:.3f}")
-    defaults = summary["rasa_defaults"]
-    print(
-        f"Rasa defaults (0.3 / 0.1): correct {defaults['correct']:.1%}, misrouted "
-        f"{defaults['misrouted']:.1%}, out-of-scope caught {defaults['out_of_scope_caught']:.1%}"
-    )
+    print(f"without thresholds: accuracy {raw['accuracy']:.1%}, macro-F1 {raw['macro_f1']:.3f}")
+    if fallback_only:
+        print(
+            f"not-understood threshold alone ({fallback_only.threshold} / "
+            f"{fallback_only.ambiguity_threshold}): right {fallback_only.correct:.1%}, "
+            f"misrouted {fallback_only.misrouted:.1%}, rephrase {fallback_only.fallback:.1%}"
+        )
     if chosen is None:
         print(
-            f"No thresholds keep misroutes <= {args.max_misroute:.1%} with out-of-scope caught "
-            f">= {args.min_out_of_scope:.1%} (at {args.confidence:.0%} confidence): improve "
-            "the training data first.",
+            f"No thresholds keep misroutes <= {targets.max_misroute:.1%} with out-of-scope "
+            f"caught >= {targets.min_out_of_scope:.1%} (at {targets.confidence:.0%} "
+            "confidence): improve the training data first.",
             file=sys.stderr,
         )
         return 1
     print(
-        f"threshold: {chosen.threshold}\nambiguity_threshold: {chosen.ambiguity_threshold}\n"
-        f"  correct {chosen.correct:.1%}, misrouted {chosen.misrouted:.1%}, asked to rephrase "
-        f"{chosen.fallback:.1%}, out-of-scope caught {chosen.out_of_scope_caught:.1%}"
+        f"threshold: {chosen.threshold}\nclarify_threshold: {chosen.clarify_threshold}\n"
+        f"ambiguity_margin: {chosen.ambiguity_margin}\n"
+        f"  right first time {chosen.first_time:.1%}, after one click {chosen.after_click:.1%}"
+        f", asked to rephrase {chosen.rephrase:.1%}, misrouted {chosen.misrouted:.1%}, "
+        f"out-of-scope caught {chosen.out_of_scope_caught:.1%}"
     )
     if args.apply:
-        apply_to_config(args.config, chosen)
+        apply_bands(args.config, chosen)
         print(f"written to {args.config}")
     return 0
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 if __name__ == "__main__":

@@ -117,6 +117,19 @@ def test_thresholds_come_from_the_rasa_config(tmp_path: Path):
     assert rasa_thresholds(tmp_path / "missing.yml")["nlu_fallback_threshold"] == 0.3
 
 
+def test_the_clarify_band_is_recorded_when_the_pipeline_has_one(tmp_path: Path):
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "pipeline:\n  - name: FallbackClassifier\n    threshold: 0.4\n"
+        "  - name: frontline.nlu.clarifier.ClarificationClassifier\n"
+        "    clarify_threshold: 0.9\n    ambiguity_margin: 0.15\n"
+    )
+    thresholds = rasa_thresholds(config)
+    assert thresholds["nlu_fallback_threshold"] == 0.4
+    assert thresholds["clarify_threshold"] == 0.9
+    assert thresholds["clarify_ambiguity_margin"] == 0.15
+
+
 def test_personal_entities_in_the_text_are_masked_as_the_policy_says():
     from frontline.policy import policies
 

@@ -15,7 +15,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix
 
-from frontline.nlu.intent_classifier import ScaledLogisticRegressionClassifier, sparse_sentence_row
+from frontline.nlu.intent_classifier import ScaledLogisticRegressionClassifier, sentence_row
 
 
 def make(cls, tmp_path, **config):
@@ -86,10 +86,15 @@ def test_predicts_with_column_major_weights_and_the_same_ranking(tmp_path):
     assert [confidences[c] for c in classifier.clf.classes_] == list(expected[0])
 
 
-def test_a_sentence_row_is_rasas_combination_of_the_sparse_sentence_features():
+@pytest.mark.parametrize("dense", [False, True])
+def test_a_sentence_row_is_rasas_combination_of_the_sentence_features(tmp_path, dense):
+    rasa = make(LogisticRegressionClassifier, tmp_path)
     rng = np.random.default_rng(7)
     for _ in range(50):
         message = Message(data={"text": "x"})
+        if dense:  # a dense featurizer first: Rasa still puts its columns after the sparse
+            vector = rng.normal(size=(1, 6)).astype(np.float32)
+            message.add_features(Features(vector, "sentence", TEXT, "encoder"))
         for origin in ("regex", "words", "chars"):
             width = int(rng.integers(1, 40))
             sentence = scipy.sparse.random(1, width, density=0.3, random_state=rng).tocoo()
@@ -98,13 +103,19 @@ def test_a_sentence_row_is_rasas_combination_of_the_sparse_sentence_features():
             message.add_features(Features(sentence, "sentence", TEXT, origin))
         # Another attribute's features stay out.
         message.add_features(Features(csr_matrix([[9.0]]), "sentence", "action_name", "x"))
-        expected = message.get_sparse_features(TEXT)[1].features
-        row = sparse_sentence_row(message, TEXT)
+        expected = rasa._create_X([message])
+        row = sentence_row(message, TEXT)
         assert row.shape == expected.shape
-        assert np.array_equal(row.toarray(), expected.toarray())
+        assert np.allclose(row.toarray(), expected.toarray())
 
 
-def test_a_message_without_sparse_sentence_features_has_no_row():
+def test_a_message_with_only_dense_sentence_features_has_them_as_its_row():
     message = Message(data={"text": "x"})
     message.add_features(Features(np.ones((1, 4)), "sentence", TEXT, "dense"))
-    assert sparse_sentence_row(message, TEXT) is None
+    assert np.array_equal(sentence_row(message, TEXT).toarray(), np.ones((1, 4)))
+
+
+def test_a_message_without_sentence_features_has_no_row():
+    message = Message(data={"text": "x"})
+    message.add_features(Features(csr_matrix([[1.0, 2.0]]), "sequence", TEXT, "words"))
+    assert sentence_row(message, TEXT) is None

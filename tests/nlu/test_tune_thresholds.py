@@ -137,6 +137,9 @@ pipeline:
     # from make tune-thresholds
     threshold: 0.6
     ambiguity_threshold: 0.1
+  - name: frontline.nlu.clarifier.ClarificationClassifier
+    clarify_threshold: 0.8
+    ambiguity_margin: 0.1
 policies:
   - name: RulePolicy
     core_fallback_threshold: 0.3
@@ -161,6 +164,21 @@ def test_apply_refuses_a_config_without_fallback_classifier(tmp_path):
         tt.apply_to_config(config, Outcome(0.45, 0.05, 0.9, 0.02, 0.08, 0.9))
 
 
+def test_apply_bands_writes_the_threshold_and_the_band(tmp_path):
+    from frontline.tools.clarification_tuning import BandOutcome
+
+    config = tmp_path / "config.yml"
+    config.write_text(CONFIG)
+    band = BandOutcome(0.35, 0.85, 0.15, 0.7, 0.2, 0.08, 0.02, 0.25, 0.98, 100, 50)
+    tt.apply_bands(config, band)
+    assert config.read_text() == (
+        CONFIG.replace("threshold: 0.6", "threshold: 0.35")
+        .replace("ambiguity_threshold: 0.1", "ambiguity_threshold: 0.0")
+        .replace("clarify_threshold: 0.8", "clarify_threshold: 0.85")
+        .replace("ambiguity_margin: 0.1", "ambiguity_margin: 0.15")
+    )
+
+
 def test_main_tunes_from_saved_predictions_and_writes_the_figures(tmp_path, capsys):
     saved = tmp_path / "predictions.json"
     saved.write_text(json.dumps({"predictions": [asdict(x) for x in PREDICTIONS]}))
@@ -173,15 +191,22 @@ def test_main_tunes_from_saved_predictions_and_writes_the_figures(tmp_path, caps
     )
     assert code == 0
     figures = json.loads(output.read_text())
-    assert figures["chosen"]["threshold"] == 0.75 and figures["chosen"]["misrouted"] == 0.0
+    chosen = figures["chosen"]
+    assert chosen["misrouted"] == 0.0 and chosen["out_of_scope_caught"] == 1.0
+    # The clarify band resolves at least what the not-understood threshold alone does.
+    assert figures["fallback_only"]["threshold"] == 0.75
+    assert chosen["resolved"] >= figures["fallback_only"]["correct"]
     assert figures["examples"] == len(PREDICTIONS)
-    assert "threshold: 0.75" in config.read_text()
-    assert "threshold: 0.75" in capsys.readouterr().out
+    text = config.read_text()
+    assert f"  threshold: {chosen['threshold']}" in text and "ambiguity_threshold: 0.0" in text
+    assert f"clarify_threshold: {chosen['clarify_threshold']}" in text
+    assert f"threshold: {chosen['threshold']}" in capsys.readouterr().out
 
 
 def test_main_fails_when_the_targets_cannot_be_met(tmp_path):
     saved = tmp_path / "predictions.json"
-    bad = [p("greet", "cancel_order", 0.99, 0.0), p("out_of_scope", "greet", 0.99, 0.0)]
+    # Certain and wrong: no threshold below 1 and no question can catch them.
+    bad = [p("greet", "cancel_order", 1.0, 0.0), p("out_of_scope", "cancel_order", 1.0, 0.0)]
     saved.write_text(json.dumps({"predictions": [asdict(x) for x in bad]}))
     code = tt.main(["--predictions", str(saved), "--output", str(tmp_path / "t.json")])
     assert code == 1
