@@ -49,6 +49,14 @@ class Settings:
         slack_api_url: Base URL of Slack's Web API (tests point it at a local fake).
         webchat_allowed_origins: Web pages allowed to open the web chat's socket.io
             connection; empty allows every origin (Rasa's default).
+        channel_secret: Signs the conversation tokens the channels issue
+            (:mod:`frontline.channels.sessions`); or, better, ``channel_secret_file``:
+            an owner-only file holding it.
+        limits_policy_file: The channels' limits policy (default
+            ``<policies_dir>/limits.yml``; load tests point it at a looser copy).
+        trusted_proxy_hops: How many proxies in front of the Rasa server append to
+            ``X-Forwarded-For``; the channels take the client address that many hops
+            from the right (0: the connection's own address).
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -68,6 +76,10 @@ class Settings:
     desk_secure_cookies: bool = False
     slack_api_url: str = "https://slack.com/api/"
     webchat_allowed_origins: tuple[str, ...] = ()
+    channel_secret: str | None = field(default=None, repr=False)
+    channel_secret_file: str | None = None
+    limits_policy_file: Path | None = None
+    trusted_proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -98,6 +110,12 @@ class Settings:
                 for origin in (env.get("WEBCHAT_ALLOWED_ORIGINS") or "").split(",")
                 if origin.strip()
             ),
+            channel_secret=env.get("FRONTLINE_CHANNEL_SECRET") or None,
+            channel_secret_file=env.get("FRONTLINE_CHANNEL_SECRET_FILE") or None,
+            limits_policy_file=(
+                Path(env["FRONTLINE_LIMITS_POLICY"]) if env.get("FRONTLINE_LIMITS_POLICY") else None
+            ),
+            trusted_proxy_hops=int(env.get("FRONTLINE_TRUSTED_PROXY_HOPS") or 0),
         )
 
 

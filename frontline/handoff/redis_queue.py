@@ -178,6 +178,12 @@ local existing = redis.call('GET', KEYS[4])
 if existing then
   return {existing, 0}
 end
+for _, other in ipairs(redis.call('LRANGE', KEYS[5], 0, -1)) do
+  local status = redis.call('HGET', prefix .. other, 'status')
+  if status == 'pending' or status == 'claimed' then
+    return {other, 0}  -- one open handoff per conversation
+  end
+end
 local id = redis.call('XADD', stream, '*',
   'packet', ARGV[5], 'handoff_id', ARGV[6], 'conversation_id', ARGV[7])
 local ms = string.match(id, '^(%d+)-')
