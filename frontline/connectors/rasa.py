@@ -26,6 +26,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from yarl import URL
+
 from frontline.channels import ids
 from frontline.connectors.http import JsonServiceClient
 from frontline.errors import ConfigurationError
@@ -61,6 +63,11 @@ class RasaClient(JsonServiceClient):
 
     def __repr__(self) -> str:
         return f"RasaClient({self.base_url!r})"
+
+    def _url(self, path: str) -> URL:
+        # Sent byte for byte: left to itself, aiohttp's URL handling decodes some
+        # escapes (%2C becomes a comma), and Rasa would read another conversation id.
+        return URL(f"{self.base_url}{path}", encoded=True)
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's tracker with the events since its last restart.
