@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from frontline.channels import ids
 from frontline.channels.sessions import SessionSigner, read_secret_file, signer_from_settings
 from frontline.connectors.rasa import RasaClient
