@@ -36,7 +36,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 
 
 .PHONY: help venv spacy train run desk test-deps lint validate test-unit test-stories test-nlu test-e2e \
-	test bench bench-soak audit-verify bench-nlu tune-thresholds clean
+	test bench bench-soak audit-verify bench-nlu tune-thresholds fuzz clean
 
 help:
 	@echo "make run    start the sandbox services, action server and Rasa server"
@@ -122,6 +122,11 @@ bench-soak: train
 
 bench-scale: train test-deps
 	$(BIN)/python -m bench.scale
+
+# 10,000 hostile messages over REST, socket.io and Slack against the running servers:
+# no 5xx, no dead process (bench/results/fuzz.md). `tests/e2e/test_fuzz.py` sends 300.
+fuzz: train
+	$(BIN)/python -m bench.fuzz --messages 10000
 
 # NLU: our config.yml against Rasa's `rasa init` default on tests/nlu/holdout.yml.
 bench-nlu: venv spacy

@@ -49,7 +49,7 @@ from frontline.channels.admission import (
 )
 from frontline.channels.guard import Rejection, check_rest_body
 from frontline.channels.ratelimit import create_from_settings as create_limiter
-from frontline.channels.sessions import SessionSigner, signer_from_settings
+from frontline.channels.sessions import TOKEN_HEADER, SessionSigner, signer_from_settings
 from frontline.channels.store import ChannelStore, MemoryChannelStore
 from frontline.channels.store import create_from_settings as create_store
 from frontline.errors import ChannelStoreError
@@ -57,7 +57,6 @@ from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-TOKEN_HEADER = "X-Session-Token"
 CHANNEL = "rest"
 #: How long the first answer of a new conversation is remembered as given (so two
 #: callers racing for one new sender cannot both get its token).

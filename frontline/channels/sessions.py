@@ -31,6 +31,8 @@ from frontline.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+#: The HTTP header carrying a REST conversation's token, both ways.
+TOKEN_HEADER = "X-Session-Token"
 TOKEN_VERSION = "v1"
 MIN_SECRET_BYTES = 32
 MAX_TOKEN_CHARS = 1024

@@ -16,8 +16,8 @@ from rasa.core.channels.channel import UserMessage
 
 from frontline.channels.admission import Admission, LimitsPolicy
 from frontline.channels.ratelimit import Bucket, MemoryRateLimiter
-from frontline.channels.rest import TOKEN_HEADER, GuardedRestInput
-from frontline.channels.sessions import SessionSigner
+from frontline.channels.rest import GuardedRestInput
+from frontline.channels.sessions import TOKEN_HEADER, SessionSigner
 from frontline.settings import Settings
 from tests.support.channel_server import ChannelServer
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from frontline.channels.ids import conversation_id
-from frontline.channels.rest import TOKEN_HEADER
+from frontline.channels.sessions import TOKEN_HEADER
 from frontline.handoff.queue import HandoffQueue, create
 from tests.support.browser import browser  # noqa: F401 - headless Chromium for e2e tests
 from tests.support.fake_slack import FakeSlack, SlackSender

@@ -392,3 +392,64 @@ def test_an_unknown_granularity_is_a_configuration_error():
         SlackChannel.from_credentials(
             {"slack_token": "x", "slack_signing_secret": "s", "conversation_granularity": "team"}
         )
+
+
+# -- bodies Slack would never send, signed all the same -------------------------------------
+
+HOSTILE_BODIES = {
+    "deep": (b'{"event": ' + b"[" * 5000 + b"]" * 5000 + b"}", "application/json", "too_deep"),
+    "not-an-object": (b"[1, 2, 3]", "application/json", "invalid_slack_request"),
+    "event-a-list": (b'{"event": [1]}', "application/json", "invalid_slack_request"),
+    "user-an-object": (
+        json.dumps(
+            {"event": {"type": "message", "text": "hi", "user": {"id": 1}, "channel": DM}}
+        ).encode(),
+        "application/json",
+        "invalid_slack_request",
+    ),
+    "lone-surrogate-user": (
+        b'{"event": {"type": "message", "text": "hi", "user": "\\ud800", "channel": "D1"}}',
+        "application/json",
+        "invalid_slack_request",
+    ),
+    "text-a-number": (
+        json.dumps({"event": {"type": "message", "text": 5, "user": USER, "channel": DM}}).encode(),
+        "application/json",
+        "invalid_slack_request",
+    ),
+    "form-without-payload": (
+        b"a=1&b=2",
+        "application/x-www-form-urlencoded",
+        "invalid_slack_request",
+    ),
+    "form-deep-payload": (
+        b"payload=" + b"%5B" * 5000 + b"%5D" * 5000,
+        "application/x-www-form-urlencoded",
+        "invalid_slack_request",
+    ),
+    "not-utf8": (b"\xff\xfe", "application/json", "invalid_encoding"),
+    "xml": (b"<event/>", "application/xml", "unsupported_media_type"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_BODIES)
+def test_a_signed_body_of_the_wrong_shape_gets_a_4xx_not_a_500(slack_app, name):
+    app = slack_app()
+    body, content_type, error = HOSTILE_BODIES[name]
+    answer = app.send(app.sender.sign(body, content_type))
+    assert 400 <= answer.status_code < 500 and answer.json()["error"] == error
+    assert app.server.messages == []
+    assert app.send(app.sender.message(USER, "still here", channel=DM)).status_code == 200
+    [message] = app.server.wait_for_messages(1)
+    assert message.text == "still here"
+
+
+def test_a_message_with_a_lone_surrogate_is_answered_and_not_run(slack_app):
+    app = slack_app()
+    mark = app.slack.mark()
+    event = app.sender.message_event(USER, "placeholder", channel=DM)
+    body = app.sender.event_body(event).replace(b"placeholder", b"hi \\ud800")
+    assert app.send(app.sender.sign(body, "application/json")).status_code == 200
+    [post] = echoes(app, mark)
+    assert "not valid text" in post["text"]
+    assert app.server.messages == []

@@ -266,3 +266,67 @@ def test_a_reply_from_another_rasa_server_reaches_the_page_through_redis(browser
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"message": "hi \ud800"}, "invalid_encoding"),
+        ({"message": "hi", "metadata": {"blob": "x" * 5000}}, "metadata_too_large"),
+        ({"message": "hi", "metadata": ["not", "an", "object"]}, "invalid_metadata"),
+        ("just a string", "invalid_message"),
+        (["a", "list"], "invalid_message"),
+        ({"message": {"text": "hi"}}, "invalid_message"),
+    ],
+    ids=["lone-surrogate", "big-metadata", "list-metadata", "string", "list", "object-message"],
+)
+def test_hostile_messages_get_an_error_and_the_connection_stays(webchat, browsers, data, error):
+    server = webchat()
+    tab = browsers(server.url)
+    session_id = tab.session()
+    tab.client.emit("user_uttered", data)
+    assert tab.next_reply()["error"] == error
+    tab.say("still here", session_id)
+    [message] = server.wait_for_messages(1)
+    assert message.text == "still here"
+
+
+def test_packets_nested_too_deep_never_reach_the_decoder(webchat, browsers):
+    server = webchat()
+    tab = browsers(server.url)
+    session_id = tab.session()
+    # A socket.io EVENT packet, written by hand: no client library encodes this deep.
+    tab.client.eio.send('2["user_uttered",' + "[" * 5000 + "]" * 5000 + "]")
+    tab.client.eio.send(
+        '2["user_uttered",{"message": "hi", "n": 1e999999, "x": ' + "9" * 5000 + "}]"
+    )
+    assert tab.next_reply()["error"] == "invalid_json"
+    assert tab.next_reply()["error"] == "invalid_json"
+    tab.say("still here", session_id)
+    [message] = server.wait_for_messages(1)
+    assert message.text == "still here"
+
+
+def test_a_page_sending_too_fast_is_told_to_slow_down(browsers):
+    from frontline.channels.admission import Admission, load_limits
+    from frontline.channels.ratelimit import Bucket, MemoryRateLimiter
+    from frontline.channels.sessions import SessionSigner
+    from frontline.settings import Settings
+
+    limits = load_limits(Settings())
+    limits = type(limits)(**{**limits.__dict__, "conversation": Bucket(2, 0.001)})
+    channel = WebChatInput(
+        signer=SessionSigner(b"w" * 32), admission=Admission(limits, MemoryRateLimiter())
+    )
+    server = ChannelServer(channel).start()
+    try:
+        tab = browsers(server.url)
+        session_id = tab.session()
+        for text in ("one", "two", "three"):
+            tab.say(text, session_id)
+        replies = [tab.next_reply() for _ in range(3)]  # two echoes and one refusal
+        [refusal] = [reply for reply in replies if "error" in reply]
+        assert refusal["error"] == "rate_limited" and refusal["retry_after"] >= 1
+        assert [m.text for m in server.wait_for_messages(2)] == ["one", "two"]
+    finally:
+        server.stop()
