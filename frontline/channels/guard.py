@@ -189,6 +189,9 @@ def check_message_text(text: Any, limits: InputLimits = DEFAULT_LIMITS) -> Rejec
         )
     if has_lone_surrogate(text):
         return _invalid_encoding("The message")
+    # "/intent{...}" (what buttons send) has its JSON parsed by Rasa's recursive decoder.
+    if text.lstrip().startswith("/") and json_depth_exceeds(text, limits.max_json_depth):
+        return Rejection(400, "invalid_message", "The message's entities are nested too deeply.")
     if sum(_is_control(c) for c in text) > MAX_CONTROL_SHARE * len(text):
         return Rejection(400, "binary_message", "The message looks like binary data, not text.")
     if not clean_text(text):
