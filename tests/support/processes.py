@@ -257,7 +257,10 @@ def rasa_server_process(
         "--enable-api", "--auth-token", auth_token, "--endpoints", "endpoints.yml",
         "--credentials", "credentials.yml",
     ]  # fmt: skip
-    return ServerProcess(name, command, health_path="/", log_dir=log_dir, env=env)
+    # Loading the model takes about a minute, several on a machine busy with other work.
+    return ServerProcess(
+        name, command, health_path="/", log_dir=log_dir, env=env, startup_seconds=300
+    )
 
 
 def desk_process(log_dir: Path, env: Mapping[str, str | None], name: str = "desk") -> ServerProcess:
