@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import collections
 import json
+import queue
 import random
 import sys
 import tempfile
@@ -46,6 +47,8 @@ from tests.support.processes import (
 RESULTS = REPO_ROOT / "bench" / "results"
 MODEL = REPO_ROOT / "models" / "frontline.tar.gz"
 CHECK_EVERY = 250
+#: The input ceiling of policies/limits.yml: bigger bodies may be cut off mid-upload.
+MAX_REQUEST_BYTES = 65536
 
 
 @dataclass
@@ -108,7 +111,12 @@ async def _rest(
             token = answer.headers.get(TOKEN_HEADER)
             if token and answer.status == 200 and len(tokens) < 200:
                 tokens.append((json.loads(request.body)["sender"], token))
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+        if len(request.body) > MAX_REQUEST_BYTES:
+            # Refused mid-upload: the server answers 413 and closes the connection while
+            # the client is still sending the rest, which the client sees as a lost line.
+            report.record("rest", 413, "closed_while_uploading", request.body)
+            return
         report.transport_errors.append(f"rest {request.kind}: {type(exc).__name__}: {exc}"[:300])
         report.messages += 1
 
@@ -128,53 +136,60 @@ async def _slack(
         ) as answer:
             await answer.read()
             report.record("slack", answer.status, content_type, body)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
         report.transport_errors.append(f"slack: {type(exc).__name__}: {exc}"[:300])
         report.messages += 1
 
 
 class SocketLane:
-    """One web chat connection sending raw packets; reconnects if the server drops it."""
+    """One web chat connection sending raw packets; reconnects if the server drops it.
+
+    python-socketio's synchronous client (its asyncio client's WebSocket needs a newer
+    aiohttp than Rasa allows), driven from a worker thread.
+    """
 
     def __init__(self, url: str, report: FuzzReport) -> None:
         self.url = url
         self.report = report
-        self.client: socketio.AsyncClient | None = None
+        self.client: socketio.Client | None = None
         self.token: str | None = None
 
-    async def connect(self) -> None:
-        client = socketio.AsyncClient(reconnection=False)
-        confirmed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    def connect(self) -> None:
+        client = socketio.Client(reconnection=False)
+        confirmed: queue.Queue[Any] = queue.Queue()
+        client.on("session_confirm", confirmed.put)
 
-        @client.on("session_confirm")
-        async def on_confirm(data: Any) -> None:
-            if not confirmed.done():
-                confirmed.set_result(data)
-
-        @client.on("bot_uttered")
-        async def on_reply(data: Any) -> None:
+        def on_reply(data: Any) -> None:
             if isinstance(data, dict) and data.get("error"):
                 self.report.socket_error_replies += 1
 
-        await client.connect(self.url, transports=["websocket"], wait_timeout=30)
-        await client.emit("session_request", {"session_id": self.token})
-        session = await asyncio.wait_for(confirmed, 30)
+        client.on("bot_uttered", on_reply)
+        client.connect(self.url, transports=["websocket"], wait_timeout=30)
+        client.emit("session_request", {"session_id": self.token})
+        session = confirmed.get(timeout=30)
         self.token = session.get("session_id") if isinstance(session, dict) else session
         self.client = client
 
-    async def send(self, rng: random.Random) -> None:
+    def send_now(self, rng: random.Random) -> None:
         if self.client is None or not self.client.connected:
             if self.client is not None:
                 self.report.socket_disconnects += 1
-            await self.connect()
+            self.connect()
         assert self.client is not None
         packet = socket_packet(rng, self.token)
-        await self.client.eio.send(packet)
+        self.client.eio.send(packet)
         self.report.record("socketio", 200, "packet", packet)
+
+    async def send(self, rng: random.Random) -> None:
+        try:
+            await asyncio.to_thread(self.send_now, rng)
+        except (socketio.exceptions.SocketIOError, OSError, queue.Empty) as exc:
+            self.report.transport_errors.append(f"socketio: {type(exc).__name__}: {exc}"[:300])
+            self.report.messages += 1
 
     async def close(self) -> None:
         if self.client is not None and self.client.connected:
-            await self.client.disconnect()
+            await asyncio.to_thread(self.client.disconnect)
 
 
 async def _alive(
@@ -205,7 +220,7 @@ async def run_fuzz(
     rng = random.Random(seed)
     report = FuzzReport()
     tokens: list[tuple[str, str]] = []
-    lanes = [SocketLane(rasa_url, report) for _ in range(2)]
+    lanes = [SocketLane(rasa_url, report) for _ in range(concurrency)]
     started = time.monotonic()
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -220,7 +235,7 @@ async def run_fuzz(
                 elif channel == "slack":
                     jobs.append(_slack(session, rasa_url, lane_rng, report, slack_sender))
                 else:
-                    jobs.append(lanes[offset % len(lanes)].send(lane_rng))
+                    jobs.append(lanes[offset].send(lane_rng))  # one job per lane and batch
             await asyncio.gather(*jobs)
             if (batch_start // concurrency) % max(CHECK_EVERY // concurrency, 1) == 0:
                 await _alive(session, rasa_url, processes or [], report)

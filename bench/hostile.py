@@ -87,6 +87,11 @@ def weird_string(rng: random.Random) -> str:
     return text
 
 
+def header_text(text: str) -> str:
+    """What an HTTP client lets through in a header: printable ASCII (no CR/LF)."""
+    return "".join(c for c in text if 32 <= ord(c) < 127)[:2000]
+
+
 def json_value(rng: random.Random, depth: int = 0, max_depth: int = 4) -> Any:
     """A random JSON value (strings from :data:`WEIRD_STRINGS`)."""
     kind = rng.randint(0, 8 if depth < max_depth else 4)
@@ -174,7 +179,7 @@ def rest_request(rng: random.Random, tokens: list[tuple[str, str]]) -> HttpReque
             if tokens
             else ["v1.rest:fuzz-1.AAAA"]
         )
-        headers["X-Session-Token"] = token.encode("latin-1", "replace").decode("latin-1")
+        headers["X-Session-Token"] = header_text(token)
     elif kind == "headers":
         headers = rng.choice(
             [
@@ -184,7 +189,9 @@ def rest_request(rng: random.Random, tokens: list[tuple[str, str]]) -> HttpReque
                 {"Content-Encoding": "gzip"},
             ]
         )
-    query = rng.choice(["", "", "", "?stream=true", "?" + quote(weird_string(rng)[:50])])
+    query = rng.choice(
+        ["", "", "", "?stream=true", "?" + quote(weird_string(rng)[:50], errors="surrogatepass")]
+    )
     return HttpRequest(dumps(body), headers, query, kind)
 
 
@@ -222,7 +229,7 @@ SLACK_DM = "D0FUZZER01"
 
 def slack_request(rng: random.Random, ts: str) -> tuple[bytes, str, tuple[int, str] | None]:
     """A body Slack would not send (to be signed), its content type, and a retry header."""
-    retry = (rng.randint(-5, 10), weird_string(rng)[:30]) if rng.random() < 0.1 else None
+    retry = (rng.randint(-5, 10), header_text(weird_string(rng))) if rng.random() < 0.1 else None
     kind = rng.randint(0, 7)
     event: dict[str, Any] = {
         "type": "message",
