@@ -62,6 +62,8 @@ class FuzzReport:
     server_errors: list[dict[str, Any]] = field(default_factory=list)
     transport_errors: list[str] = field(default_factory=list)
     socket_disconnects: int = 0
+    #: Connections that ended because the fuzzer itself sent a DISCONNECT packet ("1...").
+    socket_disconnects_requested: int = 0
     socket_error_replies: int = 0
     liveness_checks: int = 0
     dead_processes: list[str] = field(default_factory=list)
@@ -86,6 +88,7 @@ class FuzzReport:
             "transport_errors": len(self.transport_errors),
             "examples_transport": self.transport_errors[:10],
             "socket_disconnects": self.socket_disconnects,
+            "socket_disconnects_requested": self.socket_disconnects_requested,
             "socket_error_replies": self.socket_error_replies,
             "liveness_checks": self.liveness_checks,
             "dead_processes": self.dead_processes,
@@ -153,6 +156,7 @@ class SocketLane:
         self.report = report
         self.client: socketio.Client | None = None
         self.token: str | None = None
+        self.asked_to_leave = False
 
     def connect(self) -> None:
         client = socketio.Client(reconnection=False)
@@ -172,11 +176,14 @@ class SocketLane:
 
     def send_now(self, rng: random.Random) -> None:
         if self.client is None or not self.client.connected:
-            if self.client is not None:
+            if self.client is not None and self.asked_to_leave:
+                self.report.socket_disconnects_requested += 1
+            elif self.client is not None:
                 self.report.socket_disconnects += 1
             self.connect()
         assert self.client is not None
         packet = socket_packet(rng, self.token)
+        self.asked_to_leave = packet.startswith("1")  # socket.io's DISCONNECT
         self.client.eio.send(packet)
         self.report.record("socketio", 200, "packet", packet)
 
@@ -278,6 +285,8 @@ def write_results(summary: dict[str, Any]) -> None:
         f"| dead processes | {len(summary['dead_processes'])} |",
         f"| transport errors (connection dropped) | {summary['transport_errors']} |",
         f"| socket.io connections dropped by the server | {summary['socket_disconnects']} |",
+        "| socket.io connections closed by the fuzzer's own DISCONNECT packets | "
+        f"{summary['socket_disconnects_requested']} |",
         f"| socket.io error replies | {summary['socket_error_replies']} |",
         f"| liveness checks | {summary['liveness_checks']} |",
         "| a normal conversation afterwards | "

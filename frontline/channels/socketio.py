@@ -52,7 +52,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncRedisManager, AsyncServer, packet
 
 from frontline.channels import ids
 from frontline.channels.admission import (
@@ -103,6 +103,32 @@ def _loads(text: str | bytes, *args: Any, **kwargs: Any) -> Any:
 
 #: The JSON module given to python-socketio (it needs ``dumps`` and ``loads``).
 SAFE_JSON = types.SimpleNamespace(dumps=json.dumps, loads=_loads)
+
+
+class SafePacket(packet.Packet):
+    """python-socketio's packet, turning what a page never sends into one event we answer.
+
+    Garbage on the socket (an unknown packet type, a binary packet, which would make
+    every later message of the connection an "attachment", an event whose name is not
+    a string) raised inside python-socketio: a traceback per packet, and a connection
+    stuck after a binary one. Such packets become :data:`INVALID_PACKET_EVENT`.
+    """
+
+    json = SAFE_JSON
+
+    def decode(self, encoded_packet: Any) -> int:
+        try:
+            attachments = super().decode(encoded_packet)
+        except (ValueError, TypeError, IndexError):
+            attachments = -1
+        accepted = (packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK)
+        event_named = self.packet_type != packet.EVENT or (
+            isinstance(self.data, list) and bool(self.data) and isinstance(self.data[0], str)
+        )
+        if attachments != 0 or self.packet_type not in accepted or not event_named:
+            self.packet_type, self.id = packet.EVENT, None
+            self.data = [INVALID_PACKET_EVENT, {"error": "invalid_packet"}]
+        return 0
 
 
 def new_conversation_id() -> str:
@@ -213,6 +239,7 @@ class WebChatInput(SocketIOInput):
             async_mode="sanic",
             cors_allowed_origins=self.allowed_origins,
             client_manager=manager,
+            serializer=SafePacket,
             json=SAFE_JSON,
             max_http_buffer_size=self.admission.policy.input.max_request_bytes,
         )
@@ -299,9 +326,11 @@ class WebChatInput(SocketIOInput):
             )
 
         @sio.on(INVALID_PACKET_EVENT, namespace=namespace)
-        async def invalid_packet(sid: str, *_: Any) -> None:
-            logger.info("Refused a web chat packet that is not acceptable JSON")
-            await refuse(sid, Rejection(400, "invalid_json", "That message could not be read."))
+        async def invalid_packet(sid: str, data: Any = None, *_: Any) -> None:
+            error = data.get("error") if isinstance(data, dict) else None
+            error = error if error in ("invalid_json", "invalid_packet") else "invalid_packet"
+            logger.info("Refused a web chat packet: %s", error)
+            await refuse(sid, Rejection(400, error, "That message could not be read."))
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any = None, *_: Any) -> None:

@@ -61,7 +61,11 @@ BAD_REQUESTS = [
     (body(sender="a", message="   "), 400, "invalid_message"),
     (body(sender="a", message="\x00\x01\x02\x03abc"), 400, "binary_message"),
     (body(sender="a", message="x" * (MAX_MESSAGE_CHARS + 1)), 413, "message_too_long"),
-    (body(sender="a", message='/greet{"x": ' + "[" * 900 + "]" * 900 + "}"), 400, "invalid_message"),
+    (
+        body(sender="a", message='/greet{"x": ' + "[" * 900 + "]" * 900 + "}"),
+        400,
+        "invalid_message",
+    ),
     (body(sender="a", message="hi", metadata=[1]), 400, "invalid_metadata"),
     (body(sender="a", message="hi", metadata="x"), 400, "invalid_metadata"),
     (

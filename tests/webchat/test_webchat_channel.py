@@ -295,13 +295,20 @@ def test_packets_nested_too_deep_never_reach_the_decoder(webchat, browsers):
     server = webchat()
     tab = browsers(server.url)
     session_id = tab.session()
-    # A socket.io EVENT packet, written by hand: no client library encodes this deep.
-    tab.client.eio.send('2["user_uttered",' + "[" * 5000 + "]" * 5000 + "]")
-    tab.client.eio.send(
-        '2["user_uttered",{"message": "hi", "n": 1e999999, "x": ' + "9" * 5000 + "}]"
-    )
-    assert tab.next_reply()["error"] == "invalid_json"
-    assert tab.next_reply()["error"] == "invalid_json"
+    # Written by hand: no client library encodes this deep, or sends the rest at all.
+    hostile = [
+        '2["user_uttered",' + "[" * 5000 + "]" * 5000 + "]",
+        '2["user_uttered",{"message": "hi", "n": 1e999999, "x": ' + "9" * 5000 + "}]",
+        # A binary event (later messages would be taken for its attachments), an unknown
+        # packet type, an event named by a list.
+        '51-["user_uttered",{"_placeholder":true,"num":0}]',
+        "9?",
+        '2[["x"],1]',
+    ]
+    for packet in hostile:
+        tab.client.eio.send(packet)
+    errors = sorted(tab.next_reply()["error"] for _ in hostile)  # handled concurrently
+    assert errors == ["invalid_json"] * 2 + ["invalid_packet"] * 3
     tab.say("still here", session_id)
     [message] = server.wait_for_messages(1)
     assert message.text == "still here"
