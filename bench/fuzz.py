@@ -62,7 +62,7 @@ class FuzzReport:
     server_errors: list[dict[str, Any]] = field(default_factory=list)
     transport_errors: list[str] = field(default_factory=list)
     socket_disconnects: int = 0
-    #: Connections that ended because the fuzzer itself sent a DISCONNECT packet ("1...").
+    #: Connections that ended after the fuzzer itself sent a CONNECT or DISCONNECT packet.
     socket_disconnects_requested: int = 0
     socket_error_replies: int = 0
     liveness_checks: int = 0
@@ -183,7 +183,8 @@ class SocketLane:
             self.connect()
         assert self.client is not None
         packet = socket_packet(rng, self.token)
-        self.asked_to_leave = packet.startswith("1")  # socket.io's DISCONNECT
+        # socket.io's CONNECT and DISCONNECT: the client (re)handshaking its own connection.
+        self.asked_to_leave = packet[:1] in ("0", "1")
         self.client.eio.send(packet)
         self.report.record("socketio", 200, "packet", packet)
 
@@ -285,7 +286,7 @@ def write_results(summary: dict[str, Any]) -> None:
         f"| dead processes | {len(summary['dead_processes'])} |",
         f"| transport errors (connection dropped) | {summary['transport_errors']} |",
         f"| socket.io connections dropped by the server | {summary['socket_disconnects']} |",
-        "| socket.io connections closed by the fuzzer's own DISCONNECT packets | "
+        "| socket.io connections ended by the fuzzer's own CONNECT/DISCONNECT packets | "
         f"{summary['socket_disconnects_requested']} |",
         f"| socket.io error replies | {summary['socket_error_replies']} |",
         f"| liveness checks | {summary['liveness_checks']} |",

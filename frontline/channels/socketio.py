@@ -116,6 +116,15 @@ class SafePacket(packet.Packet):
 
     json = SAFE_JSON
 
+    def __init__(self, *args: Any, encoded_packet: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+        if encoded_packet is not None and not encoded_packet:  # an empty message
+            self._refuse()
+
+    def _refuse(self) -> None:
+        self.packet_type, self.id = packet.EVENT, None
+        self.data = [INVALID_PACKET_EVENT, {"error": "invalid_packet"}]
+
     def decode(self, encoded_packet: Any) -> int:
         try:
             attachments = super().decode(encoded_packet)
@@ -126,8 +135,7 @@ class SafePacket(packet.Packet):
             isinstance(self.data, list) and bool(self.data) and isinstance(self.data[0], str)
         )
         if attachments != 0 or self.packet_type not in accepted or not event_named:
-            self.packet_type, self.id = packet.EVENT, None
-            self.data = [INVALID_PACKET_EVENT, {"error": "invalid_packet"}]
+            self._refuse()
         return 0
 
 
