@@ -64,6 +64,8 @@ class FuzzReport:
     socket_disconnects: int = 0
     #: Connections that ended after the fuzzer itself sent a CONNECT or DISCONNECT packet.
     socket_disconnects_requested: int = 0
+    #: Connections the server closed after a packet over the size limit (engine.io's way).
+    socket_closed_oversized: int = 0
     socket_error_replies: int = 0
     liveness_checks: int = 0
     dead_processes: list[str] = field(default_factory=list)
@@ -89,6 +91,7 @@ class FuzzReport:
             "examples_transport": self.transport_errors[:10],
             "socket_disconnects": self.socket_disconnects,
             "socket_disconnects_requested": self.socket_disconnects_requested,
+            "socket_closed_oversized": self.socket_closed_oversized,
             "socket_error_replies": self.socket_error_replies,
             "liveness_checks": self.liveness_checks,
             "dead_processes": self.dead_processes,
@@ -157,6 +160,7 @@ class SocketLane:
         self.client: socketio.Client | None = None
         self.token: str | None = None
         self.asked_to_leave = False
+        self.oversized = False
 
     def connect(self) -> None:
         client = socketio.Client(reconnection=False)
@@ -178,13 +182,17 @@ class SocketLane:
         if self.client is None or not self.client.connected:
             if self.client is not None and self.asked_to_leave:
                 self.report.socket_disconnects_requested += 1
+            elif self.client is not None and self.oversized:
+                self.report.socket_closed_oversized += 1
             elif self.client is not None:
                 self.report.socket_disconnects += 1
+            self.asked_to_leave = self.oversized = False
             self.connect()
         assert self.client is not None
         packet = socket_packet(rng, self.token)
         # socket.io's CONNECT and DISCONNECT: the client (re)handshaking its own connection.
-        self.asked_to_leave = packet[:1] in ("0", "1")
+        self.asked_to_leave |= packet[:1] in ("0", "1")
+        self.oversized |= len(packet.encode("utf-8", "surrogatepass")) > MAX_REQUEST_BYTES
         self.client.eio.send(packet)
         self.report.record("socketio", 200, "packet", packet)
 
@@ -288,6 +296,8 @@ def write_results(summary: dict[str, Any]) -> None:
         f"| socket.io connections dropped by the server | {summary['socket_disconnects']} |",
         "| socket.io connections ended by the fuzzer's own CONNECT/DISCONNECT packets | "
         f"{summary['socket_disconnects_requested']} |",
+        "| socket.io connections closed after a packet over 64 KiB | "
+        f"{summary['socket_closed_oversized']} |",
         f"| socket.io error replies | {summary['socket_error_replies']} |",
         f"| liveness checks | {summary['liveness_checks']} |",
         "| a normal conversation afterwards | "

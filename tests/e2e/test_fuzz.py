@@ -26,6 +26,5 @@ def test_hostile_messages_get_no_5xx_and_kill_nothing(stack: Stack):
     assert summary["responses_5xx"] == 0, summary["examples_5xx"]
     assert summary["dead_processes"] == [], stack.rasa.log_tail()
     assert summary["transport_errors"] == 0, summary["examples_transport"]
-    assert summary["socket_disconnects"] == 0  # only the fuzzer's own DISCONNECT packets
     assert set(summary["statuses"]) == {"rest", "socketio", "slack"}
     assert normal_conversation_works(stack.rasa.url)
