@@ -147,15 +147,23 @@ def init_starter(folder: Path) -> float:
 
 @contextmanager
 def starter_stack(folder: Path) -> Iterator[dict[str, ServerProcess]]:
-    """The starter bot served with its own defaults (in-memory stores, one process)."""
+    """The starter bot served by stock Rasa with its own defaults (in-memory stores, one
+    process): the launcher with ``FRONTLINE_STOCK_RASA=1`` applies no patch, and hands
+    Rasa the API token from the environment rather than the command line."""
     command = [
-        str(BIN / "rasa"), "run", "--enable-api", "--auth-token", TOKEN,
+        str(BIN / "python"), "-m", "frontline.runtime", "run", "--enable-api",
         "--port", "{port}", "--model", "models",
     ]  # fmt: skip
+    env = {
+        "RASA_TELEMETRY_ENABLED": "false",
+        "FRONTLINE_STOCK_RASA": "1",
+        "RASA_AUTH_TOKEN": TOKEN,
+        "RASA_AUTH_TOKEN_FILE": None,
+        "PYTHONPATH": str(REPO_ROOT),  # the launcher, run from the starter's folder
+    }
     rasa = ServerProcess(
-        "starter", command, health_path="/", log_dir=folder, cwd=folder / "starter",
-        env={"RASA_TELEMETRY_ENABLED": "false"},
-    )  # fmt: skip
+        "starter", command, health_path="/", log_dir=folder, cwd=folder / "starter", env=env
+    )
     try:
         yield {"rasa": rasa.start()}
     finally:
@@ -181,7 +189,9 @@ def run_benchmark(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     if not args.skip_training:
         ours["training_seconds"] = train_seconds(
             [
-                str(BIN / "rasa"),
+                str(BIN / "python"),
+                "-m",
+                "frontline.runtime",  # as `make train`: through the launcher
                 "train",
                 "--domain",
                 "domain",

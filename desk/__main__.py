@@ -24,25 +24,25 @@ from frontline.settings import get_settings
 
 logger = logging.getLogger("desk")
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line."""
+    """The command line; sets up logging at the level it asks for."""
     parser = argparse.ArgumentParser(prog="python -m desk", description="Serve the agent desk.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=5070, help="port to listen on")
     parser.add_argument("--access-log", action="store_true", help="log every request")
-    parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
-    return parser.parse_args(argv)
+    parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Checks the configuration and serves until interrupted."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = get_settings()
     try:
         check_configuration(settings)

@@ -24,9 +24,10 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from desk.accounts import AccountError, AgentStore
+from desk.accounts.model import AccountError
+from desk.accounts.store import AgentStore
 from frontline.errors import FrontlineError
-from frontline.handoff.desk import AGENT, ROLES
+from frontline.handoff.transitions import AGENT, ROLES
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,9 @@ Takes the same arguments as ``rasa run actions`` (``--actions actions --port 505
    broken policy prints what is wrong and exits with status 1, so the assistant never
    runs with rules it cannot apply;
 2. installs :class:`frontline.masking.MaskingFilter` on the log handlers, so log lines
-   are masked as the data-handling policy says for ``logs``.
+   are masked as the data-handling policy says for ``logs``;
+3. adds ``GET /metrics`` (:mod:`frontline.metrics.prometheus`) through rasa-sdk's
+   ``attach_sanic_app_extensions`` plug-in hook.
 
 Then it runs rasa-sdk's server exactly as ``rasa run actions`` would.
 """
@@ -21,8 +23,11 @@ from collections.abc import Sequence
 from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_argument_parser, run
+from rasa_sdk.plugin import plugin_manager
 
 from frontline.masking import MaskingFilter
+from frontline.metrics.prometheus import ActionServerMetrics, registry_for
+from frontline.outcomes.sql_store import SqlOutcomeStore
 from frontline.policy import policies
 from frontline.policy_check import check_all
 from frontline.settings import get_settings
@@ -59,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     utils.update_sanic_log_level()
     install_masking_filter()
     logger.info("Policies: %s", policies().versions)
+    settings = get_settings()  # GET /metrics through rasa-sdk's plug-in hook
+    registry = registry_for("actions", SqlOutcomeStore(settings.database_url))
+    plugin_manager().register(ActionServerMetrics(registry, settings.metrics_token))
     run(
         args.actions,
         args.port,

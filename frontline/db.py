@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.sql.schema import MetaData, Table
 
@@ -22,6 +24,9 @@ Base = declarative_base()
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+# Per engine (weakly, so disposed engines are forgotten), the tables checked already.
+_ensured: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+_ensured_lock = threading.Lock()
 
 #: Key of the PostgreSQL advisory lock that creators of tables queue on ("FRONTLN\0").
 _CREATE_TABLES_LOCK_KEY = 0x46524F4E544C4E00
@@ -74,6 +79,48 @@ def create_tables(
             logger.info("another process was creating tables at the same time; checking again")
 
 
+def ensure_tables(
+    engine: Engine, tables: list[Table], *, upgrade: Callable[[Engine], None] | None = None
+) -> None:
+    """Creates ``tables`` unless they exist, then runs ``upgrade``, once per engine.
+
+    For a store whose tables may be defined after its engine was made (``get_engine``
+    creates only the tables imported by then): the first use of the store checks them.
+    """
+    names = {table.name for table in tables}
+    with _ensured_lock:
+        done = _ensured.setdefault(engine, set())
+        if names <= done:
+            return
+        create_tables(engine, tables)
+        if upgrade is not None:
+            upgrade(engine)
+        done.update(names)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores aware datetimes as naive UTC and reads them back as aware UTC.
+
+    SQLite keeps no time zone, so a plain ``DateTime(timezone=True)`` would come back
+    naive there; this type gives the same aware values on every database.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
 def create_indexes(engine: Engine, indexes: list[sa.Index]) -> None:
     """Creates the indexes that do not exist yet, on tables that do (as
     :func:`create_tables`, safe when several processes start at once).
@@ -94,6 +141,38 @@ def create_indexes(engine: Engine, indexes: list[sa.Index]) -> None:
     with engine.begin() as connection:
         for index in indexes:
             connection.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
+def add_missing_columns(engine: Engine, table: Table, names: tuple[str, ...]) -> list[str]:
+    """Adds columns of a later version to a table an earlier version created.
+
+    A column with a server default is added ``NOT NULL`` with that default, any other
+    as nullable. Safe when several processes start at once: a column another process
+    added first is left alone.
+
+    Returns:
+        The names of the columns that were missing.
+    """
+    present = {column["name"] for column in sa.inspect(engine).get_columns(table.name)}
+    missing = [name for name in names if name not in present]
+    preparer = engine.dialect.identifier_preparer
+    for name in missing:
+        column = table.c[name]
+        ddl = (
+            f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
+            f"{preparer.format_column(column)} {column.type.compile(dialect=engine.dialect)}"
+        )
+        if column.server_default is not None:
+            ddl += f" NOT NULL DEFAULT {column.server_default.arg.text}"
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(ddl))
+            logger.info("Added column %s to table %s", name, table.name)
+        except sa.exc.DBAPIError:
+            # Another process added it first.
+            if name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
+                raise
+    return missing
 
 
 def _create_engine(url: str) -> Engine:

@@ -12,13 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from frontline.errors import ConfigurationError
-from frontline.policy import (
-    MODULE_NAMES,
-    EscalationPolicy,
-    load_policies,
-    load_policy,
-    typed_view,
-)
+from frontline.outcomes import policy as outcome_policy
+from frontline.policy.escalation import EscalationRules
+from frontline.policy.loading import load_policy
+from frontline.policy.registry import MODULE_NAMES, load_policies, typed_view
 from frontline.settings import get_settings
 
 
@@ -30,12 +27,14 @@ def check_all(policies_dir: Path) -> list[str]:
         try:
             module = load_policy(path.stem, policies_dir)
             typed_view(module)
+            outcome_policy.typed_view(module)  # outcomes, cost, slo (frontline/outcomes/)
         except ConfigurationError as exc:
             problems.append(str(exc))
         else:
             found.add(module.name)
             print(f"ok  {module.name} {module.version} (owner {module.owner})")
-    missing = [name for name in MODULE_NAMES if not (policies_dir / f"{name}.yml").exists()]
+    required = MODULE_NAMES + outcome_policy.MODULE_NAMES
+    missing = [name for name in required if not (policies_dir / f"{name}.yml").exists()]
     problems += [f"policy '{name}' is missing from {policies_dir}" for name in missing]
     if not problems:
         try:
@@ -47,7 +46,7 @@ def check_all(policies_dir: Path) -> list[str]:
     return problems
 
 
-def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationPolicy) -> list[str]:
+def _returns_within_the_guardrail(policies_dir: Path, escalation: EscalationRules) -> list[str]:
     """The returns flow may not promise automatic refunds the guardrail would refuse."""
     if not (policies_dir / "returns.yml").exists():
         return []

@@ -57,6 +57,10 @@ class Settings:
         trusted_proxy_hops: How many proxies in front of the Rasa server append to
             ``X-Forwarded-For``; the channels take the client address that many hops
             from the right (0: the connection's own address).
+        pseudonym_key: Key of the keyed hash naming customers in outcome records
+            (``FRONTLINE_PSEUDONYM_KEY``; see :mod:`frontline.outcomes.pseudonym`).
+        metrics_token: When set, ``/metrics`` of every server needs it as a bearer
+            token (``FRONTLINE_METRICS_TOKEN``).
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -80,6 +84,8 @@ class Settings:
     channel_secret_file: str | None = None
     limits_policy_file: Path | None = None
     trusted_proxy_hops: int = 0
+    pseudonym_key: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -116,6 +122,8 @@ class Settings:
                 Path(env["FRONTLINE_LIMITS_POLICY"]) if env.get("FRONTLINE_LIMITS_POLICY") else None
             ),
             trusted_proxy_hops=int(env.get("FRONTLINE_TRUSTED_PROXY_HOPS") or 0),
+            pseudonym_key=env.get("FRONTLINE_PSEUDONYM_KEY") or None,
+            metrics_token=env.get("FRONTLINE_METRICS_TOKEN") or None,
         )
 
 

@@ -15,6 +15,7 @@ may retry.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -109,13 +110,7 @@ class _Rejected(Exception):
 
 
 def _new_record(request: IdempotentRequest) -> IdempotencyRecord:
-    return IdempotencyRecord(
-        key=request.key,
-        method=request.method,
-        path=request.path,
-        fingerprint=request.fingerprint,
-        created_at=utcnow(),
-    )
+    return IdempotencyRecord(**dataclasses.asdict(request), created_at=utcnow())
 
 
 def _claim(session: Session, record: IdempotencyRecord) -> None:
@@ -230,3 +225,17 @@ async def respond(request: Request, payload: Any, operation: Operation) -> HTTPR
     stored = await in_thread(request, execute, request.app.ctx.db, idempotent_request, operation)
     headers = {REPLAYED_HEADER: "true"} if stored.replayed else None
     return raw_json_response(stored.body, stored.status, headers)
+
+
+async def write(
+    request: Request, payload: Any, status: int, change: Callable[..., Any], *args: Any
+) -> HTTPResponse:
+    """Answers ``status`` with ``change(session, *args, now)``, once per ``Idempotency-Key``.
+
+    For the writes of :mod:`sandbox.store`, which take the current time last.
+    """
+
+    def operation(session: Session) -> tuple[int, Any]:
+        return status, change(session, *args, utcnow())
+
+    return await respond(request, payload, operation)

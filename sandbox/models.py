@@ -78,6 +78,26 @@ class Money(TypeDecorator):
         return Decimal(value).quantize(CENT)
 
 
+def _reference(target: str, length: int, **options: Any) -> sa.Column:
+    """A string column holding the id of a row of ``target`` (``table.column``)."""
+    return sa.Column(sa.String(length), sa.ForeignKey(target), **options)
+
+
+def _customer_id(**options: Any) -> sa.Column:
+    """The customer a row belongs to (indexed unless ``options`` say otherwise)."""
+    return _reference("sandbox_customers.id", 16, **{"nullable": False, "index": True, **options})
+
+
+def _order_id(**options: Any) -> sa.Column:
+    """The order a row belongs to."""
+    return _reference("sandbox_orders.id", 16, **{"nullable": False, **options})
+
+
+def _currency() -> sa.Column:
+    """An ISO 4217 currency code; the store sells in US dollars."""
+    return sa.Column(sa.String(3), nullable=False, default="USD")
+
+
 class Customer(Base):
     """A customer of the CRM."""
 
@@ -109,7 +129,7 @@ class CustomerAddress(Base):
 
     __tablename__ = "sandbox_customer_addresses"
 
-    customer_id = sa.Column(sa.String(16), sa.ForeignKey("sandbox_customers.id"), primary_key=True)
+    customer_id = _customer_id(primary_key=True, index=False)
     address = sa.Column(sa.String(300), nullable=False)
     updated_at = sa.Column(UTCDateTime, nullable=False)
 
@@ -122,9 +142,7 @@ class PasswordReset(Base):
     __tablename__ = "sandbox_password_resets"
 
     id = sa.Column(sa.String(40), primary_key=True)
-    customer_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
-    )
+    customer_id = _customer_id()
     #: The e-mail address on file when the link was sent.
     sent_to = sa.Column(sa.String(254), nullable=False)
     requested_via = sa.Column(sa.String(32), nullable=False)
@@ -138,14 +156,12 @@ class Order(Base):
     __tablename__ = "sandbox_orders"
 
     id = sa.Column(sa.String(16), primary_key=True)
-    customer_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
-    )
+    customer_id = _customer_id()
     state = sa.Column(sa.String(16), nullable=False)
     placed_at = sa.Column(UTCDateTime, nullable=False)
     updated_at = sa.Column(UTCDateTime, nullable=False)
     total = sa.Column(Money, nullable=False)
-    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    currency = _currency()
     cancelled_at = sa.Column(UTCDateTime)
     cancel_reason = sa.Column(sa.String(500))
     returned_at = sa.Column(UTCDateTime)
@@ -174,9 +190,7 @@ class OrderItem(Base):
     __tablename__ = "sandbox_order_items"
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
-    order_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_orders.id"), nullable=False, index=True
-    )
+    order_id = _order_id(index=True)
     position = sa.Column(sa.Integer, nullable=False)
     sku = sa.Column(sa.String(32), nullable=False)
     name = sa.Column(sa.String(200), nullable=False)
@@ -191,7 +205,7 @@ class Shipment(Base):
 
     __tablename__ = "sandbox_shipments"
 
-    order_id = sa.Column(sa.String(16), sa.ForeignKey("sandbox_orders.id"), primary_key=True)
+    order_id = _order_id(primary_key=True)
     carrier = sa.Column(sa.String(32), nullable=False)
     tracking_number = sa.Column(sa.String(40), nullable=False)
     shipped_at = sa.Column(UTCDateTime, nullable=False)
@@ -207,14 +221,10 @@ class Invoice(Base):
     __tablename__ = "sandbox_invoices"
 
     id = sa.Column(sa.String(24), primary_key=True)
-    order_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_orders.id"), nullable=False, unique=True
-    )
-    customer_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
-    )
+    order_id = _order_id(unique=True)
+    customer_id = _customer_id()
     amount = sa.Column(Money, nullable=False)
-    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    currency = _currency()
     issued_at = sa.Column(UTCDateTime, nullable=False)
     status = sa.Column(sa.String(16), nullable=False)
     refunded_at = sa.Column(UTCDateTime)
@@ -234,11 +244,9 @@ class Charge(Base):
     invoice_id = sa.Column(
         sa.String(24), sa.ForeignKey("sandbox_invoices.id"), nullable=False, index=True
     )
-    customer_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
-    )
+    customer_id = _customer_id()
     amount = sa.Column(Money, nullable=False)
-    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    currency = _currency()
     card_brand = sa.Column(sa.String(16), nullable=False)
     card_last4 = sa.Column(sa.String(4), nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False)
@@ -253,16 +261,12 @@ class ReturnAuthorization(Base):
     __tablename__ = "sandbox_returns"
 
     id = sa.Column(sa.String(40), primary_key=True)
-    order_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_orders.id"), nullable=False, unique=True
-    )
-    customer_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
-    )
+    order_id = _order_id(unique=True)
+    customer_id = _customer_id()
     reason = sa.Column(sa.String(500))
     #: ``None`` when nothing had been paid, so nothing was refunded.
     refund_amount = sa.Column(Money)
-    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    currency = _currency()
     card_brand = sa.Column(sa.String(16))
     card_last4 = sa.Column(sa.String(4))
     created_at = sa.Column(UTCDateTime, nullable=False)
@@ -282,11 +286,9 @@ class Dispute(Base):
         sa.String(32), sa.ForeignKey("sandbox_charges.id"), nullable=False, index=True
     )
     invoice_id = sa.Column(sa.String(24), sa.ForeignKey("sandbox_invoices.id"), nullable=False)
-    customer_id = sa.Column(
-        sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False, index=True
-    )
+    customer_id = _customer_id()
     amount = sa.Column(Money, nullable=False)
-    currency = sa.Column(sa.String(3), nullable=False, default="USD")
+    currency = _currency()
     reason = sa.Column(sa.String(16), nullable=False)
     note = sa.Column(sa.String(500))
     #: ``open`` until the billing team settles it.
@@ -307,7 +309,7 @@ class Contact(Base):
     )
 
     id = sa.Column(sa.String(32), primary_key=True)
-    customer_id = sa.Column(sa.String(16), sa.ForeignKey("sandbox_customers.id"), nullable=False)
+    customer_id = _customer_id(index=False)
     #: The channel's name as the assistant knows it: ``socketio``, ``slack``, ``rest``, ...
     channel = sa.Column(sa.String(32), nullable=False)
     conversation_id = sa.Column(sa.String(255), nullable=False)

@@ -7,7 +7,7 @@ attributes) and return plain dicts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,20 @@ TRACKING_URLS = {
     "USPS": "https://tracking.example.com/usps/{}",
     "DHL": "https://tracking.example.com/dhl/{}",
 }
+
+
+#: A field of :func:`fields`: an attribute's name, or its name and how to convert it.
+Field = str | tuple[str, Callable[[Any], Any]]
+
+
+def fields(record: Any, *names: Field) -> JsonDict:
+    """Attributes of ``record`` by name, in the given order, converted where asked."""
+    out: JsonDict = {}
+    for field in names:
+        name, convert = (field, None) if isinstance(field, str) else field
+        value = getattr(record, name)
+        out[name] = convert(value) if convert else value
+    return out
 
 
 def money(value: Decimal) -> str:
@@ -115,16 +129,10 @@ def charge_json(charge: Any, order_id: str) -> JsonDict:
         order_id: The order of the charge's invoice.
     """
     return {
-        "id": charge.id,
-        "invoice_id": charge.invoice_id,
+        **fields(charge, "id", "invoice_id"),
         "order_id": order_id,
-        "customer_id": charge.customer_id,
-        "amount": money(charge.amount),
-        "currency": charge.currency,
-        "card_brand": charge.card_brand,
-        "card_last4": charge.card_last4,
-        "created_at": isoformat(charge.created_at),
-        "description": charge.description,
+        **fields(charge, "customer_id", ("amount", money), "currency", "card_brand"),
+        **fields(charge, "card_last4", ("created_at", isoformat), "description"),
     }
 
 
@@ -136,14 +144,8 @@ def invoice_json(invoice: Any, charges: Iterable[Any]) -> JsonDict:
         charges: Its charges (objects or rows), oldest first.
     """
     return {
-        "id": invoice.id,
-        "order_id": invoice.order_id,
-        "customer_id": invoice.customer_id,
-        "amount": money(invoice.amount),
-        "currency": invoice.currency,
-        "status": invoice.status,
-        "issued_at": isoformat(invoice.issued_at),
-        "refunded_at": isoformat(invoice.refunded_at),
+        **fields(invoice, "id", "order_id", "customer_id", ("amount", money), "currency"),
+        **fields(invoice, "status", ("issued_at", isoformat), ("refunded_at", isoformat)),
         "charges": [charge_json(charge, invoice.order_id) for charge in charges],
     }
 
@@ -171,40 +173,26 @@ def return_json(record: Any) -> JsonDict:
 
 def dispute_json(dispute: Any) -> JsonDict:
     """A disputed charge."""
-    return {
-        "id": dispute.id,
-        "charge_id": dispute.charge_id,
-        "invoice_id": dispute.invoice_id,
-        "customer_id": dispute.customer_id,
-        "amount": money(dispute.amount),
-        "currency": dispute.currency,
-        "reason": dispute.reason,
-        "note": dispute.note,
-        "status": dispute.status,
-        "created_at": isoformat(dispute.created_at),
-    }
+    return fields(
+        dispute,
+        *("id", "charge_id", "invoice_id", "customer_id", ("amount", money), "currency"),
+        *("reason", "note", "status", ("created_at", isoformat)),
+    )
 
 
 def password_reset_json(reset: Any) -> JsonDict:
     """A password-reset link sent to a customer."""
-    return {
-        "id": reset.id,
-        "customer_id": reset.customer_id,
-        "sent_to": reset.sent_to,
-        "requested_via": reset.requested_via,
-        "created_at": isoformat(reset.created_at),
-        "expires_at": isoformat(reset.expires_at),
-    }
+    return fields(
+        reset,
+        *("id", "customer_id", "sent_to", "requested_via"),
+        *(("created_at", isoformat), ("expires_at", isoformat)),
+    )
 
 
 def contact_json(contact: Any) -> JsonDict:
     """A customer's contact (a :class:`Contact` or any row with its columns)."""
-    return {
-        "id": contact.id,
-        "customer_id": contact.customer_id,
-        "channel": contact.channel,
-        "conversation_id": contact.conversation_id,
-        "topic": contact.topic,
-        "started_at": isoformat(contact.started_at),
-        "created_at": isoformat(contact.created_at),
-    }
+    return fields(
+        contact,
+        *("id", "customer_id", "channel", "conversation_id", "topic"),
+        *(("started_at", isoformat), ("created_at", isoformat)),
+    )

@@ -105,3 +105,17 @@ async def in_thread(request: Request, func: Callable[..., T], *args: Any, **kwar
     loop = asyncio.get_running_loop()
     executor = getattr(request.app.ctx, "executor", None)
     return await loop.run_in_executor(executor, functools.partial(func, *args, **kwargs))
+
+
+async def read(request: Request, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs ``query(session, *args, **kwargs)`` in a session of its own, on the thread pool.
+
+    For the reads of :mod:`sandbox.store`; writes go through :mod:`sandbox.idempotency`.
+    """
+    database = request.app.ctx.db
+
+    def work() -> T:
+        with database.session_scope() as session:
+            return query(session, *args, **kwargs)
+
+    return await in_thread(request, work)

@@ -46,11 +46,13 @@ if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
   RASA_AUTH_TOKEN=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(32))')
   (umask 077 && printf '%s\n' "$RASA_AUTH_TOKEN" >"$TOKEN_FILE")
 fi
-export RASA_AUTH_TOKEN
+# The token goes only to the Rasa server and the desk, in their environment: never on a
+# command line, which every local user can read.
 export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
 
 start_desk() {  # the agent desk (desk/): people answer handed-off conversations
-  $BIN/python -m desk --host 127.0.0.1 --port "$DESK_PORT" >var/log/desk.log 2>&1 &
+  RASA_AUTH_TOKEN="$RASA_AUTH_TOKEN" \
+    $BIN/python -m desk --host 127.0.0.1 --port "$DESK_PORT" >var/log/desk.log 2>&1 &
   pids+=($!)
   wait_for desk "http://127.0.0.1:$DESK_PORT/health" $!
 }
@@ -75,8 +77,13 @@ $BIN/python -m frontline.action_server --actions actions --port "$ACTIONS_PORT" 
 pids+=($!)
 wait_for actions "http://127.0.0.1:$ACTIONS_PORT/health" $!
 
-$BIN/python -m frontline.rasa_server run --model models/frontline.tar.gz --port "$RASA_PORT" --enable-api \
-  --auth-token "$RASA_AUTH_TOKEN" --cors "*" >var/log/rasa.log 2>&1 &
+# Rasa on Frontline's runtime: the launcher checks the upstream versions its run-time
+# patches were written for, applies them and verifies each took effect (refusing to
+# start otherwise); FRONTLINE_STOCK_RASA=1 runs stock Rasa. It reads the API token from
+# RASA_AUTH_TOKEN (or an owner-only RASA_AUTH_TOKEN_FILE).
+RASA_AUTH_TOKEN="$RASA_AUTH_TOKEN" $BIN/python -m frontline.runtime run \
+  --model models/frontline.tar.gz --port "$RASA_PORT" --enable-api --cors "*" \
+  >var/log/rasa.log 2>&1 &
 pids+=($!)
 wait_for rasa "http://127.0.0.1:$RASA_PORT/" $!
 
@@ -94,7 +101,7 @@ Frontline is running (logs in var/log/):
   Web chat:  http://127.0.0.1:$WEBCHAT_PORT  (the demo page; the chat is at the bottom right)
   REST:      curl -s localhost:$RASA_PORT/webhooks/rest/webhook \\
                -d '{"sender": "me", "message": "hi"}'
-  Shell:     .venv/bin/rasa shell --port 5006 -m models/frontline.tar.gz  (another terminal)
+  Shell:     .venv/bin/python -m frontline.runtime shell --port 5006 -m models/frontline.tar.gz
   Sandbox:   http://127.0.0.1:$SANDBOX_PORT  (demo customers: sandbox/README.md)
 $DESK_HELP
 Press Ctrl-C to stop.

@@ -35,7 +35,7 @@ from frontline.audit.chain import GENESIS_HASH, canonical_json, envelope, record
 from frontline.db import Base, get_engine, session_scope
 from frontline.errors import AuditError
 from frontline.masking import mask_mapping
-from frontline.policy import DataHandlingPolicy
+from frontline.policy.data_handling import DataHandlingPolicy
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -231,30 +231,10 @@ class AuditStore:
             rows = []
             for kind, conversation_id, text, payload in prepared:
                 seq += 1
-                digest = record_hash(
-                    envelope(
-                        chain=self.chain,
-                        seq=seq,
-                        prev_hash=prev,
-                        recorded_at=now,
-                        kind=kind,
-                        conversation_id=conversation_id,
-                        payload=payload,
-                    )
-                )
-                rows.append(
-                    {
-                        "chain": self.chain,
-                        "seq": seq,
-                        "prev_hash": prev,
-                        "record_hash": digest,
-                        "recorded_at": now,
-                        "kind": kind,
-                        "conversation_id": conversation_id,
-                        "payload": text,
-                    }
-                )
-                prev = digest
+                row = {"chain": self.chain, "seq": seq, "prev_hash": prev, "recorded_at": now}
+                row.update(kind=kind, conversation_id=conversation_id)
+                row["record_hash"] = prev = record_hash(envelope(**row, payload=payload))
+                rows.append({**row, "payload": text})
             # One statement for the batch (an executemany), not one built per record.
             session.execute(AuditRecordRow.__table__.insert(), rows)
             session.execute(
@@ -388,15 +368,14 @@ def _check_row(row: Any, chain: str, expected_seq: int, expected_prev: str) -> s
         payload = json.loads(row.payload)
     except ValueError:
         return "the payload is not valid JSON: the record was edited"
+    fields = {name: getattr(row, name) for name in ("prev_hash", "recorded_at", "kind")}
     digest = record_hash(
         envelope(
             chain=chain,
             seq=int(row.seq),
-            prev_hash=row.prev_hash,
-            recorded_at=row.recorded_at,
-            kind=row.kind,
             conversation_id=row.conversation_id,
             payload=payload,
+            **fields,
         )
     )
     if digest != row.record_hash:
@@ -409,16 +388,12 @@ def _stored(row: Any) -> StoredRecord:
         payload = json.loads(row.payload)
     except ValueError:
         payload = {"unreadable": True}
+    texts = ("chain", "prev_hash", "record_hash", "recorded_at", "kind", "conversation_id")
     return StoredRecord(
         id=int(row.id),
-        chain=row.chain,
         seq=int(row.seq),
-        prev_hash=row.prev_hash,
-        record_hash=row.record_hash,
-        recorded_at=row.recorded_at,
-        kind=row.kind,
-        conversation_id=row.conversation_id,
         payload=payload,
+        **{name: getattr(row, name) for name in texts},
     )
 
 

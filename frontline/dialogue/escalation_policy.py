@@ -1,9 +1,9 @@
-"""A Rasa dialogue policy that applies the escalation rules of ``policies/``.
+"""The Rasa dialogue policy that applies the escalation rules of ``policies/`` on each message.
 
 ``config.yml``::
 
     policies:
-      - name: frontline.dialogue.escalation_policy.EscalationRulesPolicy
+      - name: frontline.dialogue.escalation_policy.EscalationDialoguePolicy
         priority: 7     # above RulePolicy (6): wins a tie at confidence 1.0
 
 On each new customer message it assesses the conversation
@@ -20,7 +20,8 @@ predictions are marked as such too, and win by priority.
 
 Nothing is learned: the rules are read from the policy files when the model is
 loaded, so changing a policy file changes behaviour without retraining, and a broken
-policy file stops the Rasa server from loading the model.
+policy file stops the Rasa server from loading the model. The rules themselves are
+:class:`frontline.policy.escalation.EscalationRules`.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from frontline.dialogue.signals import assess, recent_user_turns
-from frontline.policy import Policies, policies
+from frontline.policy.registry import Policies, policies
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +60,16 @@ TIER_SLOT = "customer_tier"
 #: Key of the assessment in the metadata of the action this policy predicts.
 METADATA_KEY = "frontline_escalation"
 DEFAULT_PRIORITY = 7
+#: This policy's name before the rules (``frontline.policy.escalation.EscalationRules``)
+#: and the policy applying them got names that cannot be confused; conversations
+#: recorded then still name it so.
+FORMER_NAMES = ("EscalationRulesPolicy",)
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
-class EscalationRulesPolicy(Policy):
+class EscalationDialoguePolicy(Policy):
     """Hands the conversation off when an escalation rule of ``policies/`` fires."""
 
     @staticmethod
@@ -103,7 +108,7 @@ class EscalationRulesPolicy(Policy):
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> EscalationRulesPolicy:
+    ) -> EscalationDialoguePolicy:
         """Builds the policy; nothing was persisted at training time."""
         return cls(config, model_storage, resource, execution_context)
 
@@ -163,7 +168,7 @@ class EscalationRulesPolicy(Policy):
             if isinstance(event, ActionExecuted):
                 return (
                     event.action_name == HANDOFF_ACTION
-                    and event.policy == self.__class__.__name__
+                    and event.policy in (self.__class__.__name__, *FORMER_NAMES)
                     and not tracker.is_paused()
                 )
             if isinstance(event, UserUttered):

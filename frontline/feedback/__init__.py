@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from frontline.errors import ConfigurationError
+from frontline.backends import backend_type, backend_url
 from frontline.feedback.base import (
     CsatRecord,
     FeedbackError,
@@ -56,15 +56,8 @@ def create(config: Mapping[str, Any]) -> FeedbackStore:
     Raises:
         ConfigurationError: The type is unknown or the URL is missing.
     """
-    store_type = config.get("type")
-    if store_type not in STORE_TYPES:
-        raise ConfigurationError(
-            f"unknown feedback store type {store_type!r}; expected one of {', '.join(STORE_TYPES)}"
-        )
-    url = config.get("url")
-    if not isinstance(url, str) or not url:
-        raise ConfigurationError(f"the {store_type} feedback store needs a 'url'")
-    store = SqlFeedbackStore(url)
+    store_type = backend_type(config, STORE_TYPES, "feedback store")
+    store = SqlFeedbackStore(backend_url(config, store_type, "feedback store"))
     logger.debug("Created feedback store %r", store)
     return store
 

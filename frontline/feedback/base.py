@@ -15,8 +15,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 
+from frontline.backends import Backend
 from frontline.errors import FrontlineError
 
 SCORE_MIN, SCORE_MAX = 1, 5
@@ -80,7 +80,7 @@ class CsatRecord:
                 raise InvalidFeedback("timestamps must be timezone-aware")
 
 
-class FeedbackStore(abc.ABC):
+class FeedbackStore(Backend, abc.ABC):
     """Where CSAT records are kept. Safe to share between threads."""
 
     @abc.abstractmethod
@@ -105,17 +105,3 @@ class FeedbackStore(abc.ABC):
     @abc.abstractmethod
     def for_conversation(self, conversation_id: str) -> list[CsatRecord]:
         """A conversation's records, oldest first."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Releases connections (the process-wide engine stays for its other users)."""
-
-    def __enter__(self) -> FeedbackStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

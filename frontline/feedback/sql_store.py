@@ -8,15 +8,14 @@ it directly::
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
-import threading
-import weakref
-from datetime import datetime, timezone
+from collections.abc import Iterator
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect, Engine
 
-from frontline.db import Base, create_tables, get_engine, session_scope
+from frontline.db import Base, UTCDateTime, ensure_tables, get_engine, session_scope
 from frontline.feedback.base import (
     MAX_CHANNEL_LENGTH,
     MAX_COMMENT_LENGTH,
@@ -31,21 +30,6 @@ from frontline.feedback.base import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-class _UTCDateTime(sa.types.TypeDecorator):
-    """Aware datetimes stored as naive UTC, read back as aware UTC on every database."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
 class CsatFeedbackRow(Base):
@@ -67,35 +51,16 @@ class CsatFeedbackRow(Base):
     intent = sa.Column(sa.String(MAX_INTENT_LENGTH))
     score = sa.Column(sa.SmallInteger)
     comment = sa.Column(sa.String(MAX_COMMENT_LENGTH))
-    created_at = sa.Column(_UTCDateTime, nullable=False)
-    updated_at = sa.Column(_UTCDateTime, nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    updated_at = sa.Column(UTCDateTime, nullable=False)
 
 
 _table: sa.Table = CsatFeedbackRow.__table__
-_ready_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-_ready_lock = threading.Lock()
-
-
-def _ensure_table(engine: Engine) -> None:
-    """Creates the table unless it exists (the engine may predate this module's import)."""
-    with _ready_lock:
-        if engine in _ready_engines:
-            return
-        create_tables(engine, [_table])
-        _ready_engines.add(engine)
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(CsatRecord))
 
 
 def _record(row: CsatFeedbackRow) -> CsatRecord:
-    return CsatRecord(
-        feedback_id=row.feedback_id,
-        conversation_id=row.conversation_id,
-        channel=row.channel,
-        intent=row.intent,
-        score=row.score,
-        comment=row.comment,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return CsatRecord(**{name: getattr(row, name) for name in _RECORD_FIELDS})
 
 
 class SqlFeedbackStore(FeedbackStore):
@@ -111,15 +76,18 @@ class SqlFeedbackStore(FeedbackStore):
         url = sa.engine.make_url(self.database_url).render_as_string(hide_password=True)
         return f"SqlFeedbackStore({url!r})"
 
-    def _engine(self) -> Engine:
-        engine = get_engine(self.database_url)
-        _ensure_table(engine)
-        return engine
+    @contextlib.contextmanager
+    def _using(self, failure: str) -> Iterator[None]:
+        """Prepares the table; database errors become :class:`FeedbackError` (``failure``)."""
+        try:
+            ensure_tables(get_engine(self.database_url), [_table])
+            yield
+        except sa.exc.SQLAlchemyError as exc:
+            raise FeedbackError(failure) from exc
 
     def save(self, record: CsatRecord) -> CsatRecord:
         record.validate()
-        try:
-            self._engine()
+        with self._using(f"could not save CSAT record {record.feedback_id}"):
             for _ in range(2):
                 try:
                     return self._upsert(record)
@@ -127,23 +95,12 @@ class SqlFeedbackStore(FeedbackStore):
                     # A concurrent first save of the same id won: update it instead.
                     logger.debug("CSAT record %s was inserted concurrently", record.feedback_id)
             return self._upsert(record)
-        except sa.exc.SQLAlchemyError as exc:
-            raise FeedbackError(f"could not save CSAT record {record.feedback_id}") from exc
 
     def _upsert(self, record: CsatRecord) -> CsatRecord:
         with session_scope(self.database_url) as session:
             row = session.get(CsatFeedbackRow, record.feedback_id, with_for_update=True)
             if row is None:
-                row = CsatFeedbackRow(
-                    feedback_id=record.feedback_id,
-                    conversation_id=record.conversation_id,
-                    channel=record.channel,
-                    intent=record.intent,
-                    score=record.score,
-                    comment=record.comment,
-                    created_at=record.created_at,
-                    updated_at=record.updated_at,
-                )
+                row = CsatFeedbackRow(**dataclasses.asdict(record))
                 session.add(row)
                 session.flush()
             else:
@@ -156,23 +113,19 @@ class SqlFeedbackStore(FeedbackStore):
             return _record(row)
 
     def get(self, feedback_id: str) -> CsatRecord | None:
-        try:
-            self._engine()
-            with session_scope(self.database_url) as session:
-                row = session.get(CsatFeedbackRow, feedback_id)
-                return _record(row) if row is not None else None
-        except sa.exc.SQLAlchemyError as exc:
-            raise FeedbackError(f"could not read CSAT record {feedback_id}") from exc
+        with self._using(f"could not read CSAT record {feedback_id}"), session_scope(
+            self.database_url
+        ) as session:
+            row = session.get(CsatFeedbackRow, feedback_id)
+            return _record(row) if row is not None else None
 
     def for_conversation(self, conversation_id: str) -> list[CsatRecord]:
-        try:
-            self._engine()
-            with session_scope(self.database_url) as session:
-                rows = session.execute(
-                    sa.select(CsatFeedbackRow)
-                    .where(CsatFeedbackRow.conversation_id == conversation_id)
-                    .order_by(CsatFeedbackRow.created_at, CsatFeedbackRow.feedback_id)
-                ).scalars()
-                return [_record(row) for row in rows]
-        except sa.exc.SQLAlchemyError as exc:
-            raise FeedbackError(f"could not read CSAT records of {conversation_id}") from exc
+        query = (
+            sa.select(CsatFeedbackRow)
+            .where(CsatFeedbackRow.conversation_id == conversation_id)
+            .order_by(CsatFeedbackRow.created_at, CsatFeedbackRow.feedback_id)
+        )
+        with self._using(f"could not read CSAT records of {conversation_id}"), session_scope(
+            self.database_url
+        ) as session:
+            return [_record(row) for row in session.execute(query).scalars()]

@@ -29,171 +29,45 @@ Every implementation gives the same guarantees:
   can be reported.
 * Connection failures surface as :class:`~frontline.errors.QueueError`, chained to the
   driver's exception.
+
+Which state changes are allowed, for whom, and what each writes is one table,
+:mod:`frontline.handoff.transitions`, that every implementation applies; the entry, its
+errors and the checks of its inputs are in :mod:`frontline.handoff.entry`.
 """
 
 from __future__ import annotations
 
 import abc
-import json
+import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from types import TracebackType
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from frontline.errors import ConfigurationError, PacketInvalid, QueueError
+from frontline.backends import Backend
+from frontline.handoff import entry as queue_entry
+from frontline.handoff.entry import (
+    DEFAULT_LEASE_SECONDS,
+    Delivery,
+    QueueEntry,
+    check_agent_id,
+    check_resolution_code,
+)
+from frontline.handoff.transitions import (
+    CLAIM,
+    REASSIGN,
+    RELEASE,
+    RESOLVE,
+    Transition,
+    done_already,
+    transition_error,
+)
 
 logger = logging.getLogger(__name__)
 
-EntryStatus = Literal["pending", "claimed", "resolved"]
-
-PENDING: EntryStatus = "pending"
-CLAIMED: EntryStatus = "claimed"
-RESOLVED: EntryStatus = "resolved"
-STATUSES: tuple[EntryStatus, ...] = (PENDING, CLAIMED, RESOLVED)
-
-#: Packet priorities, most urgent first; the queue lists entries in this order.
-PRIORITY_ORDER: tuple[str, ...] = ("urgent", "high", "normal", "low")
-DEFAULT_PRIORITY = "normal"
-
-#: How long a claim lasts without renewal, unless the queue is configured otherwise.
-DEFAULT_LEASE_SECONDS = 60.0
-
-#: Longest handoff id, conversation id, agent id and resolution code a queue accepts.
-MAX_HANDOFF_ID_LENGTH = 64
-MAX_CONVERSATION_ID_LENGTH = 255
-MAX_AGENT_ID_LENGTH = 255
-MAX_RESOLUTION_CODE_LENGTH = 64
+T = TypeVar("T")
 
 
-class EntryNotFound(QueueError):
-    """No entry with this id exists in this queue."""
-
-    def __init__(self, entry_id: str) -> None:
-        super().__init__(f"handoff queue entry {entry_id!r} does not exist")
-        self.entry_id = entry_id
-
-
-class AlreadyClaimed(QueueError):
-    """The entry is owned by another agent."""
-
-    def __init__(self, entry_id: str, claimed_by: str | None) -> None:
-        super().__init__(f"handoff queue entry {entry_id!r} is already claimed by {claimed_by!r}")
-        self.entry_id = entry_id
-        self.claimed_by = claimed_by
-
-
-class NotOwner(QueueError):
-    """The agent does not own the entry (any more): it is pending or resolved."""
-
-    def __init__(self, entry_id: str, agent_id: str) -> None:
-        super().__init__(f"agent {agent_id!r} does not own handoff queue entry {entry_id!r}")
-        self.entry_id = entry_id
-        self.agent_id = agent_id
-
-
-class AlreadyResolved(QueueError):
-    """The entry was resolved already and cannot change any more."""
-
-    def __init__(self, entry_id: str, resolution_code: str | None) -> None:
-        super().__init__(
-            f"handoff queue entry {entry_id!r} is already resolved ({resolution_code!r})"
-        )
-        self.entry_id = entry_id
-        self.resolution_code = resolution_code
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """One handoff as a human agent sees it on the queue.
-
-    Attributes:
-        entry_id: The id of the entry (an opaque string, unique within its queue).
-        packet: The context packet, exactly as it was enqueued.
-        status: ``pending``, ``claimed`` or ``resolved``.
-        enqueued_at: When the packet was put on the queue (UTC).
-        claimed_by: Id of the agent who owns the entry (the one who resolved it, once
-            resolved); None while it is pending.
-        claimed_at: When the current owner took the entry (UTC).
-        resolved_at: When the entry was resolved (UTC).
-        resolution_code: The agent's resolution code, once resolved.
-        priority: The packet's priority (``urgent``, ``high``, ``normal`` or ``low``).
-        first_claimed_at: When an agent first took the entry; kept when the entry is
-            re-offered or reassigned, so waiting time is what the customer waited.
-        lease_expires_at: While claimed: when the owner's lease runs out unless renewed.
-        claims: How many times an agent took the entry (claims, take-overs, reassignments).
-        reoffers: How many times the entry went back to pending (lease ran out, released).
-    """
-
-    entry_id: str
-    packet: dict[str, Any]
-    status: EntryStatus
-    enqueued_at: datetime
-    claimed_by: str | None = None
-    claimed_at: datetime | None = None
-    resolved_at: datetime | None = None
-    resolution_code: str | None = None
-    priority: str = DEFAULT_PRIORITY
-    first_claimed_at: datetime | None = None
-    lease_expires_at: datetime | None = None
-    claims: int = 0
-    reoffers: int = 0
-
-    @property
-    def handoff_id(self) -> str:
-        """The packet's handoff id."""
-        return str(self.packet["handoff_id"])
-
-    @property
-    def conversation_id(self) -> str:
-        """The packet's conversation id."""
-        return str(self.packet["conversation_id"])
-
-    @property
-    def waiting_seconds(self) -> float | None:
-        """Enqueued to first claimed, in seconds; None while nobody has claimed it."""
-        if self.first_claimed_at is None:
-            return None
-        return max((self.first_claimed_at - self.enqueued_at).total_seconds(), 0.0)
-
-    @property
-    def handling_seconds(self) -> float | None:
-        """First claimed to resolved, in seconds; None until resolved."""
-        if self.first_claimed_at is None or self.resolved_at is None:
-            return None
-        return max((self.resolved_at - self.first_claimed_at).total_seconds(), 0.0)
-
-    def waited_so_far(self, now: datetime | None = None) -> float:
-        """Seconds the customer has waited for a human: until the first claim, or now."""
-        end = self.first_claimed_at or now or utcnow()
-        return max((end - self.enqueued_at).total_seconds(), 0.0)
-
-    def lease_expired(self, now: datetime | None = None) -> bool:
-        """Whether the entry is claimed and its owner's lease has run out."""
-        return (
-            self.status == CLAIMED
-            and self.lease_expires_at is not None
-            and self.lease_expires_at <= (now or utcnow())
-        )
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What one :meth:`HandoffQueue.deliver` call put on the pending list.
-
-    Attributes:
-        delivered: Entries newly handed to the desk (Redis Streams: read from the
-            stream by the consumer group; SQL: always empty, entries are listed as
-            soon as they are enqueued).
-        reoffered: Entries whose owner's lease had run out, now pending again.
-    """
-
-    delivered: tuple[str, ...] = ()
-    reoffered: tuple[str, ...] = ()
-
-
-class HandoffQueue(abc.ABC):
+class HandoffQueue(Backend, abc.ABC):
     """A queue of handoff context packets that human agents claim and resolve.
 
     Queues are safe to share between threads. Use one as a context manager, or call
@@ -245,7 +119,6 @@ class HandoffQueue(abc.ABC):
     def find_by_conversation(self, conversation_id: str) -> list[QueueEntry]:
         """Returns every entry of one conversation, oldest first, whatever its status."""
 
-    @abc.abstractmethod
     def claim(self, entry_id: str, agent_id: str) -> QueueEntry:
         """Makes ``agent_id`` the owner of a pending entry, for one lease.
 
@@ -258,6 +131,7 @@ class HandoffQueue(abc.ABC):
             AlreadyResolved: The entry was resolved already.
             QueueError: The queue's store could not be reached.
         """
+        return self._change(CLAIM, entry_id, check_agent_id(agent_id))
 
     @abc.abstractmethod
     def renew(self, agent_id: str) -> list[QueueEntry]:
@@ -270,7 +144,6 @@ class HandoffQueue(abc.ABC):
             re-offered or taken over is not among them: the agent has lost it.
         """
 
-    @abc.abstractmethod
     def release(self, entry_id: str, agent_id: str) -> QueueEntry:
         """Gives an entry ``agent_id`` owns back to the queue (pending again).
 
@@ -280,8 +153,8 @@ class HandoffQueue(abc.ABC):
             AlreadyClaimed: Another agent owns the entry.
             AlreadyResolved: The entry was resolved already.
         """
+        return self._change(RELEASE, entry_id, check_agent_id(agent_id))
 
-    @abc.abstractmethod
     def reassign(self, entry_id: str, agent_id: str) -> QueueEntry:
         """Makes ``agent_id`` the owner of an open entry, whoever owned it (supervisors).
 
@@ -289,6 +162,7 @@ class HandoffQueue(abc.ABC):
             EntryNotFound: No such entry.
             AlreadyResolved: The entry was resolved already.
         """
+        return self._change(REASSIGN, entry_id, check_agent_id(agent_id))
 
     @abc.abstractmethod
     def deliver(self, count: int = 100) -> Delivery:
@@ -301,7 +175,6 @@ class HandoffQueue(abc.ABC):
             count: Most entries handled per step (bounds the work of one call).
         """
 
-    @abc.abstractmethod
     def resolve(self, entry_id: str, agent_id: str, resolution_code: str) -> QueueEntry:
         """Records that ``agent_id`` resolved the entry with ``resolution_code``.
 
@@ -316,153 +189,59 @@ class HandoffQueue(abc.ABC):
                 another code.
             QueueError: The queue's store could not be reached.
         """
+        agent_id = check_agent_id(agent_id)
+        return self._change(RESOLVE, entry_id, agent_id, check_resolution_code(resolution_code))
 
     @abc.abstractmethod
     def close(self) -> None:
         """Releases the queue's connections. The queue is unusable afterwards."""
 
-    def __enter__(self) -> HandoffQueue:
-        return self
+    @abc.abstractmethod
+    def _apply(
+        self, rule: Transition, entry_id: str, agent_id: str, resolution_code: str | None
+    ) -> tuple[bool, QueueEntry | None]:
+        """Applies ``rule`` to one entry in one atomic step, if it may start from its state.
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+        Args:
+            rule: The transition (:mod:`frontline.handoff.transitions`).
+            entry_id: The entry.
+            agent_id: The agent the transition is for (checked).
+            resolution_code: The code a resolution writes (checked), else None.
+
+        Returns:
+            Whether it changed the entry, and the entry as it is afterwards (None when
+            there is no such entry).
+
+        Raises:
+            QueueError: The queue's store could not be reached.
+        """
+
+    def _change(
+        self, rule: Transition, entry_id: str, agent_id: str, resolution_code: str | None = None
+    ) -> QueueEntry:
+        """Applies ``rule``; returns the entry, or raises why the agent could not change it."""
+        changed, entry = self._apply(rule, entry_id, agent_id, resolution_code)
+        if changed and entry is not None:
+            logger.info(
+                rule.logged, {"agent": agent_id, "entry": entry_id, "code": resolution_code}
+            )
+            return entry
+        if entry is not None and done_already(rule, entry, agent_id, resolution_code):
+            return entry
+        raise transition_error(entry, entry_id, agent_id)
 
 
-def utcnow() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+async def run_blocking(function: Callable[..., T], *args: Any) -> T:
+    """Runs a blocking call (a queue's, the desk's account store's) from async code.
 
-
-def packet_ids(packet: Mapping[str, Any]) -> tuple[str, str]:
-    """Returns the packet's ``(handoff_id, conversation_id)``, checking both.
-
-    Raises:
-        PacketInvalid: Either id is missing, empty, not a string or too long.
+    It runs in the default executor, so the event loop keeps serving meanwhile.
     """
-    if not isinstance(packet, Mapping):
-        raise PacketInvalid(f"a handoff packet must be a mapping, not {type(packet).__name__}")
-    handoff_id = packet.get("handoff_id")
-    conversation_id = packet.get("conversation_id")
-    if not isinstance(handoff_id, str) or not handoff_id:
-        raise PacketInvalid("a handoff packet needs a non-empty string 'handoff_id'")
-    if len(handoff_id) > MAX_HANDOFF_ID_LENGTH:
-        raise PacketInvalid(f"'handoff_id' is longer than {MAX_HANDOFF_ID_LENGTH} characters")
-    if not isinstance(conversation_id, str) or not conversation_id:
-        raise PacketInvalid("a handoff packet needs a non-empty string 'conversation_id'")
-    if len(conversation_id) > MAX_CONVERSATION_ID_LENGTH:
-        raise PacketInvalid(
-            f"'conversation_id' is longer than {MAX_CONVERSATION_ID_LENGTH} characters"
-        )
-    return handoff_id, conversation_id
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
-def packet_priority(packet: Mapping[str, Any]) -> str:
-    """The packet's priority; ``normal`` when it has none or an unknown one."""
-    priority = packet.get("priority")
-    return priority if priority in PRIORITY_ORDER else DEFAULT_PRIORITY
-
-
-def priority_rank(priority: str | None) -> int:
-    """0 for ``urgent`` up to 3 for ``low``; unknown priorities rank as ``normal``."""
-    if priority in PRIORITY_ORDER:
-        return PRIORITY_ORDER.index(priority)
-    return PRIORITY_ORDER.index(DEFAULT_PRIORITY)
-
-
-def check_lease_seconds(lease_seconds: float) -> float:
-    """Checks a lease duration.
-
-    Raises:
-        ConfigurationError: The duration is not a positive number of seconds.
-    """
-    if (
-        isinstance(lease_seconds, bool)
-        or not isinstance(lease_seconds, (int, float))
-        or not 0.05 <= lease_seconds <= 86_400
-    ):
-        raise ConfigurationError(
-            f"the handoff lease must be 0.05 to 86400 seconds, not {lease_seconds!r}"
-        )
-    return float(lease_seconds)
-
-
-def dump_packet(packet: Mapping[str, Any]) -> str:
-    """Serialises a packet to compact JSON.
-
-    Raises:
-        PacketInvalid: The packet holds values JSON cannot represent.
-    """
+def __getattr__(name: str) -> Any:
+    """The entry's names (:mod:`frontline.handoff.entry`) stay importable from here."""
     try:
-        return json.dumps(packet, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise PacketInvalid(f"a handoff packet must be JSON-serialisable: {exc}") from exc
-
-
-def load_packet(text: str, entry_id: str) -> dict[str, Any]:
-    """Parses a stored packet.
-
-    Raises:
-        QueueError: The stored text is not a JSON object (the store was tampered with).
-    """
-    try:
-        packet = json.loads(text)
-    except ValueError as exc:
-        raise QueueError(f"handoff queue entry {entry_id!r} holds a corrupt packet") from exc
-    if not isinstance(packet, dict):
-        raise QueueError(f"handoff queue entry {entry_id!r} holds a corrupt packet")
-    return packet
-
-
-def check_agent_id(agent_id: str) -> str:
-    """Checks an agent id.
-
-    Raises:
-        ValueError: The id is empty, not a string or too long.
-    """
-    if not isinstance(agent_id, str) or not agent_id.strip():
-        raise ValueError("agent_id must be a non-empty string")
-    if len(agent_id) > MAX_AGENT_ID_LENGTH:
-        raise ValueError(f"agent_id is longer than {MAX_AGENT_ID_LENGTH} characters")
-    return agent_id
-
-
-def check_resolution_code(resolution_code: str) -> str:
-    """Checks a resolution code.
-
-    Raises:
-        ValueError: The code is empty, not a string or too long.
-    """
-    if not isinstance(resolution_code, str) or not resolution_code.strip():
-        raise ValueError("resolution_code must be a non-empty string")
-    if len(resolution_code) > MAX_RESOLUTION_CODE_LENGTH:
-        raise ValueError(f"resolution_code is longer than {MAX_RESOLUTION_CODE_LENGTH} characters")
-    return resolution_code
-
-
-def check_limit(limit: int) -> int:
-    """Checks a ``pending`` limit.
-
-    Raises:
-        ValueError: The limit is not a positive integer.
-    """
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"limit must be a positive integer, not {limit!r}")
-    return limit
-
-
-def transition_error(entry: QueueEntry | None, entry_id: str, agent_id: str) -> QueueError:
-    """Returns the error explaining why ``agent_id`` could not change an entry."""
-    if entry is None:
-        return EntryNotFound(entry_id)
-    if entry.status == RESOLVED:
-        return AlreadyResolved(entry_id, entry.resolution_code)
-    if entry.status == CLAIMED and entry.claimed_by != agent_id:
-        return AlreadyClaimed(entry_id, entry.claimed_by)
-    if entry.status == PENDING:
-        return NotOwner(entry_id, agent_id)
-    return QueueError(f"handoff queue entry {entry_id!r} is in unexpected state {entry.status!r}")
+        return getattr(queue_entry, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

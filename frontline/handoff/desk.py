@@ -11,48 +11,45 @@ The agent desk (``desk/``) is a thin web layer over :class:`DeskService`:
 A reply is a ``bot`` event appended through Rasa's HTTP API; it reaches the customer
 on their channel when the channel can send outside a request (socket.io, Slack), and
 REST clients find it in the tracker. Resolving gives the conversation back to the
-assistant (``ConversationResumed``), so the customer's next message gets an answer;
-a hand-back also tells the customer, with the domain's ``utter_handed_back``.
+assistant (``ConversationResumed``, :mod:`frontline.handoff.handback`), so the
+customer's next message gets an answer; a hand-back also tells the customer, with the
+domain's ``utter_handed_back``. Who may do what follows the transition table
+(:mod:`frontline.handoff.transitions`); what the desk shows of an entry is
+:mod:`frontline.handoff.desk_views`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-import re
 import time
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
-from frontline.channels import ids
 from frontline.connectors.rasa import RasaClient
 from frontline.errors import BackendError, FrontlineError
-from frontline.handoff.base import (
+from frontline.handoff.base import HandoffQueue, run_blocking
+from frontline.handoff.desk_views import entry_card, entry_detail, packet_transcript, transcript
+from frontline.handoff.entry import (
     CLAIMED,
     PENDING,
-    RESOLVED,
-    AlreadyClaimed,
-    AlreadyResolved,
     EntryNotFound,
-    HandoffQueue,
     NotOwner,
     QueueEntry,
     utcnow,
 )
-from frontline.masking import mask_email, mask_text
-from frontline.patterns import CARD_IN_TEXT_RE, EMAIL_IN_TEXT_RE
+from frontline.handoff.handback import HandBack
+from frontline.handoff.transitions import (
+    AGENT,
+    REASSIGN,
+    RESOLVE,
+    SUPERVISOR,
+    transition_error,
+)
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-AGENT = "agent"
-SUPERVISOR = "supervisor"
-ROLES = (AGENT, SUPERVISOR)
 
 #: Codes an agent closes a conversation with; they feed the metrics.
 RESOLUTION_CODES = (
@@ -65,15 +62,7 @@ RESOLUTION_CODES = (
     "duplicate",
     "handed_back",
 )
-#: The response telling the customer they are back with the assistant.
-HANDBACK_RESPONSE = "utter_handed_back"
 MAX_REPLY_LENGTH = 2000
-MAX_TRANSCRIPT_TURNS = 200
-SUMMARY_PREVIEW_LENGTH = 180
-#: Seconds the domain's responses are reused before being fetched again.
-DOMAIN_CACHE_SECONDS = 300.0
-
-_PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 
 
 class DeskError(FrontlineError):
@@ -137,9 +126,7 @@ class DeskService:
         self.queue = queue
         self.rasa = rasa
         self._clock = clock
-        self._responses: dict[str, Any] | None = None
-        self._responses_at = 0.0
-        self._responses_lock = asyncio.Lock()
+        self._hand_back = HandBack(queue, rasa)
 
     # -- the queue -------------------------------------------------------------------
 
@@ -149,8 +136,8 @@ class DeskService:
         Entries whose owner went silent come back once :meth:`deliver` has run (the desk
         runs it in the background, several times per lease).
         """
-        pending = await self._run(self.queue.pending, 200)
-        mine = await self._run(self.queue.held_by, actor.agent_id)
+        pending = await run_blocking(self.queue.pending, 200)
+        mine = await run_blocking(self.queue.held_by, actor.agent_id)
         now = self._clock()
         view: dict[str, Any] = {
             "pending": [entry_card(entry, now) for entry in pending],
@@ -158,7 +145,7 @@ class DeskService:
             "lease_seconds": self.queue.lease_seconds,
         }
         if actor.is_supervisor:
-            open_entries = await self._run(self.queue.open_entries, 500)
+            open_entries = await run_blocking(self.queue.open_entries, 500)
             view["claimed"] = [
                 entry_card(entry, now) for entry in open_entries if entry.status == CLAIMED
             ]
@@ -166,11 +153,11 @@ class DeskService:
 
     async def heartbeat(self, actor: Actor) -> list[QueueEntry]:
         """Renews the leases of everything ``actor`` holds; returns what they still hold."""
-        return await self._run(self.queue.renew, actor.agent_id)
+        return await run_blocking(self.queue.renew, actor.agent_id)
 
     async def deliver(self) -> None:
         """Offers new entries and re-offers those whose owner went silent (background)."""
-        await self._run(self.queue.deliver)
+        await run_blocking(self.queue.deliver)
 
     # -- one conversation ------------------------------------------------------------
 
@@ -201,11 +188,11 @@ class DeskService:
 
     async def claim(self, actor: Actor, entry_id: str) -> QueueEntry:
         """Makes ``actor`` the owner (see :meth:`HandoffQueue.claim`)."""
-        return await self._run(self.queue.claim, entry_id, actor.agent_id)
+        return await run_blocking(self.queue.claim, entry_id, actor.agent_id)
 
     async def release(self, actor: Actor, entry_id: str) -> QueueEntry:
         """Gives an entry ``actor`` owns back to the queue."""
-        return await self._run(self.queue.release, entry_id, actor.agent_id)
+        return await run_blocking(self.queue.release, entry_id, actor.agent_id)
 
     async def reassign(self, actor: Actor, entry_id: str, agent_id: str) -> QueueEntry:
         """Gives an open entry to ``agent_id`` (supervisors only).
@@ -213,9 +200,9 @@ class DeskService:
         Raises:
             NotAllowed: ``actor`` is not a supervisor.
         """
-        if not actor.is_supervisor:
+        if actor.role not in REASSIGN.roles:
             raise NotAllowed("only supervisors reassign conversations")
-        entry = await self._run(self.queue.reassign, entry_id, agent_id)
+        entry = await run_blocking(self.queue.reassign, entry_id, agent_id)
         logger.info("Supervisor %s gave %s to %s", actor.agent_id, entry_id, agent_id)
         return entry
 
@@ -256,100 +243,22 @@ class DeskService:
         """
         if resolution_code not in RESOLUTION_CODES:
             raise ValueError(f"unknown resolution code {resolution_code!r}")
-        entry = await self._run(self.queue.get, entry_id)
+        entry = await run_blocking(self.queue.get, entry_id)
         if entry is None:
             raise EntryNotFound(entry_id)
-        if entry.status == PENDING and not actor.is_supervisor:
+        if actor.role not in RESOLVE.roles_allowed(entry.status):
             raise NotOwner(entry_id, actor.agent_id)  # claim it first
-        resolved = await self._run(self.queue.resolve, entry_id, actor.agent_id, resolution_code)
+        resolved = await run_blocking(self.queue.resolve, entry_id, actor.agent_id, resolution_code)
         try:
-            await self._give_back(resolved, hand_back=hand_back)
+            await self._hand_back.give_back(resolved, hand_back=hand_back)
         except BackendError as exc:
             raise HandBackFailed(resolved, str(exc)) from exc
         return resolved
 
     # -- helpers ---------------------------------------------------------------------
 
-    async def _give_back(self, entry: QueueEntry, *, hand_back: bool) -> None:
-        """Resumes the conversation unless it already runs or a newer handoff is open."""
-        entries = await self._run(self.queue.find_by_conversation, entry.conversation_id)
-        newer_open = [
-            other
-            for other in entries
-            if other.enqueued_at > entry.enqueued_at and other.status != RESOLVED
-        ]
-        if newer_open:
-            logger.info(
-                "Conversation %s stays with a human: handoff %s is open",
-                entry.conversation_id,
-                newer_open[-1].entry_id,
-            )
-            return
-        tracker = await self.rasa.tracker(entry.conversation_id)
-        if not tracker.get("paused"):
-            logger.info("Conversation %s already runs with the assistant", entry.conversation_id)
-            return
-        events: list[dict[str, Any]] = [{"event": "resume", "timestamp": time.time()}]
-        if hand_back:
-            text = await self._handback_text(tracker)
-            if text:
-                events.append(
-                    {
-                        "event": "bot",
-                        "text": text,
-                        "timestamp": time.time(),
-                        "metadata": {
-                            "template_name": HANDBACK_RESPONSE,
-                            "handoff_entry": entry.entry_id,
-                        },
-                    }
-                )
-        # The assistant listens again, as after any turn of its own.
-        events.append({"event": "action", "name": "action_listen", "timestamp": time.time()})
-        await self.rasa.append_events(entry.conversation_id, events)
-        logger.info(
-            "Conversation %s is back with the assistant (%s)",
-            entry.conversation_id,
-            "handed back" if hand_back else "resolved",
-        )
-
-    async def _handback_text(self, tracker: Mapping[str, Any]) -> str | None:
-        """A variation of ``utter_handed_back`` for the customer's channel, slots filled."""
-        responses = await self._domain_responses()
-        channel = tracker.get("latest_input_channel")
-        variations = [
-            variation
-            for variation in responses.get(HANDBACK_RESPONSE) or []
-            if isinstance(variation, Mapping)
-            and variation.get("text")
-            and variation.get("channel") in (None, channel)
-        ]
-        if not variations:
-            logger.error(
-                "The served model's domain has no %s; the customer is not told", HANDBACK_RESPONSE
-            )
-            return None
-        text = str(random.choice(variations)["text"])
-        slots = tracker.get("slots") or {}
-
-        def fill(match: re.Match[str]) -> str:
-            value = slots.get(match.group(1))
-            return match.group(0) if value is None else str(value)
-
-        return _PLACEHOLDER_RE.sub(fill, text)
-
-    async def _domain_responses(self) -> dict[str, Any]:
-        async with self._responses_lock:
-            fresh = time.monotonic() - self._responses_at < DOMAIN_CACHE_SECONDS
-            if self._responses is None or not fresh:
-                domain = await self.rasa.domain()
-                responses = domain.get("responses")
-                self._responses = responses if isinstance(responses, dict) else {}
-                self._responses_at = time.monotonic()
-            return self._responses
-
     async def _visible_entry(self, actor: Actor, entry_id: str) -> QueueEntry:
-        entry = await self._run(self.queue.get, entry_id)
+        entry = await run_blocking(self.queue.get, entry_id)
         if entry is None:
             raise EntryNotFound(entry_id)
         if actor.is_supervisor or entry.status == PENDING or entry.claimed_by == actor.agent_id:
@@ -357,148 +266,10 @@ class DeskService:
         raise NotAllowed(f"handoff {entry_id} belongs to another agent")
 
     async def _owned_entry(self, actor: Actor, entry_id: str) -> QueueEntry:
-        entry = await self._run(self.queue.get, entry_id)
-        if entry is None:
-            raise EntryNotFound(entry_id)
-        if entry.status == CLAIMED and entry.claimed_by == actor.agent_id:
+        entry = await run_blocking(self.queue.get, entry_id)
+        if entry is not None and entry.status == CLAIMED and entry.claimed_by == actor.agent_id:
             return entry
-        if entry.status == CLAIMED:
-            raise AlreadyClaimed(entry_id, entry.claimed_by)
-        if entry.status == RESOLVED:
-            raise AlreadyResolved(entry_id, entry.resolution_code)
-        raise NotOwner(entry_id, actor.agent_id)
-
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        """Runs a blocking queue call in the default executor."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, function, *args)
-
-
-# -- views ---------------------------------------------------------------------------
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat() if moment else None
-
-
-def entry_card(entry: QueueEntry, now: datetime) -> dict[str, Any]:
-    """An entry as one line of the queue: enough to pick what to work on next."""
-    packet = entry.packet
-    customer = packet.get("customer") if isinstance(packet.get("customer"), Mapping) else {}
-    reason = packet.get("reason") if isinstance(packet.get("reason"), Mapping) else {}
-    summary = str(packet.get("summary") or "")
-    conversation = ids.split(entry.conversation_id)
-    if len(summary) > SUMMARY_PREVIEW_LENGTH:
-        summary = summary[: SUMMARY_PREVIEW_LENGTH - 1].rstrip() + "…"
-    return {
-        "entry_id": entry.entry_id,
-        "conversation_id": entry.conversation_id,
-        # The id the customer's channel knows the conversation by (``rest:jane`` → jane).
-        "channel_conversation_id": conversation.channel_id,
-        "status": entry.status,
-        "priority": entry.priority,
-        "channel": packet.get("channel") or conversation.channel,
-        "reason": reason.get("code"),
-        "summary": summary,
-        "customer": {
-            "verified": bool(customer.get("verified")),
-            "name": customer.get("name"),
-            "tier": customer.get("tier"),
-        },
-        "enqueued_at": _iso(entry.enqueued_at),
-        "waited_seconds": round(entry.waited_so_far(now), 1),
-        "claimed_by": entry.claimed_by,
-        "lease_expires_at": _iso(entry.lease_expires_at),
-        "reoffers": entry.reoffers,
-    }
-
-
-def entry_detail(entry: QueueEntry, now: datetime) -> dict[str, Any]:
-    """An entry with its whole packet, its state and its timings."""
-    return {
-        **entry_card(entry, now),
-        "packet": entry.packet,
-        "claimed_at": _iso(entry.claimed_at),
-        "first_claimed_at": _iso(entry.first_claimed_at),
-        "resolved_at": _iso(entry.resolved_at),
-        "resolution_code": entry.resolution_code,
-        "claims": entry.claims,
-        "timings": timings(entry),
-    }
-
-
-def timings(entry: QueueEntry) -> dict[str, float | None]:
-    """Waiting (enqueued to first claim) and handling (first claim to resolution) times."""
-    return {
-        "waiting_seconds": _round(entry.waiting_seconds),
-        "handling_seconds": _round(entry.handling_seconds),
-    }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
-
-
-def transcript(tracker: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The conversation's messages from a tracker, oldest first, personal data masked.
-
-    What the customer wrote is masked like the packet's turns (e-mail addresses, phone
-    and card numbers); the assistant's and agents' messages only for e-mail addresses
-    and card numbers, so references such as tracking numbers stay readable.
-    Each turn says who spoke (``customer``, ``assistant`` or ``agent``, with the agent's
-    id) and whether the customer wrote it while the conversation was paused, waiting
-    for a human.
-    """
-    turns: list[dict[str, Any]] = []
-    paused = False
-    for event in tracker.get("events") or []:
-        if not isinstance(event, Mapping):
-            continue
-        kind = event.get("event")
-        if kind == "pause":
-            paused = True
-        elif kind in ("resume", "restart", "session_started"):
-            paused = False
-        if kind not in ("user", "bot"):
-            continue
-        text = event.get("text")
-        if not isinstance(text, str) or not text.strip():
-            continue
-        metadata = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
-        agent = metadata.get("frontline_agent") if kind == "bot" else None
-        speaker = "customer" if kind == "user" else ("agent" if agent else "assistant")
-        turn: dict[str, Any] = {
-            "speaker": speaker,
-            "text": (mask_text(text) if kind == "user" else _mask_our_text(text)) or "",
-            "timestamp": _event_time(event.get("timestamp")),
-        }
-        if agent:
-            turn["agent"] = str(agent)
-        if kind == "user" and paused:
-            turn["while_waiting"] = True
-        turns.append(turn)
-    return turns[-MAX_TRANSCRIPT_TURNS:]
-
-
-def _mask_our_text(text: str) -> str:
-    text = EMAIL_IN_TEXT_RE.sub(lambda match: mask_email(match.group(0)) or "", text)
-    return CARD_IN_TEXT_RE.sub(lambda match: f"**** {match.group(1)}", text)
-
-
-def packet_transcript(packet: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The packet's last turns, when Rasa cannot give the live transcript."""
-    turns = packet.get("last_turns") or []
-    return [
-        {"speaker": t.get("speaker"), "text": t.get("text"), "timestamp": t.get("timestamp")}
-        for t in turns
-        if isinstance(t, Mapping)
-    ]
-
-
-def _event_time(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return datetime.fromtimestamp(value, timezone.utc).isoformat()
+        raise transition_error(entry, entry_id, actor.agent_id)
 
 
 def clean_reply(text: Any) -> str:

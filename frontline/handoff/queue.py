@@ -21,14 +21,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from frontline.backends import backend_type, backend_url
 from frontline.errors import ConfigurationError
-from frontline.handoff.base import (
+from frontline.handoff.base import HandoffQueue
+from frontline.handoff.entry import (
     AlreadyClaimed,
     AlreadyResolved,
     Delivery,
     EntryNotFound,
     EntryStatus,
-    HandoffQueue,
     NotOwner,
     QueueEntry,
 )
@@ -70,14 +71,8 @@ def create(config: Mapping[str, Any]) -> HandoffQueue:
         ConfigurationError: The type is unknown, or the URL, the lease or the timeout
             is missing or invalid.
     """
-    queue_type = config.get("type")
-    if queue_type not in QUEUE_TYPES:
-        raise ConfigurationError(
-            f"unknown handoff queue type {queue_type!r}; expected one of {', '.join(QUEUE_TYPES)}"
-        )
-    url = config.get("url")
-    if not isinstance(url, str) or not url:
-        raise ConfigurationError(f"the {queue_type} handoff queue needs a 'url'")
+    queue_type = backend_type(config, QUEUE_TYPES, "handoff queue")
+    url = backend_url(config, queue_type, "handoff queue")
     kwargs: dict[str, Any] = {}
     if config.get("lease_seconds") is not None:
         kwargs["lease_seconds"] = _number(config, "lease_seconds", queue_type)

@@ -31,19 +31,23 @@ cluster slot):
   so listing the queue never scans the stream.
 * ``{stream}:conversation:{conversation_id}``: a list of a conversation's entry ids.
 
-Every change of state is one Lua script, so it is atomic: the state hash, the sorted
-sets and the consumer group change together, after checking the current state. Two
-agents therefore never own one entry.
+Every change of state is one Lua script (``lua/``), so it is atomic: the state hash,
+the sorted sets and the consumer group change together, after checking the current
+state. Two agents therefore never own one entry. Which changes are allowed and what
+they write is not in the scripts but in :mod:`frontline.handoff.transitions`, which
+they receive as JSON and apply (``lua/prelude.lua``: ``may_start`` and ``apply``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -51,26 +55,17 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from frontline.errors import ConfigurationError, QueueError
-from frontline.handoff.base import (
+from frontline.handoff import entry as queue_entry
+from frontline.handoff.base import HandoffQueue
+from frontline.handoff.entry import (
     CLAIMED,
     DEFAULT_LEASE_SECONDS,
     PENDING,
-    RESOLVED,
     STATUSES,
     Delivery,
-    HandoffQueue,
     QueueEntry,
-    check_agent_id,
-    check_lease_seconds,
-    check_limit,
-    check_resolution_code,
-    dump_packet,
-    load_packet,
-    packet_ids,
-    packet_priority,
-    priority_rank,
-    transition_error,
 )
+from frontline.handoff.transitions import RENEW, REOFFER, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -88,275 +83,16 @@ _MAX_ROUNDS = 1000
 
 _STREAM_ID_RE = re.compile(r"^(\d+)-(\d+)$")
 
-# Every script gets KEYS = stream, pending set, claimed set (+ its own keys) and
-# ARGV = entry key prefix, group, pool consumer, agent consumer prefix (+ its own).
-_PRELUDE = """
-local stream, pending_key, claimed_key = KEYS[1], KEYS[2], KEYS[3]
-local prefix, group, pool, agent_prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+#: The Lua scripts, one file each under ``lua/``, each run after ``lua/prelude.lua``.
+SCRIPTS = ("enqueue", "transition", "renew", "deliver")
+LUA_DIR = Path(__file__).resolve().parent / "lua"
 
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 
-local function fmt(n)
-  return string.format('%.0f', n)
-end
-
--- Priority rank, then the enqueue millisecond: the order of the queue.
-local function score_of(key, id)
-  local score = redis.call('HGET', key, 'score')
-  if score then return score end
-  local ms = string.match(id, '^(%d+)-')
-  return '2' .. string.rep('0', 13 - #ms) .. ms
-end
-
--- Moves an entry of the group's pending entries list to a consumer; resets its idle time.
-local function hold(id, consumer)
-  redis.call('XCLAIM', stream, group, consumer, 0, id, 'JUSTID')
-end
-
--- Puts an entry the group has just handed to the pool where its state says it belongs.
-local function settle(id)
-  local key = prefix .. id
-  local status = redis.call('HGET', key, 'status')
-  if status == 'resolved' then
-    redis.call('XACK', stream, group, id)
-  elseif status == 'claimed' then
-    hold(id, agent_prefix .. redis.call('HGET', key, 'claimed_by'))
-  end
-end
-
--- XREADGROUP: delivers the entries the group has not read yet to the pool.
-local function deliver_new(count, rounds, delivered)
-  for _ = 1, rounds do
-    local reply = redis.call('XREADGROUP', 'GROUP', group, pool, 'COUNT', count,
-      'STREAMS', stream, '>')
-    if not reply then return end
-    local entries = reply[1][2]
-    for _, item in ipairs(entries) do
-      settle(item[1])
-      if delivered then table.insert(delivered, item[1]) end
-    end
-    if #entries < count then return end
-  end
-end
-
--- Back to pending: no owner, no lease, held by the pool.
-local function make_pending(key, id)
-  redis.call('HSET', key, 'status', 'pending')
-  redis.call('HDEL', key, 'claimed_by', 'claimed_at', 'lease_expires_at')
-  redis.call('HINCRBY', key, 'reoffers', 1)
-  redis.call('ZREM', claimed_key, id)
-  redis.call('ZADD', pending_key, score_of(key, id), id)
-  hold(id, pool)
-end
-
--- Makes agent the owner for one lease.
-local function take(key, id, agent, now, lease_ms)
-  redis.call('HSET', key, 'status', 'claimed', 'claimed_by', agent,
-    'claimed_at', fmt(now), 'lease_expires_at', fmt(now + lease_ms))
-  redis.call('HSETNX', key, 'first_claimed_at', fmt(now))
-  redis.call('HINCRBY', key, 'claims', 1)
-  redis.call('ZREM', pending_key, id)
-  redis.call('ZADD', claimed_key, score_of(key, id), id)
-  hold(id, agent_prefix .. agent)
-end
-
-local function lease_of(key)
-  return tonumber(redis.call('HGET', key, 'lease_expires_at') or '0') or 0
-end
-"""
-
-# KEYS +: dedupe key, conversation list.  ARGV +: packet JSON, handoff id,
-# conversation id, priority, priority rank.
-# Returns {entry id, 1 if added / 0 if the handoff was queued already}.
-_ENQUEUE_LUA = (
-    _PRELUDE
-    + """
-local existing = redis.call('GET', KEYS[4])
-if existing then
-  return {existing, 0}
-end
-for _, other in ipairs(redis.call('LRANGE', KEYS[5], 0, -1)) do
-  local status = redis.call('HGET', prefix .. other, 'status')
-  if status == 'pending' or status == 'claimed' then
-    return {other, 0}  -- one open handoff per conversation
-  end
-end
-local id = redis.call('XADD', stream, '*',
-  'packet', ARGV[5], 'handoff_id', ARGV[6], 'conversation_id', ARGV[7])
-local ms = string.match(id, '^(%d+)-')
-local score = ARGV[9] .. string.rep('0', 13 - #ms) .. ms
-redis.call('SET', KEYS[4], id, 'NX')
-redis.call('HSET', prefix .. id, 'status', 'pending', 'handoff_id', ARGV[6],
-  'conversation_id', ARGV[7], 'priority', ARGV[8], 'score', score,
-  'enqueued_at', fmt(now_ms()), 'claims', 0, 'reoffers', 0)
-redis.call('ZADD', pending_key, score, id)
-redis.call('RPUSH', KEYS[5], id)
-return {id, 1}
-"""
-)
-
-# ARGV +: entry id, agent id, lease ms.
-# Returns {1 if claimed now / 0 if not / -1 if missing, the hash as a flat list}.
-_CLAIM_LUA = (
-    _PRELUDE
-    + """
-local id, agent, lease_ms = ARGV[5], ARGV[6], tonumber(ARGV[7])
-local key = prefix .. id
-if redis.call('EXISTS', key) == 0 then
-  return {-1, {}}
-end
-local now = now_ms()
-local status = redis.call('HGET', key, 'status')
-local taking_over = false
-if status == 'claimed' then
-  if redis.call('HGET', key, 'claimed_by') == agent or lease_of(key) > now then
-    return {0, redis.call('HGETALL', key)}
-  end
-  taking_over = true
-elseif status ~= 'pending' then
-  return {0, redis.call('HGETALL', key)}
-end
-deliver_new(100, 1000, nil)
-take(key, id, agent, now, lease_ms)
-if taking_over then
-  redis.call('HINCRBY', key, 'reoffers', 1)
-end
-return {1, redis.call('HGETALL', key)}
-"""
-)
-
-# ARGV +: entry id, agent id, lease ms.  Returns like the claim.
-_REASSIGN_LUA = (
-    _PRELUDE
-    + """
-local id, agent, lease_ms = ARGV[5], ARGV[6], tonumber(ARGV[7])
-local key = prefix .. id
-if redis.call('EXISTS', key) == 0 then
-  return {-1, {}}
-end
-local status = redis.call('HGET', key, 'status')
-local owner = redis.call('HGET', key, 'claimed_by')
-if status == 'resolved' or (status == 'claimed' and owner == agent) then
-  return {0, redis.call('HGETALL', key)}
-end
-deliver_new(100, 1000, nil)
-take(key, id, agent, now_ms(), lease_ms)
-return {1, redis.call('HGETALL', key)}
-"""
-)
-
-# ARGV +: entry id, agent id.  Returns like the claim.
-_RELEASE_LUA = (
-    _PRELUDE
-    + """
-local id, agent = ARGV[5], ARGV[6]
-local key = prefix .. id
-if redis.call('EXISTS', key) == 0 then
-  return {-1, {}}
-end
-local status = redis.call('HGET', key, 'status')
-if status ~= 'claimed' or redis.call('HGET', key, 'claimed_by') ~= agent then
-  return {0, redis.call('HGETALL', key)}
-end
-make_pending(key, id)
-return {1, redis.call('HGETALL', key)}
-"""
-)
-
-# ARGV +: agent id, lease ms.  Returns the ids the agent still owns, leases renewed.
-_RENEW_LUA = (
-    _PRELUDE
-    + """
-local agent, lease_ms = ARGV[5], tonumber(ARGV[6])
-local consumer = agent_prefix .. agent
-local now = now_ms()
-local held = {}
-local start = '-'
-for _ = 1, 1000 do
-  local entries = redis.call('XPENDING', stream, group, start, '+', 100, consumer)
-  for _, item in ipairs(entries) do
-    local id = item[1]
-    local key = prefix .. id
-    if redis.call('HGET', key, 'status') == 'claimed'
-        and redis.call('HGET', key, 'claimed_by') == agent then
-      redis.call('HSET', key, 'lease_expires_at', fmt(now + lease_ms))
-      hold(id, consumer)
-      table.insert(held, id)
-    else
-      settle(id)
-    end
-  end
-  if #entries < 100 then break end
-  start = '(' .. entries[#entries][1]
-end
-return held
-"""
-)
-
-# ARGV +: lease ms (the idle time after which an entry's holder is presumed dead),
-# batch size, most rounds.  Returns {delivered ids, re-offered ids}.
-_DELIVER_LUA = (
-    _PRELUDE
-    + """
-local lease_ms, count, rounds = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local delivered, reoffered = {}, {}
-deliver_new(count, rounds, delivered)
-local now = now_ms()
-local cursor = '0-0'
-for _ = 1, rounds do
-  local reply = redis.call('XAUTOCLAIM', stream, group, pool, lease_ms, cursor,
-    'COUNT', count, 'JUSTID')
-  for _, id in ipairs(reply[2]) do
-    local key = prefix .. id
-    local status = redis.call('HGET', key, 'status')
-    if status == 'claimed' then
-      if lease_of(key) <= now then
-        make_pending(key, id)
-        table.insert(reoffered, id)
-      else
-        -- Renewed meanwhile (or a longer lease): it stays with its owner.
-        hold(id, agent_prefix .. redis.call('HGET', key, 'claimed_by'))
-      end
-    elseif status == 'resolved' then
-      redis.call('XACK', stream, group, id)
-    end
-  end
-  cursor = reply[1]
-  if cursor == '0-0' then break end
-end
-return {delivered, reoffered}
-"""
-)
-
-# ARGV +: entry id, agent id, resolution code.  Returns like the claim.
-_RESOLVE_LUA = (
-    _PRELUDE
-    + """
-local id, agent, code = ARGV[5], ARGV[6], ARGV[7]
-local key = prefix .. id
-if redis.call('EXISTS', key) == 0 then
-  return {-1, {}}
-end
-local now = fmt(now_ms())
-local status = redis.call('HGET', key, 'status')
-if status == 'pending' then
-  redis.call('HSET', key, 'claimed_by', agent, 'claimed_at', now)
-  redis.call('HSETNX', key, 'first_claimed_at', now)
-  redis.call('HINCRBY', key, 'claims', 1)
-elseif not (status == 'claimed' and redis.call('HGET', key, 'claimed_by') == agent) then
-  return {0, redis.call('HGETALL', key)}
-end
-redis.call('HSET', key, 'status', 'resolved', 'resolution_code', code, 'resolved_at', now)
-redis.call('HDEL', key, 'lease_expires_at')
-redis.call('ZREM', pending_key, id)
-redis.call('ZREM', claimed_key, id)
-redis.call('XACK', stream, group, id)
-return {1, redis.call('HGETALL', key)}
-"""
-)
+@functools.cache
+def script_source(name: str) -> str:
+    """The prelude and one script of ``lua/``, as Redis runs them (read once per process)."""
+    prelude = (LUA_DIR / "prelude.lua").read_text(encoding="utf-8")
+    return prelude + "\n" + (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
 
 
 class RedisStreamHandoffQueue(HandoffQueue):
@@ -388,7 +124,7 @@ class RedisStreamHandoffQueue(HandoffQueue):
     ) -> None:
         if not stream:
             raise ConfigurationError("the handoff stream name must not be empty")
-        self.lease_seconds = check_lease_seconds(lease_seconds)
+        self.lease_seconds = queue_entry.check_lease_seconds(lease_seconds)
         try:
             self._pool = redis.ConnectionPool.from_url(
                 redis_url,
@@ -403,17 +139,10 @@ class RedisStreamHandoffQueue(HandoffQueue):
             raise ConfigurationError("invalid handoff queue Redis URL") from exc
         self._client = redis.Redis(connection_pool=self._pool)
         self._stream = stream
+        # Run by EVALSHA; redis-py loads a script (SCRIPT LOAD) the first time the
+        # server does not know its SHA, so the source travels once per server.
         self._scripts = {
-            name: self._client.register_script(source)
-            for name, source in (
-                ("enqueue", _ENQUEUE_LUA),
-                ("claim", _CLAIM_LUA),
-                ("reassign", _REASSIGN_LUA),
-                ("release", _RELEASE_LUA),
-                ("renew", _RENEW_LUA),
-                ("deliver", _DELIVER_LUA),
-                ("resolve", _RESOLVE_LUA),
-            )
+            name: self._client.register_script(script_source(name)) for name in SCRIPTS
         }
         self._group_ready = False
         self._group_lock = threading.Lock()
@@ -435,29 +164,16 @@ class RedisStreamHandoffQueue(HandoffQueue):
 
     # -- keys --------------------------------------------------------------------
 
-    def _dedupe_key(self, handoff_id: str) -> str:
-        return f"{self._stream}:handoff:{handoff_id}"
-
-    def _entry_key(self, entry_id: str) -> str:
-        return f"{self._stream}:entry:{entry_id}"
-
-    def _conversation_key(self, conversation_id: str) -> str:
-        return f"{self._stream}:conversation:{conversation_id}"
-
-    @property
-    def _pending_key(self) -> str:
-        return f"{self._stream}:pending"
-
-    @property
-    def _claimed_key(self) -> str:
-        return f"{self._stream}:claimed"
+    def _key(self, *parts: str) -> str:
+        """A key of this queue: the stream's name, then ``parts``, joined by ``:``."""
+        return ":".join((self._stream, *parts))
 
     def _run(self, name: str, extra_keys: Sequence[str], extra_args: Sequence[Any]) -> Any:
         """Runs one of the scripts with the keys and arguments every script gets."""
         return self._scripts[name](
-            keys=[self._stream, self._pending_key, self._claimed_key, *extra_keys],
+            keys=[self._stream, self._key("pending"), self._key("claimed"), *extra_keys],
             args=[
-                f"{self._stream}:entry:",
+                self._key("entry", ""),
                 CONSUMER_GROUP,
                 POOL_CONSUMER,
                 AGENT_CONSUMER_PREFIX,
@@ -468,14 +184,14 @@ class RedisStreamHandoffQueue(HandoffQueue):
     # -- operations --------------------------------------------------------------
 
     def enqueue(self, packet: dict[str, Any]) -> str:
-        handoff_id, conversation_id = packet_ids(packet)
-        text = dump_packet(packet)
-        priority = packet_priority(packet)
+        handoff_id, conversation_id = queue_entry.packet_ids(packet)
+        text = queue_entry.dump_packet(packet)
+        priority = queue_entry.packet_priority(packet)
         with self._translate("enqueuing a packet"):
             entry_id, added = self._run(
                 "enqueue",
-                [self._dedupe_key(handoff_id), self._conversation_key(conversation_id)],
-                [text, handoff_id, conversation_id, priority, priority_rank(priority)],
+                [self._key("handoff", handoff_id), self._key("conversation", conversation_id)],
+                [text, handoff_id, conversation_id, priority, queue_entry.priority_rank(priority)],
             )
         if added:
             logger.info(
@@ -490,24 +206,24 @@ class RedisStreamHandoffQueue(HandoffQueue):
         return str(entry_id)
 
     def pending(self, limit: int = 100) -> list[QueueEntry]:
-        check_limit(limit)
+        queue_entry.check_limit(limit)
         with self._translate("listing pending entries"):
-            ids = [entry_id for entry_id, _ in self._ordered(self._pending_key, limit)]
+            ids = [entry_id for entry_id, _ in self._ordered(self._key("pending"), limit)]
             entries = self._load(ids)
         return [entry for entry in entries if entry.status == PENDING]
 
     def open_entries(self, limit: int = 200) -> list[QueueEntry]:
-        check_limit(limit)
+        queue_entry.check_limit(limit)
         with self._translate("listing open entries"):
-            merged = self._ordered(self._pending_key, limit) + self._ordered(
-                self._claimed_key, limit
+            merged = self._ordered(self._key("pending"), limit) + self._ordered(
+                self._key("claimed"), limit
             )
             merged.sort(key=lambda item: (item[1], _id_order(item[0])))
             entries = self._load([entry_id for entry_id, _ in merged[:limit]])
         return [entry for entry in entries if entry.status in (PENDING, CLAIMED)]
 
     def held_by(self, agent_id: str) -> list[QueueEntry]:
-        check_agent_id(agent_id)
+        queue_entry.check_agent_id(agent_id)
         consumer = f"{AGENT_CONSUMER_PREFIX}{agent_id}"
         with self._translate("listing an agent's entries"):
             ids: list[str] = []
@@ -534,50 +250,22 @@ class RedisStreamHandoffQueue(HandoffQueue):
 
     def find_by_conversation(self, conversation_id: str) -> list[QueueEntry]:
         with self._translate("finding a conversation's entries"):
-            ids = self._client.lrange(self._conversation_key(conversation_id), 0, -1)
+            ids = self._client.lrange(self._key("conversation", conversation_id), 0, -1)
             return self._load(ids)
 
-    def claim(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        won, entry = self._transition("claim", entry_id, [agent_id, self._lease_ms], "claiming")
-        if won and entry is not None:
-            logger.info("Agent %s claimed handoff queue entry %s", agent_id, entry_id)
-            return entry
-        if entry is not None and entry.status == CLAIMED and entry.claimed_by == agent_id:
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
     def renew(self, agent_id: str) -> list[QueueEntry]:
-        check_agent_id(agent_id)
+        queue_entry.check_agent_id(agent_id)
         with self._translate("renewing leases"):
-            ids = self._run("renew", [], [agent_id, self._lease_ms])
+            ids = self._run("renew", [], [RENEW.as_json, agent_id, self._lease_ms])
             entries = self._load(ids)
         return sorted(entries, key=_queue_order)
 
-    def release(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        won, entry = self._transition("release", entry_id, [agent_id], "releasing")
-        if won and entry is not None:
-            logger.info("Agent %s released handoff queue entry %s", agent_id, entry_id)
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
-    def reassign(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        won, entry = self._transition(
-            "reassign", entry_id, [agent_id, self._lease_ms], "reassigning"
-        )
-        if won and entry is not None:
-            logger.info("Handoff queue entry %s reassigned to agent %s", entry_id, agent_id)
-            return entry
-        if entry is not None and entry.status == CLAIMED and entry.claimed_by == agent_id:
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
     def deliver(self, count: int = _BATCH) -> Delivery:
-        check_limit(count)
+        queue_entry.check_limit(count)
         with self._translate("delivering entries"):
-            delivered, reoffered = self._run("deliver", [], [self._lease_ms, count, _MAX_ROUNDS])
+            delivered, reoffered = self._run(
+                "deliver", [], [REOFFER.as_json, self._lease_ms, count, _MAX_ROUNDS]
+            )
         if reoffered:
             logger.info(
                 "Re-offered %d handoff queue entries whose lease ran out: %s",
@@ -585,27 +273,6 @@ class RedisStreamHandoffQueue(HandoffQueue):
                 ", ".join(reoffered),
             )
         return Delivery(delivered=tuple(delivered), reoffered=tuple(reoffered))
-
-    def resolve(self, entry_id: str, agent_id: str, resolution_code: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        check_resolution_code(resolution_code)
-        won, entry = self._transition("resolve", entry_id, [agent_id, resolution_code], "resolving")
-        if won and entry is not None:
-            logger.info(
-                "Agent %s resolved handoff queue entry %s as %s",
-                agent_id,
-                entry_id,
-                resolution_code,
-            )
-            return entry
-        if (
-            entry is not None
-            and entry.status == RESOLVED
-            and entry.claimed_by == agent_id
-            and entry.resolution_code == resolution_code
-        ):
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
 
     def close(self) -> None:
         self._closed = True
@@ -651,14 +318,23 @@ class RedisStreamHandoffQueue(HandoffQueue):
             head = list(dict(head + ties).items())
         return sorted(head, key=lambda item: (item[1], _id_order(item[0])))[:limit]
 
-    def _transition(
-        self, script: str, entry_id: str, args: list[Any], action: str
+    def _apply(
+        self, rule: Transition, entry_id: str, agent_id: str, resolution_code: str | None
     ) -> tuple[bool, QueueEntry | None]:
-        """Runs a state-changing script; returns whether it won, and the entry."""
         if not isinstance(entry_id, str) or not _STREAM_ID_RE.match(entry_id):
             return False, None
-        with self._translate(f"{action} an entry"):
-            outcome, flat_state = self._run(script, [], [entry_id, *args])
+        with self._translate(f"applying {rule.name!r} to an entry"):
+            outcome, flat_state = self._run(
+                "transition",
+                [],
+                [
+                    rule.as_json,
+                    entry_id,
+                    agent_id,
+                    self._lease_ms,
+                    resolution_code or "",
+                ],
+            )
             if outcome == -1:
                 return False, None
             state = dict(zip(flat_state[::2], flat_state[1::2], strict=True))
@@ -682,7 +358,7 @@ class RedisStreamHandoffQueue(HandoffQueue):
             return []
         pipe = self._client.pipeline(transaction=False)  # one round trip for everything
         for entry_id in ids:
-            pipe.hgetall(self._entry_key(entry_id))
+            pipe.hgetall(self._key("entry", entry_id))
             pipe.xrange(self._stream, entry_id, entry_id, count=1)
         replies = pipe.execute()
         entries = []
@@ -699,7 +375,7 @@ def _id_order(entry_id: str) -> tuple[int, int]:
 
 
 def _queue_order(entry: QueueEntry) -> tuple[int, tuple[int, int]]:
-    return priority_rank(entry.priority), _id_order(entry.entry_id)
+    return queue_entry.priority_rank(entry.priority), _id_order(entry.entry_id)
 
 
 def _parse_time(entry_id: str, value: str | None) -> datetime | None:
@@ -728,7 +404,7 @@ def _to_entry(entry_id: str, state: dict[str, str], packet: str | None) -> Queue
     enqueued_at = _parse_time(entry_id, state.get("enqueued_at"))
     if status not in STATUSES or enqueued_at is None:
         raise QueueError(f"handoff queue entry {entry_id!r} has a corrupt state hash")
-    data = load_packet(packet, entry_id)
+    data = queue_entry.load_packet(packet, entry_id)
     lease_expires_at = _parse_time(entry_id, state.get("lease_expires_at"))
     return QueueEntry(
         entry_id=entry_id,
@@ -739,7 +415,7 @@ def _to_entry(entry_id: str, state: dict[str, str], packet: str | None) -> Queue
         claimed_at=_parse_time(entry_id, state.get("claimed_at")),
         resolved_at=_parse_time(entry_id, state.get("resolved_at")),
         resolution_code=state.get("resolution_code"),
-        priority=state.get("priority") or packet_priority(data),
+        priority=state.get("priority") or queue_entry.packet_priority(data),
         first_claimed_at=_parse_time(entry_id, state.get("first_claimed_at")),
         lease_expires_at=lease_expires_at if status == CLAIMED else None,
         claims=_count(entry_id, state.get("claims")),

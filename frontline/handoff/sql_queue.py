@@ -2,7 +2,8 @@
 
 All queues share one table, ``handoff_queue_entries``, told apart by ``queue_name``.
 The packet is stored as JSON text so the table works unchanged on both databases.
-State changes are single conditional ``UPDATE`` statements whose row count tells
+State changes are single conditional ``UPDATE`` statements, compiled from the
+transition table (:mod:`frontline.handoff.transitions`), whose row count tells
 whether they won, so two agents can never own the same entry, even when several
 claim at once or one takes over an entry whose lease has just run out.
 
@@ -16,19 +17,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import uuid
-import weakref
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Engine
 
-from frontline.db import Base, create_tables, get_engine, session_scope
+from frontline.db import (
+    Base,
+    UTCDateTime,
+    add_missing_columns,
+    ensure_tables,
+    get_engine,
+    session_scope,
+)
 from frontline.errors import ConfigurationError, QueueError
-from frontline.handoff.base import (
+from frontline.handoff import entry as queue_entry
+from frontline.handoff.base import HandoffQueue
+from frontline.handoff.entry import (
     CLAIMED,
     DEFAULT_LEASE_SECONDS,
     MAX_AGENT_ID_LENGTH,
@@ -39,47 +47,21 @@ from frontline.handoff.base import (
     PRIORITY_ORDER,
     RESOLVED,
     Delivery,
-    HandoffQueue,
     QueueEntry,
-    check_agent_id,
-    check_lease_seconds,
-    check_limit,
-    check_resolution_code,
-    dump_packet,
-    load_packet,
-    packet_ids,
-    packet_priority,
-    priority_rank,
-    transition_error,
-    utcnow,
+)
+from frontline.handoff.transitions import (
+    RENEW,
+    REOFFER,
+    Increment,
+    Lease,
+    Owner,
+    Transition,
+    Value,
 )
 
 logger = logging.getLogger(__name__)
 
 MAX_QUEUE_NAME_LENGTH = 100
-
-
-class UTCDateTime(sa.types.TypeDecorator):
-    """Stores aware datetimes as naive UTC and reads them back as aware UTC.
-
-    SQLite keeps no time zone, so a plain ``DateTime(timezone=True)`` would come back
-    naive there; this type gives the same aware values on every database.
-    """
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("UTCDateTime needs an aware datetime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc)
 
 
 class HandoffQueueRow(Base):
@@ -124,49 +106,15 @@ class HandoffQueueRow(Base):
 
 _table: sa.Table = HandoffQueueRow.__table__
 
-# Engines whose table we have checked; weak so disposed engines are forgotten.
-_ready_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-_ready_lock = threading.Lock()
-
-
 #: Columns added after the table's first version, with their DDL default.
 _LATER_COLUMNS = ("priority_rank", "first_claimed_at", "lease_expires_at", "claims", "reoffers")
 
 
-def _ensure_table(engine: Engine) -> None:
-    """Creates the table unless it exists (``get_engine`` only creates it once per URL,
-    possibly before this module was imported), and adds columns of later versions."""
-    with _ready_lock:
-        if engine in _ready_engines:
-            return
-        create_tables(engine, [_table])
-        _upgrade_table(engine)
-        _ready_engines.add(engine)
-
-
 def _upgrade_table(engine: Engine) -> None:
-    """Adds the lease and timing columns to a table of the first version."""
-    present = {column["name"] for column in sa.inspect(engine).get_columns(_table.name)}
-    missing = [name for name in _LATER_COLUMNS if name not in present]
+    """Adds the lease and timing columns, and their indexes, to a table of the first version."""
+    missing = add_missing_columns(engine, _table, _LATER_COLUMNS)
     if not missing:
         return
-    preparer = engine.dialect.identifier_preparer
-    for name in missing:
-        column = _table.c[name]
-        ddl = (
-            f"ALTER TABLE {preparer.format_table(_table)} ADD COLUMN "
-            f"{preparer.format_column(column)} {column.type.compile(dialect=engine.dialect)}"
-        )
-        if column.server_default is not None:
-            ddl += f" NOT NULL DEFAULT {column.server_default.arg.text}"
-        try:
-            with engine.begin() as connection:
-                connection.execute(sa.text(ddl))
-        except sa.exc.DBAPIError:
-            # Another process added it first.
-            columns = {c["name"] for c in sa.inspect(engine).get_columns(_table.name)}
-            if name not in columns:
-                raise
     for index in _table.indexes:
         index.create(engine, checkfirst=True)
     logger.info("Upgraded table %s: added %s", _table.name, ", ".join(missing))
@@ -194,7 +142,7 @@ class SqlHandoffQueue(HandoffQueue):
         queue_name: str = "default",
         *,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = queue_entry.utcnow,
     ) -> None:
         try:
             self._safe_url = sa.engine.make_url(database_url).render_as_string(hide_password=True)
@@ -206,7 +154,7 @@ class SqlHandoffQueue(HandoffQueue):
             )
         self._url = database_url
         self._queue_name = queue_name
-        self.lease_seconds = check_lease_seconds(lease_seconds)
+        self.lease_seconds = queue_entry.check_lease_seconds(lease_seconds)
         self._clock = clock
         self._closed = False
 
@@ -219,8 +167,8 @@ class SqlHandoffQueue(HandoffQueue):
         return self._queue_name
 
     def enqueue(self, packet: dict[str, Any]) -> str:
-        handoff_id, conversation_id = packet_ids(packet)
-        text = dump_packet(packet)
+        handoff_id, conversation_id = queue_entry.packet_ids(packet)
+        text = queue_entry.dump_packet(packet)
         with self._translate("enqueuing a packet"):
             existing = self._entry_id_for(handoff_id)
             if existing is not None:
@@ -247,7 +195,9 @@ class SqlHandoffQueue(HandoffQueue):
                             status=PENDING,
                             packet=text,
                             enqueued_at=self._now(),
-                            priority_rank=priority_rank(packet_priority(packet)),
+                            priority_rank=queue_entry.priority_rank(
+                                queue_entry.packet_priority(packet)
+                            ),
                             claims=0,
                             reoffers=0,
                         )
@@ -269,17 +219,17 @@ class SqlHandoffQueue(HandoffQueue):
         return entry_id
 
     def pending(self, limit: int = 100) -> list[QueueEntry]:
-        check_limit(limit)
+        queue_entry.check_limit(limit)
         query = self._ordered(self._select().where(_table.c.status == PENDING)).limit(limit)
         return self._fetch(query, "listing pending entries")
 
     def open_entries(self, limit: int = 200) -> list[QueueEntry]:
-        check_limit(limit)
+        queue_entry.check_limit(limit)
         query = self._select().where(_table.c.status.in_((PENDING, CLAIMED)))
         return self._fetch(self._ordered(query).limit(limit), "listing open entries")
 
     def held_by(self, agent_id: str) -> list[QueueEntry]:
-        check_agent_id(agent_id)
+        queue_entry.check_agent_id(agent_id)
         query = self._select().where(_table.c.status == CLAIMED, _table.c.claimed_by == agent_id)
         return self._fetch(self._ordered(query), "listing an agent's entries")
 
@@ -293,108 +243,22 @@ class SqlHandoffQueue(HandoffQueue):
         )
         return self._fetch(query, "finding a conversation's entries")
 
-    def claim(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        now = self._now()
-        taking_over = sa.and_(
-            _table.c.status == CLAIMED, _table.c.claimed_by != agent_id, self._expired(now)
-        )
-        update = (
-            sa.update(_table)
-            .where(
-                _table.c.entry_id == entry_id,
-                _table.c.queue_name == self._queue_name,
-                sa.or_(_table.c.status == PENDING, taking_over),
-            )
-            .values(
-                status=CLAIMED,
-                claimed_by=agent_id,
-                claimed_at=now,
-                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
-                lease_expires_at=self._lease_end(now),
-                claims=_table.c.claims + 1,
-                # SET expressions see the row before the update: a take-over re-offers.
-                reoffers=_table.c.reoffers + sa.case((_table.c.status == CLAIMED, 1), else_=0),
-            )
-        )
-        won, entry = self._transition(update, entry_id, "claiming an entry")
-        if won and entry is not None:
-            logger.info("Agent %s claimed handoff queue entry %s", agent_id, entry_id)
-            return entry
-        if entry is not None and entry.status == CLAIMED and entry.claimed_by == agent_id:
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
     def renew(self, agent_id: str) -> list[QueueEntry]:
-        check_agent_id(agent_id)
+        queue_entry.check_agent_id(agent_id)
         now = self._now()
         owned = sa.and_(
-            _table.c.queue_name == self._queue_name,
-            _table.c.status == CLAIMED,
-            _table.c.claimed_by == agent_id,
+            _table.c.queue_name == self._queue_name, self._may_start(RENEW, agent_id, now)
         )
-        update = sa.update(_table).where(owned).values(lease_expires_at=self._lease_end(now))
+        update = sa.update(_table).where(owned).values(**self._sets(RENEW, agent_id, None, now))
         with self._translate("renewing leases"), session_scope(self._url) as session:
             session.execute(update)
             rows = session.execute(self._ordered(sa.select(_table).where(owned))).mappings().all()
         return [_to_entry(row) for row in rows]
 
-    def release(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        update = (
-            sa.update(_table)
-            .where(
-                _table.c.entry_id == entry_id,
-                _table.c.queue_name == self._queue_name,
-                _table.c.status == CLAIMED,
-                _table.c.claimed_by == agent_id,
-            )
-            .values(**_REOFFER_VALUES)
-        )
-        won, entry = self._transition(update, entry_id, "releasing an entry")
-        if won and entry is not None:
-            logger.info("Agent %s released handoff queue entry %s", agent_id, entry_id)
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
-    def reassign(self, entry_id: str, agent_id: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        now = self._now()
-        update = (
-            sa.update(_table)
-            .where(
-                _table.c.entry_id == entry_id,
-                _table.c.queue_name == self._queue_name,
-                sa.or_(
-                    _table.c.status == PENDING,
-                    sa.and_(_table.c.status == CLAIMED, _table.c.claimed_by != agent_id),
-                ),
-            )
-            .values(
-                status=CLAIMED,
-                claimed_by=agent_id,
-                claimed_at=now,
-                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
-                lease_expires_at=self._lease_end(now),
-                claims=_table.c.claims + 1,
-            )
-        )
-        won, entry = self._transition(update, entry_id, "reassigning an entry")
-        if won and entry is not None:
-            logger.info("Handoff queue entry %s reassigned to agent %s", entry_id, agent_id)
-            return entry
-        if entry is not None and entry.status == CLAIMED and entry.claimed_by == agent_id:
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
-
     def deliver(self, count: int = 100) -> Delivery:
-        check_limit(count)
+        queue_entry.check_limit(count)
         now = self._now()
-        lapsed = sa.and_(
-            _table.c.queue_name == self._queue_name,
-            _table.c.status == CLAIMED,
-            self._expired(now),
-        )
+        lapsed = sa.and_(_table.c.queue_name == self._queue_name, self._may_start(REOFFER, "", now))
         candidates = sa.select(_table.c.entry_id).where(lapsed).order_by(_table.c.id).limit(count)
         reoffered: list[str] = []
         with self._translate("re-offering lapsed entries"), session_scope(self._url) as session:
@@ -403,7 +267,7 @@ class SqlHandoffQueue(HandoffQueue):
                 update = (
                     sa.update(_table)
                     .where(lapsed, _table.c.entry_id == entry_id)
-                    .values(**_REOFFER_VALUES)
+                    .values(**self._sets(REOFFER, "", None, now))
                 )
                 if session.execute(update).rowcount == 1:
                     reoffered.append(entry_id)
@@ -414,49 +278,6 @@ class SqlHandoffQueue(HandoffQueue):
                 ", ".join(reoffered),
             )
         return Delivery(reoffered=tuple(reoffered))
-
-    def resolve(self, entry_id: str, agent_id: str, resolution_code: str) -> QueueEntry:
-        check_agent_id(agent_id)
-        check_resolution_code(resolution_code)
-        now = self._now()
-        update = (
-            sa.update(_table)
-            .where(
-                _table.c.entry_id == entry_id,
-                _table.c.queue_name == self._queue_name,
-                sa.or_(
-                    _table.c.status == PENDING,
-                    sa.and_(_table.c.status == CLAIMED, _table.c.claimed_by == agent_id),
-                ),
-            )
-            .values(
-                status=RESOLVED,
-                resolution_code=resolution_code,
-                resolved_at=now,
-                claimed_by=agent_id,
-                claimed_at=sa.func.coalesce(_table.c.claimed_at, now),
-                first_claimed_at=sa.func.coalesce(_table.c.first_claimed_at, now),
-                lease_expires_at=None,
-                claims=_table.c.claims + sa.case((_table.c.status == PENDING, 1), else_=0),
-            )
-        )
-        won, entry = self._transition(update, entry_id, "resolving an entry")
-        if won and entry is not None:
-            logger.info(
-                "Agent %s resolved handoff queue entry %s as %s",
-                agent_id,
-                entry_id,
-                resolution_code,
-            )
-            return entry
-        if (
-            entry is not None
-            and entry.status == RESOLVED
-            and entry.claimed_by == agent_id
-            and entry.resolution_code == resolution_code
-        ):
-            return entry
-        raise transition_error(entry, entry_id, agent_id)
 
     def close(self) -> None:
         # The engine is shared by the whole process; frontline.db disposes of it.
@@ -478,6 +299,50 @@ class SqlHandoffQueue(HandoffQueue):
         """The owner's lease has run out (a claimed row without one predates leases)."""
         return sa.or_(_table.c.lease_expires_at.is_(None), _table.c.lease_expires_at <= now)
 
+    @classmethod
+    def _may_start(cls, rule: Transition, agent_id: str, now: datetime) -> sa.sql.ColumnElement:
+        """The rows in one of the states ``rule`` may start from, for ``agent_id``."""
+        paths = []
+        for start in rule.start:
+            path = [_table.c.status == start.status]
+            if start.owner is Owner.AGENT:
+                path.append(_table.c.claimed_by == agent_id)
+            elif start.owner is Owner.OTHER:
+                path.append(_table.c.claimed_by != agent_id)
+            if start.lease is Lease.EXPIRED:
+                path.append(cls._expired(now))
+            paths.append(sa.and_(*path))
+        return sa.or_(*paths)
+
+    def _sets(
+        self, rule: Transition, agent_id: str, resolution_code: str | None, now: datetime
+    ) -> dict[str, Any]:
+        """What ``rule`` writes, as the ``SET`` of an ``UPDATE``.
+
+        ``SET`` expressions see the row before the update, so an increment's condition
+        reads the status the entry had.
+        """
+        values: dict[str, Any] = {"status": rule.to}
+        for name, value in rule.sets:
+            column = _table.c[name]
+            if isinstance(value, Increment):
+                step = (
+                    1
+                    if value.when_from is None
+                    else sa.case((_table.c.status == value.when_from, 1), else_=0)
+                )
+                values[name] = column + step
+            else:
+                values[name] = {
+                    Value.AGENT: agent_id,
+                    Value.CODE: resolution_code,
+                    Value.NOW: now,
+                    Value.NOW_IF_UNSET: sa.func.coalesce(column, now),
+                    Value.LEASE_END: self._lease_end(now),
+                    Value.CLEAR: None,
+                }[value]
+        return values
+
     @staticmethod
     def _ordered(query: sa.sql.Select) -> sa.sql.Select:
         return query.order_by(_table.c.priority_rank, _table.c.id)
@@ -488,7 +353,7 @@ class SqlHandoffQueue(HandoffQueue):
         if self._closed:
             raise QueueError(f"{self!r} is closed")
         try:
-            _ensure_table(get_engine(self._url))
+            ensure_tables(get_engine(self._url), [_table], upgrade=_upgrade_table)
             yield
         except (sa.exc.ArgumentError, ImportError) as exc:  # unknown dialect, missing driver
             raise ConfigurationError(f"cannot use handoff queue database {self._safe_url}") from exc
@@ -524,10 +389,21 @@ class SqlHandoffQueue(HandoffQueue):
             rows = session.execute(query).mappings().all()
         return [_to_entry(row) for row in rows]
 
-    def _transition(
-        self, update: sa.sql.Update, entry_id: str, action: str
+    def _apply(
+        self, rule: Transition, entry_id: str, agent_id: str, resolution_code: str | None
     ) -> tuple[bool, QueueEntry | None]:
-        """Runs a conditional UPDATE; returns whether it changed the row, and the row."""
+        """One conditional ``UPDATE``: its row count tells whether the transition won."""
+        now = self._now()
+        update = (
+            sa.update(_table)
+            .where(
+                _table.c.entry_id == entry_id,
+                _table.c.queue_name == self._queue_name,
+                self._may_start(rule, agent_id, now),
+            )
+            .values(**self._sets(rule, agent_id, resolution_code, now))
+        )
+        action = f"applying {rule.name!r} to an entry"
         with self._translate(action), session_scope(self._url) as session:
             won = session.execute(update).rowcount == 1
             row = (
@@ -538,30 +414,26 @@ class SqlHandoffQueue(HandoffQueue):
         return won, (_to_entry(row) if row is not None else None)
 
 
-#: What going back to pending sets: no owner, no lease, one more re-offer.
-_REOFFER_VALUES: dict[str, Any] = {
-    "status": PENDING,
-    "claimed_by": None,
-    "claimed_at": None,
-    "lease_expires_at": None,
-    "reoffers": _table.c.reoffers + 1,
-}
-
-
 def _to_entry(row: Mapping[str, Any]) -> QueueEntry:
     rank = row.get("priority_rank")
     return QueueEntry(
-        entry_id=row["entry_id"],
-        packet=load_packet(row["packet"], row["entry_id"]),
-        status=row["status"],
-        enqueued_at=row["enqueued_at"],
-        claimed_by=row["claimed_by"],
-        claimed_at=row["claimed_at"],
-        resolved_at=row["resolved_at"],
-        resolution_code=row["resolution_code"],
+        **{name: row[name] for name in _PLAIN_COLUMNS},
+        **{name: row.get(name) for name in _LATER_TIMES},  # None on rows older than leases
+        packet=queue_entry.load_packet(row["packet"], row["entry_id"]),
         priority=PRIORITY_ORDER[rank] if isinstance(rank, int) and 0 <= rank < 4 else "normal",
-        first_claimed_at=row.get("first_claimed_at"),
-        lease_expires_at=row.get("lease_expires_at"),
         claims=int(row.get("claims") or 0),
         reoffers=int(row.get("reoffers") or 0),
     )
+
+
+#: Columns read into a :class:`QueueEntry` as they are.
+_PLAIN_COLUMNS = (
+    "entry_id",
+    "status",
+    "enqueued_at",
+    "claimed_by",
+    "claimed_at",
+    "resolved_at",
+    "resolution_code",
+)
+_LATER_TIMES = ("first_claimed_at", "lease_expires_at")

@@ -2,50 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
-from sqlalchemy.orm import Session
 
-from sandbox import idempotency, store
-from sandbox.clock import utcnow
+from sandbox import idempotency
 from sandbox.errors import invalid_request
 from sandbox.models import DISPUTE_REASONS
-from sandbox.web import in_thread, json_object, json_response, optional_str
+from sandbox.store import billing as store
+from sandbox.web import json_object, json_response, optional_str, read
 
 
 async def customer_invoices(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /billing/customers/{customer_id}/invoices``: newest first, with charges."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_invoices(session, customer_id)
-
-    return json_response({"invoices": await in_thread(request, work)})
+    return json_response({"invoices": await read(request, store.customer_invoices, customer_id)})
 
 
 async def get_invoice(request: Request, invoice_id: str) -> HTTPResponse:
     """``GET /billing/invoices/{invoice_id}``: the invoice with its charges."""
-    database = request.app.ctx.db
-
-    def work() -> dict:
-        with database.session_scope() as session:
-            return store.get_invoice(session, invoice_id)
-
-    return json_response(await in_thread(request, work))
+    return json_response(await read(request, store.get_invoice, invoice_id))
 
 
 async def customer_charges(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /billing/customers/{customer_id}/charges``: newest first."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_charges(session, customer_id)
-
-    return json_response({"charges": await in_thread(request, work)})
+    return json_response({"charges": await read(request, store.customer_charges, customer_id)})
 
 
 async def open_dispute(request: Request, charge_id: str) -> HTTPResponse:
@@ -60,30 +39,25 @@ async def open_dispute(request: Request, charge_id: str) -> HTTPResponse:
     if reason not in DISPUTE_REASONS:
         raise invalid_request(f"Field 'reason' must be one of {', '.join(DISPUTE_REASONS)}.")
     note = optional_str(payload, "note", max_length=500)
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 201, store.open_dispute(session, charge_id, reason, note, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await idempotency.write(
+        request, payload, 201, store.open_dispute, charge_id, reason, note
+    )
 
 
 async def customer_disputes(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /billing/customers/{customer_id}/disputes``: newest first."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_disputes(session, customer_id)
-
-    return json_response({"disputes": await in_thread(request, work)})
+    return json_response({"disputes": await read(request, store.customer_disputes, customer_id)})
 
 
 def blueprint() -> Blueprint:
-    """The billing routes."""
-    bp = Blueprint("billing", url_prefix="/billing")
-    bp.add_route(customer_invoices, "/customers/<customer_id:str>/invoices", methods=["GET"])
-    bp.add_route(get_invoice, "/invoices/<invoice_id:str>", methods=["GET"])
-    bp.add_route(customer_charges, "/customers/<customer_id:str>/charges", methods=["GET"])
-    bp.add_route(customer_disputes, "/customers/<customer_id:str>/disputes", methods=["GET"])
-    bp.add_route(open_dispute, "/charges/<charge_id:str>/disputes", methods=["POST"])
+    """The billing routes, under ``/billing``."""
+    bp = Blueprint("billing")
+    for handler, path, method in (
+        (customer_invoices, "/customers/<customer_id:str>/invoices", "GET"),
+        (get_invoice, "/invoices/<invoice_id:str>", "GET"),
+        (customer_charges, "/customers/<customer_id:str>/charges", "GET"),
+        (customer_disputes, "/customers/<customer_id:str>/disputes", "GET"),
+        (open_dispute, "/charges/<charge_id:str>/disputes", "POST"),
+    ):
+        bp.add_route(handler, f"/billing{path}", methods=[method])
     return bp

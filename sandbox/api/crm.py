@@ -10,10 +10,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sqlalchemy.orm import Session
 
-from sandbox import idempotency, store
+from sandbox import idempotency
 from sandbox.clock import utcnow
 from sandbox.errors import invalid_request
-from sandbox.web import in_thread, json_object, json_response, optional_str
+from sandbox.store import crm as store
+from sandbox.web import json_object, json_response, optional_str, read
 
 #: A channel name as the assistant reports it (``socketio``, ``slack``, ``rest``).
 _CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
@@ -35,13 +36,7 @@ async def verify(request: Request) -> HTTPResponse:
         raise invalid_request("Field 'email' is required.")
     if order_id is None and zip_code is None:
         raise invalid_request("Give 'order_id' or 'zip_code' to verify the customer.")
-    database = request.app.ctx.db
-
-    def work() -> dict | None:
-        with database.session_scope() as session:
-            return store.verify_customer(session, email, order_id, zip_code)
-
-    customer = await in_thread(request, work)
+    customer = await read(request, store.verify_customer, email, order_id, zip_code)
     if customer is None:
         return json_response({"verified": False})
     return json_response({"verified": True, "customer": customer})
@@ -52,24 +47,12 @@ async def find_customers(request: Request) -> HTTPResponse:
     email = (request.args.get("email") or "").strip()
     if not email:
         raise invalid_request("Query parameter 'email' is required.")
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.find_customers(session, email)
-
-    return json_response({"customers": await in_thread(request, work)})
+    return json_response({"customers": await read(request, store.find_customers, email)})
 
 
 async def get_customer(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /crm/customers/{customer_id}``."""
-    database = request.app.ctx.db
-
-    def work() -> dict:
-        with database.session_scope() as session:
-            return store.get_customer(session, customer_id)
-
-    return json_response(await in_thread(request, work))
+    return json_response(await read(request, store.get_customer, customer_id))
 
 
 def _contact_channel(value: str | None, *, required: bool) -> str | None:
@@ -139,13 +122,13 @@ async def customer_contacts(request: Request, customer_id: str) -> HTTPResponse:
     if not 1 <= limit <= MAX_CONTACTS_LIMIT:
         raise invalid_request(f"Query parameter 'limit' must be 1 to {MAX_CONTACTS_LIMIT}.")
     channel = _contact_channel(request.args.get("channel"), required=False)
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_contacts(session, customer_id, limit=limit, channel=channel)
-
-    return json_response({"contacts": await in_thread(request, work)})
+    return json_response(
+        {
+            "contacts": await read(
+                request, store.customer_contacts, customer_id, limit=limit, channel=channel
+            )
+        }
+    )
 
 
 #: Fields of a customer that ``PATCH /crm/customers/{id}`` may change.
@@ -171,11 +154,9 @@ async def update_customer(request: Request, customer_id: str) -> HTTPResponse:
     }
     if not changes:
         raise invalid_request(f"Give at least one of {', '.join(CHANGEABLE_FIELDS)}.")
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 200, store.update_customer(session, customer_id, changes, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await idempotency.write(
+        request, payload, 200, store.update_customer, customer_id, changes
+    )
 
 
 async def request_password_reset(request: Request, customer_id: str) -> HTTPResponse:
@@ -187,22 +168,16 @@ async def request_password_reset(request: Request, customer_id: str) -> HTTPResp
     idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
     payload = json_object(request, required=False)
     requested_via = optional_str(payload, "requested_via", max_length=32) or "api"
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 201, store.request_password_reset(session, customer_id, requested_via, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await idempotency.write(
+        request, payload, 201, store.request_password_reset, customer_id, requested_via
+    )
 
 
 async def password_resets(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /crm/customers/{customer_id}/password-resets``: newest first."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_password_resets(session, customer_id)
-
-    return json_response({"password_resets": await in_thread(request, work)})
+    return json_response(
+        {"password_resets": await read(request, store.customer_password_resets, customer_id)}
+    )
 
 
 def blueprint() -> Blueprint:

@@ -2,49 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
-from sqlalchemy.orm import Session
 
-from sandbox import idempotency, store
-from sandbox.clock import utcnow
-from sandbox.web import in_thread, json_object, json_response, optional_str
+from sandbox import idempotency
+from sandbox.store import orders as store
+from sandbox.web import json_object, json_response, optional_str, read
 
 
 async def customer_orders(request: Request, customer_id: str) -> HTTPResponse:
     """``GET /crm/customers/{customer_id}/orders``: newest first."""
-    database = request.app.ctx.db
-
-    def work() -> list[dict]:
-        with database.session_scope() as session:
-            return store.customer_orders(session, customer_id)
-
-    return json_response({"orders": await in_thread(request, work)})
+    return json_response({"orders": await read(request, store.customer_orders, customer_id)})
 
 
 async def get_order(request: Request, order_id: str) -> HTTPResponse:
     """``GET /orders/{order_id}``."""
-    database = request.app.ctx.db
-
-    def work() -> dict:
-        with database.session_scope() as session:
-            return store.get_order(session, order_id)
-
-    return json_response(await in_thread(request, work))
+    return json_response(await read(request, store.get_order, order_id))
 
 
 async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
     """``POST /orders/{order_id}/cancel``: idempotent; needs an ``Idempotency-Key``."""
-    idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
-    payload = json_object(request, required=False)
-    reason = optional_str(payload, "reason", max_length=500)
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 200, store.cancel_order(session, order_id, reason, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await _change(request, store.cancel_order, order_id)
 
 
 async def return_order(request: Request, order_id: str) -> HTTPResponse:
@@ -52,14 +33,15 @@ async def return_order(request: Request, order_id: str) -> HTTPResponse:
 
     Idempotent; needs an ``Idempotency-Key``. Optional body ``{"reason": str|null}``.
     """
+    return await _change(request, store.return_order, order_id)
+
+
+async def _change(request: Request, change: Callable[..., Any], order_id: str) -> HTTPResponse:
+    """A change of an order with an optional ``{"reason"}``, once per ``Idempotency-Key``."""
     idempotency.validate_key(request.headers.get(idempotency.KEY_HEADER))
     payload = json_object(request, required=False)
     reason = optional_str(payload, "reason", max_length=500)
-
-    def operation(session: Session) -> tuple[int, Any]:
-        return 200, store.return_order(session, order_id, reason, utcnow())
-
-    return await idempotency.respond(request, payload, operation)
+    return await idempotency.write(request, payload, 200, change, order_id, reason)
 
 
 def blueprint() -> Blueprint:

@@ -71,7 +71,7 @@ def legal_threat_conversation() -> list[dict]:
         slot("escalation_rule", RULE, 3.1),
         action(
             "action_handoff",
-            "EscalationRulesPolicy",
+            "EscalationDialoguePolicy",
             1.0,
             3.2,
             frontline_escalation={"kind": "sensitive_topic", "rule": RULE},

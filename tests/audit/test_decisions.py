@@ -38,7 +38,7 @@ def test_one_record_per_bot_action_with_its_evidence():
     assert greet["thresholds"] == THRESHOLDS and greet["policy_versions"] == VERSIONS
     assert greet["rules"] == [] and greet["backend_calls"] == []
     handoff = decisions[2]
-    assert handoff["policy"] == "EscalationRulesPolicy"
+    assert handoff["policy"] == "EscalationDialoguePolicy"
     assert (
         handoff["intent"]["name"] == "out_of_scope"
         and handoff["runner_up"]["name"] == "cancel_order"
@@ -50,7 +50,7 @@ def test_one_record_per_bot_action_with_its_evidence():
     ]
     assert "pause" in handoff["events"]
     assert handoff["rationale"] == (
-        "EscalationRulesPolicy chose action_handoff (confidence 1.00) after intent out_of_scope "
+        "EscalationDialoguePolicy chose action_handoff (confidence 1.00) after intent out_of_scope "
         "(0.81; runner-up cancel_order 0.09). Rule sensitive.legal_threat fired: The customer "
         "mentioned legal action. handoff: queued."
     )

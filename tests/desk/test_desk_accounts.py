@@ -295,7 +295,7 @@ def test_the_session_cookie_is_secure_over_tls(scheme: str, forced: bool, secure
 
     from sanic.response import HTTPResponse
 
-    from desk.app import set_cookie
+    from desk.security import set_cookie
 
     response = HTTPResponse()
     set_cookie(SimpleNamespace(scheme=scheme), response, "token", 60, secure=forced)  # type: ignore[arg-type]

@@ -64,6 +64,13 @@ def handed_off(stack: Stack) -> tuple[Conversation, str]:  # noqa: F811
     return chat, entry.entry_id
 
 
+def claimed_by(stack: Stack, agent: DeskClient) -> tuple[Conversation, str]:  # noqa: F811
+    """A conversation handed off (:func:`handed_off`) that ``agent`` has claimed."""
+    chat, entry_id = handed_off(stack)
+    agent.ok("POST", f"/api/entries/{entry_id}/claim")
+    return chat, entry_id
+
+
 def bot_events(tracker: dict[str, Any]) -> list[dict[str, Any]]:
     return [event for event in tracker["events"] if event["event"] == "bot"]
 
@@ -99,9 +106,8 @@ def test_auth_claim_and_a_second_claim_on_the_running_stack(
 def test_a_reply_reaches_the_customer_who_waits_and_the_desk_shows_their_answer(
     stack: Stack, desk: Desk  # noqa: F811
 ) -> None:
-    chat, entry_id = handed_off(stack)
     ben = desk.agents["ben"]
-    ben.ok("POST", f"/api/entries/{entry_id}/claim")
+    chat, entry_id = claimed_by(stack, ben)
 
     sent = ben.ok("POST", f"/api/entries/{entry_id}/reply", {"text": "Hi Jane, Ben here."})
 
@@ -129,9 +135,8 @@ def test_a_reply_reaches_the_customer_who_waits_and_the_desk_shows_their_answer(
 def test_hand_back_resumes_the_assistant_and_the_customer_carries_on(
     stack: Stack, desk: Desk  # noqa: F811
 ) -> None:
-    chat, entry_id = handed_off(stack)
     cleo = desk.agents["cleo"]
-    cleo.ok("POST", f"/api/entries/{entry_id}/claim")
+    chat, entry_id = claimed_by(stack, cleo)
     cleo.ok("POST", f"/api/entries/{entry_id}/reply", {"text": "It arrives tomorrow."})
 
     handed_back = cleo.ok(
@@ -162,9 +167,8 @@ def test_hand_back_resumes_the_assistant_and_the_customer_carries_on(
 def test_resolving_without_hand_back_resumes_quietly(
     stack: Stack, desk: Desk  # noqa: F811
 ) -> None:
-    chat, entry_id = handed_off(stack)
     ana = desk.agents["ana"]
-    ana.ok("POST", f"/api/entries/{entry_id}/claim")
+    chat, entry_id = claimed_by(stack, ana)
     bots_before = len(bot_events(chat.tracker()))
 
     resolved = ana.ok("POST", f"/api/entries/{entry_id}/resolve", {"resolution_code": "resolved"})

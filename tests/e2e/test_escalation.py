@@ -140,7 +140,7 @@ def test_a_legal_threat_hands_off_with_the_rule_in_the_packet(live):
         for r in decisions_of(live, chat.sender, len(actions))
         if r.payload["action"] == "action_handoff"
     ]
-    assert record.payload["policy"] == "EscalationRulesPolicy"
+    assert record.payload["policy"] == "EscalationDialoguePolicy"
     assert record.payload["escalation"]["kind"] == "sensitive_topic"
     assert record.payload["rules"][0]["id"] == "sensitive.legal_threat"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from frontline.rasa_plugins import redis_lock_store_from_url
+from frontline.stores import redis_lock_store_from_url
 
 
 def test_concurrent_tickets_are_unique_and_cleanup_deletes_the_lock(redis_url, unique_name):
@@ -27,3 +27,14 @@ def test_a_lock_is_served_in_ticket_order(redis_url, unique_name):
     assert not store.get_lock("c2").is_locked(second)
     store.cleanup("c2", second)
     assert store.get_lock("c2") is None
+
+
+def test_endpoints_files_name_the_stores_by_their_module_or_the_former_one():
+    from rasa.shared.utils.common import class_from_module_path
+
+    from frontline import stores
+
+    for path in ("frontline.stores", "frontline.rasa_plugins"):
+        assert class_from_module_path(f"{path}.EnvironmentLockStore") is stores.EnvironmentLockStore
+        tracker_store = class_from_module_path(f"{path}.NonBlockingSQLTrackerStore")
+        assert tracker_store is stores.NonBlockingSQLTrackerStore

@@ -15,7 +15,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 
-from frontline.rasa_plugins import NonBlockingSQLTrackerStore
+from frontline.stores import NonBlockingSQLTrackerStore
 from tests.support.servers import POSTGRES_URL, require_server
 from tests.support.topology import fresh_postgres_database
 

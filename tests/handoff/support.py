@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from frontline.handoff.queue import HandoffQueue, QueueEntry
+from frontline.handoff.queue import AlreadyClaimed, HandoffQueue, QueueEntry
 
 T = TypeVar("T")
 
@@ -48,3 +50,22 @@ def wait_until(condition: Callable[[], T], *, timeout: float = 10.0, every: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(every)  # polling interval of a bounded wait
+
+
+def claim_race(queue: HandoffQueue, entry_id: str, agents: Sequence[str]) -> list[str | None]:
+    """Every agent claims the entry at the same moment (behind a barrier), each in a thread.
+
+    Returns:
+        For each agent, in order, the owner its claim returned, or None if it was refused.
+    """
+    barrier = threading.Barrier(len(agents))
+
+    def claim(agent: str) -> str | None:
+        barrier.wait()
+        try:
+            return queue.claim(entry_id, agent).claimed_by
+        except AlreadyClaimed:
+            return None
+
+    with ThreadPoolExecutor(len(agents)) as pool:
+        return list(pool.map(claim, agents))

@@ -9,15 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from frontline.handoff.base import QueueEntry
-from frontline.handoff.desk import (
-    MAX_REPLY_LENGTH,
-    clean_reply,
-    entry_card,
-    entry_detail,
-    packet_transcript,
-    transcript,
-)
+from frontline.handoff.desk import MAX_REPLY_LENGTH, clean_reply
+from frontline.handoff.desk_views import entry_card, entry_detail, packet_transcript, transcript
+from frontline.handoff.entry import QueueEntry
 
 T0 = 1_793_520_000.0  # 2026-11-01T08:00:00Z
 

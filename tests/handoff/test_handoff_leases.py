@@ -35,7 +35,7 @@ from frontline.handoff.queue import (
     create,
 )
 from frontline.handoff.redis_queue import AGENT_CONSUMER_PREFIX, CONSUMER_GROUP, POOL_CONSUMER
-from tests.handoff.support import make_packet, must_get, wait_until
+from tests.handoff.support import claim_race, make_packet, must_get, wait_until
 
 THREADS = 8
 SHORT_LEASE = 0.3
@@ -178,17 +178,7 @@ def test_a_lapsed_lease_can_be_taken_over_by_exactly_one_agent(short: HandoffQue
     entry_id = short.enqueue(make_packet())
     short.claim(entry_id, "agent-0")
     wait_until(lambda: _lapsed(short, entry_id))
-    barrier = threading.Barrier(THREADS)
-
-    def claim(agent: int) -> str | None:
-        barrier.wait()
-        try:
-            return short.claim(entry_id, f"agent-{agent + 1}").claimed_by
-        except AlreadyClaimed:
-            return None
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        outcomes = list(pool.map(claim, range(THREADS)))
+    outcomes = claim_race(short, entry_id, [f"agent-{agent + 1}" for agent in range(THREADS)])
 
     winners = [agent for agent in outcomes if agent is not None]
     assert len(winners) == 1

@@ -75,20 +75,22 @@ def user(
         }
         for entity, value in entities
     ]
-    return {
-        "event": "user",
-        "timestamp": at,
+    ranked = {"name": intent, "confidence": confidence}
+    parse_data = {
         "text": text,
-        "input_channel": "rest",
-        "message_id": f"m{at}",
-        "metadata": {},
-        "parse_data": {
-            "text": text,
-            "intent": {"name": intent, "confidence": confidence},
-            "entities": parsed,
-            "intent_ranking": [{"name": intent, "confidence": confidence}],
-        },
+        "intent": ranked,
+        "entities": parsed,
+        "intent_ranking": [dict(ranked)],
     }
+    return dict(
+        event="user",
+        timestamp=at,
+        text=text,
+        input_channel="rest",
+        message_id=f"m{at}",
+        metadata={},
+        parse_data=parse_data,
+    )
 
 
 def bot(text: str | None, at: float) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from frontline.handoff.queue import (
     create_from_settings,
 )
 from frontline.settings import Settings
-from tests.handoff.support import make_packet, must_get
+from tests.handoff.support import claim_race, make_packet, must_get
 
 THREADS = 8
 
@@ -212,17 +212,7 @@ def test_claim_by_another_agent_raises(queue: HandoffQueue) -> None:
 
 def test_concurrent_claims_have_exactly_one_winner(queue: HandoffQueue) -> None:
     entry_id = queue.enqueue(make_packet())
-    barrier = threading.Barrier(THREADS)
-
-    def claim(agent: int) -> str | None:
-        barrier.wait()
-        try:
-            return queue.claim(entry_id, f"agent-{agent}").claimed_by
-        except AlreadyClaimed:
-            return None
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        outcomes = list(pool.map(claim, range(THREADS)))
+    outcomes = claim_race(queue, entry_id, [f"agent-{agent}" for agent in range(THREADS)])
 
     winners = [agent for agent in outcomes if agent is not None]
     assert len(winners) == 1

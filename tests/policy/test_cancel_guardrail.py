@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import ActionHandoff
 from actions.order_cancellation import ActionCancelOrder
 from frontline.audit import AuditStore
-from frontline.policy import load_policies
+from frontline.policy.registry import load_policies
 from tests.actions.conftest import confirmation_question, make_tracker
 from tests.policy.conftest import edit_policy
 

@@ -13,7 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.returns import ActionProcessReturn
 from frontline.audit import AuditStore
 from frontline.connectors import CrmClient, OrdersClient
-from frontline.policy import load_policies, returns_policy
+from frontline.policy.registry import load_policies
+from frontline.policy.returns import returns_policy
 from frontline.services.account_changes import ChangeOutcome, apply_change
 from frontline.services.password_reset import ResetOutcome, send_reset_link
 from frontline.services.returns import (

@@ -10,7 +10,7 @@ import pytest
 from frontline.audit import AuditStore, NewRecord
 from frontline.handoff.packet import build_packet
 from frontline.masking import MaskingFilter, mask_mapping, mask_value
-from frontline.policy import load_policies, policies
+from frontline.policy.registry import load_policies, policies
 from frontline.settings import get_settings
 from tests.policy.conftest import POLICIES, edit_policy
 

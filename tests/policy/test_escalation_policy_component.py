@@ -21,16 +21,20 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from frontline.dialogue.escalation_policy import METADATA_KEY, EscalationRulesPolicy
-from frontline.policy import load_policies
+from frontline.dialogue.escalation_policy import (
+    FORMER_NAMES,
+    METADATA_KEY,
+    EscalationDialoguePolicy,
+)
+from frontline.policy.registry import load_policies
 from tests.policy.conftest import POLICIES, ROOT, edit_policy
 
 DOMAIN = Domain.load(str(ROOT / "domain"))
 
 
-def make_policy(tmp_path: Path, policies_dir: Path = POLICIES) -> EscalationRulesPolicy:
-    return EscalationRulesPolicy(
-        EscalationRulesPolicy.get_default_config(),
+def make_policy(tmp_path: Path, policies_dir: Path = POLICIES) -> EscalationDialoguePolicy:
+    return EscalationDialoguePolicy(
+        EscalationDialoguePolicy.get_default_config(),
         LocalModelStorage(tmp_path / "storage"),
         Resource("escalation"),
         ExecutionContext(GraphSchema({}), "test-model"),
@@ -64,7 +68,7 @@ def test_a_legal_threat_predicts_the_handoff_with_its_rule(tmp_path):
     )
     assert predicted(prediction) == "action_handoff"
     assert prediction.max_confidence == 1.0
-    assert prediction.policy_name == "EscalationRulesPolicy" and prediction.policy_priority == 7
+    assert prediction.policy_name == "EscalationDialoguePolicy" and prediction.policy_priority == 7
     [reason, rule] = prediction.optional_events
     assert reason == SlotSet("handoff_reason", "policy")
     assert rule.key == "escalation_rule" and rule.value["id"] == "sensitive.legal_threat"
@@ -106,18 +110,25 @@ def test_the_handoff_wins_over_a_running_form(tmp_path):
         is_no_user_prediction=True,
     )
     best = DefaultPolicyPredictionEnsemble._pick_best_policy([form, ours])
-    assert best.policy_name == "EscalationRulesPolicy"
+    assert best.policy_name == "EscalationDialoguePolicy"
     assert DOMAIN.action_names_or_texts[best.max_confidence_index] == "action_handoff"
     assert [e.key for e in best.events] == ["handoff_reason", "escalation_rule"]
 
 
 def test_after_a_failed_handoff_it_waits_for_the_customer(tmp_path):
     tracker = tracker_after("I'm going to sue you", "out_of_scope")
-    tracker.update(ActionExecuted("action_handoff", policy="EscalationRulesPolicy"))
+    tracker.update(ActionExecuted("action_handoff", policy="EscalationDialoguePolicy"))
     policy = make_policy(tmp_path)
     assert predicted(policy.predict_action_probabilities(tracker, DOMAIN)) == ACTION_LISTEN_NAME
     tracker.update(ConversationPaused())  # a successful handoff pauses: nothing to predict
     assert predicted(policy.predict_action_probabilities(tracker, DOMAIN)) is None
+
+
+def test_a_handoff_recorded_under_the_former_name_also_waits(tmp_path):
+    tracker = tracker_after("I'm going to sue you", "out_of_scope")
+    tracker.update(ActionExecuted("action_handoff", policy=FORMER_NAMES[0]))
+    policy = make_policy(tmp_path)
+    assert predicted(policy.predict_action_probabilities(tracker, DOMAIN)) == ACTION_LISTEN_NAME
 
 
 def test_a_new_keyword_in_the_policy_file_hands_off(tmp_path, policies_copy):
@@ -139,7 +150,7 @@ def test_a_new_keyword_in_the_policy_file_hands_off(tmp_path, policies_copy):
 
 def test_a_broken_policy_stops_the_model_from_loading(tmp_path, policies_copy, monkeypatch):
     from frontline.errors import ConfigurationError
-    from frontline.policy import policies
+    from frontline.policy.registry import policies
     from frontline.settings import get_settings
 
     edit_policy(policies_copy, "scope", lambda d: d["rules"]["restrictions"][0].pop("rationale"))
@@ -148,8 +159,8 @@ def test_a_broken_policy_stops_the_model_from_loading(tmp_path, policies_copy, m
     policies.cache_clear()
     try:
         with pytest.raises(ConfigurationError, match="rationale"):
-            EscalationRulesPolicy.load(
-                EscalationRulesPolicy.get_default_config(),
+            EscalationDialoguePolicy.load(
+                EscalationDialoguePolicy.get_default_config(),
                 LocalModelStorage(tmp_path / "storage"),
                 Resource("escalation"),
                 ExecutionContext(GraphSchema({}), "test-model"),

@@ -6,14 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from frontline.policy import load_policies
+from frontline.policy.registry import load_policies
 from frontline.services.guardrails import (
     Consent,
     WriteContext,
     authorize_write,
     consent_from_events,
 )
-from tests.policy.conftest import POLICIES, edit_policy
+from tests.policy.conftest import POLICIES, add_gold_concierge, edit_policy
 
 RULES = load_policies(POLICIES)
 YES = Consent(True, "the customer said yes to this very change")
@@ -193,18 +193,7 @@ def test_lowering_the_money_limit_turns_an_automatic_cancel_into_an_escalation(p
 
 
 def test_a_tier_restriction_refuses_the_write_for_that_tier(policies_copy):
-    edit_policy(
-        policies_copy,
-        "scope",
-        lambda d: d["rules"]["restrictions"].append(
-            {
-                "id": "scope.gold_concierge",
-                "intents": ["cancel_order"],
-                "tiers": ["gold"],
-                "rationale": "Gold customers' cancellations go to their concierge.",
-            }
-        ),
-    )
+    add_gold_concierge(policies_copy)
     rules = load_policies(policies_copy)
     assert authorize_write("cancel_order", **allow(tier="gold", rules=rules)).rule_id == (
         "scope.gold_concierge"

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from frontline.errors import ConfigurationError
-from frontline.policy import MODULE_NAMES, load_policies, load_policy
+from frontline.policy.loading import load_policy
+from frontline.policy.registry import MODULE_NAMES, load_policies
 from frontline.policy_check import check_all
-from tests.policy.conftest import ROOT, edit_policy
+from tests.policy.conftest import ROOT, edit_policy, run_with_policies
 from tests.support.domain import raw_domain
 
 DOMAIN = raw_domain()
@@ -111,15 +109,10 @@ def test_the_action_server_refuses_to_start_with_a_broken_policy(policies_copy):
         "escalation",
         lambda d: d["rules"]["verification"].update(max_attempts="three"),
     )
-    env = dict(os.environ, FRONTLINE_POLICIES_DIR=str(policies_copy))
-    result = subprocess.run(
-        [sys.executable, "-m", "frontline.action_server", "--actions", "actions", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_with_policies(
+        policies_copy, "-m", "frontline.action_server", "--actions", "actions", "--port", "0",
         timeout=120,
-    )
+    )  # fmt: skip
     assert result.returncode == 1
     assert "rules/verification/max_attempts" in result.stderr
     assert "does not start with broken policies" in result.stderr
@@ -127,15 +120,7 @@ def test_the_action_server_refuses_to_start_with_a_broken_policy(policies_copy):
 
 def test_policy_check_command_exits_non_zero_on_a_broken_policy(policies_copy):
     edit_policy(policies_copy, "scope", lambda d: d["rules"].pop("self_service"))
-    env = dict(os.environ, FRONTLINE_POLICIES_DIR=str(policies_copy))
-    result = subprocess.run(
-        [sys.executable, "-m", "frontline.policy_check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_with_policies(policies_copy, "-m", "frontline.policy_check", timeout=60)
     assert result.returncode == 1
     assert "'self_service' is a required property" in result.stderr
 

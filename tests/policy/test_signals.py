@@ -14,8 +14,8 @@ from frontline.dialogue.signals import (
     recent_user_turns,
     user_turns,
 )
-from frontline.policy import load_policies
-from tests.policy.conftest import POLICIES, edit_policy
+from frontline.policy.registry import load_policies
+from tests.policy.conftest import POLICIES, add_gold_concierge, edit_policy
 
 RULES = load_policies(POLICIES)
 
@@ -138,18 +138,7 @@ def test_lowering_the_frustration_threshold_escalates_sooner(policies_copy):
 
 
 def test_a_tier_restriction_added_to_scope_applies_to_that_tier(policies_copy):
-    edit_policy(
-        policies_copy,
-        "scope",
-        lambda d: d["rules"]["restrictions"].append(
-            {
-                "id": "scope.gold_concierge",
-                "intents": ["cancel_order"],
-                "tiers": ["gold"],
-                "rationale": "Gold customers' cancellations go to their concierge.",
-            }
-        ),
-    )
+    add_gold_concierge(policies_copy)
     rules = load_policies(policies_copy)
     message = ("cancel my order", "cancel_order")
     assert fired(message, tier="gold", rules=rules) == "scope.gold_concierge"

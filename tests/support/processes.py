@@ -24,6 +24,8 @@ BIN = Path(sys.executable).parent
 CHANNEL_SECRET = secrets.token_hex(32)
 #: A limits policy with rate limits no test or benchmark reaches.
 LOOSE_LIMITS = REPO_ROOT / "tests" / "support" / "policies" / "limits_loose.yml"
+#: Set by a test run on stock Rasa; the servers tests start run Frontline's runtime.
+STOCK_RASA = "FRONTLINE_STOCK_RASA"
 
 
 def free_port() -> int:
@@ -239,7 +241,9 @@ def rasa_server_process(
     auth_token: str,
     name: str = "rasa",
 ) -> ServerProcess:
-    """``rasa run`` with the HTTP API enabled (token-protected) and ``endpoints.yml``.
+    """``rasa run`` as production starts it: ``python -m frontline.runtime`` (every patch
+    checked, applied and verified), the HTTP API on, ``endpoints.yml``; the API token in
+    the environment, never on the command line.
 
     Unless ``env`` says otherwise, the channels sign session tokens with this test run's
     :data:`CHANNEL_SECRET` (so several servers, and a restarted one, accept each other's)
@@ -252,14 +256,14 @@ def rasa_server_process(
         **env,
     }
     command = [
-        str(BIN / "python"), "-m", "frontline.rasa_server", "run", "--model", str(model),
-        "--port", "{port}",
-        "--enable-api", "--auth-token", auth_token, "--endpoints", "endpoints.yml",
+        str(BIN / "python"), "-m", "frontline.runtime", "run", "--model", str(model),
+        "--port", "{port}", "--enable-api", "--endpoints", "endpoints.yml",
         "--credentials", "credentials.yml",
     ]  # fmt: skip
-    # Loading the model takes about a minute, several on a machine busy with other work.
+    runtime = {"RASA_AUTH_TOKEN": auth_token, "RASA_AUTH_TOKEN_FILE": None, STOCK_RASA: None}
+    # Loading the model takes 20-40 s alone; minutes on a machine busy with other work.
     return ServerProcess(
-        name, command, health_path="/", log_dir=log_dir, env=env, startup_seconds=300
+        name, command, health_path="/", log_dir=log_dir, env={**env, **runtime}, startup_seconds=300
     )
 
 

@@ -18,7 +18,7 @@ import sys
 from sanic import Sanic
 from sanic.response import json
 
-from frontline.sanic_workers import balance_sanic_workers
+from frontline.runtime.patches.sanic_workers import PATCH
 
 # Created before Sanic forks its workers, so all of them share these counters.
 STARTED = multiprocessing.get_context("fork").Value("i", 0)
@@ -52,7 +52,7 @@ async def whoami(_request):
 def main() -> None:
     port, mode = int(sys.argv[1]), sys.argv[2]
     if mode == "balanced":
-        balance_sanic_workers()
+        PATCH.apply()
     app.run(host="127.0.0.1", port=port, workers=2, access_log=False)
 
 
