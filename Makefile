@@ -44,7 +44,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 
 .PHONY: help venv spacy train run desk test-deps lint validate test-unit test-stories test-nlu test-e2e \
 	test bench bench-soak audit-verify bench-nlu bench-nlu-default tune-thresholds clean report \
-	bench-outcomes
+	bench-outcomes fuzz
 
 help:
 	@echo "make run    start the sandbox services, action server and Rasa server"
@@ -150,6 +150,11 @@ bench-outcomes: venv
 
 bench-scale: train test-deps
 	$(BIN)/python -m bench.scale
+
+# 10,000 hostile messages over REST, socket.io and Slack against the running servers:
+# no 5xx, no dead process (bench/results/fuzz.md). `tests/e2e/test_fuzz.py` sends 300.
+fuzz: train
+	$(BIN)/python -m bench.fuzz --messages 10000
 
 # NLU: outcomes per intent on the holdout and the robustness slices, the sentence encoder's
 # cost, and pipeline variants by 5-fold cross-validation (~1 h on 2 cores; NLU_CV_ARGS, e.g.

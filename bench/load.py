@@ -26,6 +26,9 @@ from typing import Any
 
 import aiohttp
 
+from frontline.channels.ids import conversation_id
+from frontline.channels.sessions import TOKEN_HEADER  # the starter bot ignores it
+
 NO_ACTION, ACTION, BACKEND = "no_action", "action", "backend"
 
 
@@ -62,6 +65,8 @@ class RunResult:
     duration: float
     turns: list[TurnResult] = field(default_factory=list)
     sent: dict[str, list[str]] = field(default_factory=dict)
+    #: Each sender's conversation id in the server (Frontline namespaces REST ids).
+    conversations: dict[str, str] = field(default_factory=dict)
     lost: int = 0
     reordered: int = 0
     checked_conversations: int = 0
@@ -131,15 +136,22 @@ async def _customer(
         script = scripts(rng)
         sender = f"bench-{script.name}-{uuid.uuid4().hex[:10]}"
         result.sent[sender] = []
+        result.conversations[sender] = sender
+        token: str | None = None  # Frontline's session token, echoed as clients must
         for index, turn in enumerate(script.turns):
             if time.monotonic() >= deadline:
                 return
             started = time.perf_counter()
             try:
                 async with session.post(
-                    webhook, json={"sender": sender, "message": turn.text}
+                    webhook,
+                    json={"sender": sender, "message": turn.text},
+                    headers={TOKEN_HEADER: token} if token else None,
                 ) as response:
                     await response.read()
+                    if token is None and response.headers.get(TOKEN_HEADER):
+                        token = response.headers[TOKEN_HEADER]
+                        result.conversations[sender] = conversation_id("rest", sender)
                     ok, error = response.status == 200, None if response.status == 200 else (
                         f"HTTP {response.status}"
                     )
@@ -162,7 +174,7 @@ async def _check_trackers(
     async def check(sender: str, sent: list[str]) -> None:
         async with semaphore:
             async with session.get(
-                f"{rasa_url}/conversations/{sender}/tracker",
+                f"{rasa_url}/conversations/{result.conversations.get(sender, sender)}/tracker",
                 params={"token": token, "include_events": "ALL"},
             ) as response:
                 tracker = await response.json(content_type=None)

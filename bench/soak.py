@@ -53,6 +53,7 @@ import numpy as np
 
 from bench.run_bench import RESULTS, production_stack
 from bench.scripts import demo_customers
+from frontline.channels.sessions import TOKEN_HEADER
 from tests.support.processes import cpu_seconds, rss_mb
 
 CYCLE = 5
@@ -93,12 +94,17 @@ async def long_customer(
     docstring); the later ones have ``turns`` turns.
     """
     webhook = f"{url}/webhooks/rest/webhook"
+    tokens: dict[str, str] = {}  # each conversation's session token, echoed as clients must
 
     async def say(sender: str, text: str) -> float:
         started = time.perf_counter()
-        async with session.post(webhook, json={"sender": sender, "message": text}) as response:
+        headers = {TOKEN_HEADER: tokens[sender]} if sender in tokens else None
+        async with session.post(
+            webhook, json={"sender": sender, "message": text}, headers=headers
+        ) as response:
             await response.read()
             response.raise_for_status()
+            tokens.setdefault(sender, response.headers.get(TOKEN_HEADER, ""))
         return time.perf_counter() - started
 
     length = first_turns or turns
@@ -157,11 +163,19 @@ async def probe(processes: dict[str, Any], turns: int, block: int = 25) -> dict[
     blocks: list[dict[str, Any]] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
 
+        token: list[str] = []  # the session token of the first answer
+
         async def say(text: str) -> float:
             started = time.perf_counter()
-            async with session.post(webhook, json={"sender": sender, "message": text}) as reply:
+            async with session.post(
+                webhook,
+                json={"sender": sender, "message": text},
+                headers={TOKEN_HEADER: token[0]} if token else None,
+            ) as reply:
                 await reply.read()
                 reply.raise_for_status()
+                if not token:
+                    token.append(reply.headers[TOKEN_HEADER])
             return time.perf_counter() - started
 
         for text in (

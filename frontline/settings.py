@@ -49,6 +49,14 @@ class Settings:
         slack_api_url: Base URL of Slack's Web API (tests point it at a local fake).
         webchat_allowed_origins: Web pages allowed to open the web chat's socket.io
             connection; empty allows every origin (Rasa's default).
+        channel_secret: Signs the conversation tokens the channels issue
+            (:mod:`frontline.channels.sessions`); or, better, ``channel_secret_file``:
+            an owner-only file holding it.
+        limits_policy_file: The channels' limits policy (default
+            ``<policies_dir>/limits.yml``; load tests point it at a looser copy).
+        trusted_proxy_hops: How many proxies in front of the Rasa server append to
+            ``X-Forwarded-For``; the channels take the client address that many hops
+            from the right (0: the connection's own address).
         pseudonym_key: Key of the keyed hash naming customers in outcome records
             (``FRONTLINE_PSEUDONYM_KEY``; see :mod:`frontline.outcomes.pseudonym`).
         metrics_token: When set, ``/metrics`` of every server needs it as a bearer
@@ -72,6 +80,10 @@ class Settings:
     desk_secure_cookies: bool = False
     slack_api_url: str = "https://slack.com/api/"
     webchat_allowed_origins: tuple[str, ...] = ()
+    channel_secret: str | None = field(default=None, repr=False)
+    channel_secret_file: str | None = None
+    limits_policy_file: Path | None = None
+    trusted_proxy_hops: int = 0
     pseudonym_key: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)
 
@@ -104,6 +116,12 @@ class Settings:
                 for origin in (env.get("WEBCHAT_ALLOWED_ORIGINS") or "").split(",")
                 if origin.strip()
             ),
+            channel_secret=env.get("FRONTLINE_CHANNEL_SECRET") or None,
+            channel_secret_file=env.get("FRONTLINE_CHANNEL_SECRET_FILE") or None,
+            limits_policy_file=(
+                Path(env["FRONTLINE_LIMITS_POLICY"]) if env.get("FRONTLINE_LIMITS_POLICY") else None
+            ),
+            trusted_proxy_hops=int(env.get("FRONTLINE_TRUSTED_PROXY_HOPS") or 0),
             pseudonym_key=env.get("FRONTLINE_PSEUDONYM_KEY") or None,
             metrics_token=env.get("FRONTLINE_METRICS_TOKEN") or None,
         )

@@ -246,9 +246,13 @@
     priority.className = `badge ${entry.priority}`;
     priority.textContent = entry.priority;
     const customer = packet.customer || {};
+    // The channel and the id the customer's channel knows the conversation by.
+    const where = [entry.channel || packet.channel || "", entry.channel_conversation_id || ""]
+      .filter(Boolean)
+      .join(" ");
     $("entry-title").textContent = customer.verified
-      ? `${customer.name || "Verified customer"} · ${packet.channel || ""}`
-      : `Unverified customer · ${packet.channel || ""}`;
+      ? `${customer.name || "Verified customer"} · ${where}`
+      : `Unverified customer · ${where}`;
     const status = {
       pending: "Waiting for an agent",
       claimed: mine ? "You are on it" : `${entry.claimed_by} is on it`,

@@ -23,8 +23,17 @@ On top of Rasa's ``SlackInput`` (signature check with Slack's 5-minute replay wi
   channel remembers each conversation's Slack channel and thread, so the reply lands
   in the same conversation (for ``sender`` granularity in the customer's direct
   messages, never in ``SLACK_CHANNEL`` where other people would read it).
+* **reads every request defensively** (:mod:`~frontline.channels.slack_events`): after
+  the signature check the body is parsed with the same JSON limits as every channel
+  and each field's type and shape is checked; a body Slack would never send gets 400
+  ``{"error", "message"}`` (Rasa's channel answered some with 500).
 * **checks the text** like the other channels (control characters removed; a message
   over 2,000 characters is answered with a request to shorten it and not run).
+* **namespaces its conversations**: ``slack:<user>_<channel>`` inside Rasa
+  (:mod:`~frontline.channels.ids`), so no other channel can address them.
+* **limits each Slack user** (:mod:`~frontline.channels.admission`): past a rate limit,
+  or the cap on handoffs of unverified conversations for a new conversation, the
+  person is told so in the thread and the message is not run.
 """
 
 from __future__ import annotations
@@ -33,25 +42,38 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from frontline.channels.guard import check_message_text, clean_text
+from frontline.channels import ids
+from frontline.channels.admission import (
+    Admission,
+    RecordsResponses,
+    conversation_verified,
+    domain_texts,
+    load_limits,
+    run_message,
+)
+from frontline.channels.guard import Rejection, check_message_text, clean_text
 from frontline.channels.messages import speaker
+from frontline.channels.ratelimit import create_from_settings as create_limiter
+from frontline.channels.slack_events import SlackInbound, read_slack_request
 from frontline.channels.store import ChannelStore, MemoryChannelStore, create_from_settings
 from frontline.errors import ChannelStoreError
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+CHANNEL = "slack"
 DEFAULT_API_URL = "https://slack.com/api/"
 #: How long a delivery is remembered: Slack retries within minutes, the
 #: signature's replay window is 5 minutes.
@@ -61,56 +83,11 @@ ADDRESS_TTL_SECONDS = 30 * 24 * 3600.0
 NO_RETRY_HEADERS = {"X-Slack-No-Retry": "1"}
 
 
-def event_delivery_key(envelope: Mapping[str, Any]) -> str | None:
-    """Identifies the message an Events API request is about.
-
-    The Slack message itself (workspace, channel and ``ts``) rather than the event id:
-    a message that mentions the bot arrives as a ``message`` and an ``app_mention``
-    event with different event ids, but it is one message.
-    """
-    event = envelope.get("event")
-    event = event if isinstance(event, Mapping) else {}
-    team = envelope.get("team_id") or event.get("team") or ""
-    channel, ts = event.get("channel"), event.get("ts")
-    if channel and ts:
-        return f"slack:message:{team}:{channel}:{ts}"
-    event_id = envelope.get("event_id")
-    return f"slack:event:{event_id}" if event_id else None
-
-
-def action_delivery_key(payload: Mapping[str, Any]) -> str | None:
-    """Identifies one click on an interactive component (a button)."""
-    actions = payload.get("actions") or []
-    action = actions[0] if actions and isinstance(actions[0], Mapping) else {}
-    team = (payload.get("team") or {}).get("id") or ""
-    user = (payload.get("user") or {}).get("id") or ""
-    action_ts = action.get("action_ts")
-    if user and action_ts:
-        return f"slack:action:{team}:{user}:{action_ts}"
-    trigger = payload.get("trigger_id")
-    return f"slack:trigger:{trigger}" if trigger else None
-
-
-def delivery_key(request: Request) -> str | None:
-    """The delivery key of a (signature-checked) Slack request, None if it has none."""
-    content_type = request.headers.get("content-type")
-    if content_type == "application/json":
-        body = request.json
-        return event_delivery_key(body) if isinstance(body, Mapping) else None
-    if content_type == "application/x-www-form-urlencoded":
-        try:
-            payload = json.loads(request.form["payload"][0])
-        except (KeyError, IndexError, TypeError, ValueError):
-            return None
-        return action_delivery_key(payload) if isinstance(payload, Mapping) else None
-    return None
-
-
 def _address_key(conversation_id: str) -> str:
     return f"slack:address:{conversation_id}"
 
 
-class SlackOutput(SlackBot):
+class SlackOutput(RecordsResponses, SlackBot):
     """Rasa's Slack output, on a configurable Web API, finding its way without an event.
 
     Args:
@@ -149,8 +126,8 @@ class SlackOutput(SlackBot):
             if stored:
                 place = json.loads(stored)
                 return str(place["channel"]), place.get("thread_ts")
-        # Channel and thread granularity put them in the id: user_channel[_thread].
-        parts = conversation_id.split("_")
+        # Channel and thread granularity put them in the id: [slack:]user_channel[_thread].
+        parts = ids.split(conversation_id).channel_id.split("_")
         if len(parts) >= 2 and parts[1]:
             return parts[1], parts[2] if len(parts) > 2 and parts[2] else None
         # Sender granularity: the customer's direct messages with the app.
@@ -193,6 +170,7 @@ class SlackChannel(SlackInput):
         *,
         api_url: str = DEFAULT_API_URL,
         store: ChannelStore | None = None,
+        admission: Admission | None = None,
     ) -> None:
         super().__init__(
             slack_token,
@@ -212,11 +190,14 @@ class SlackChannel(SlackInput):
             )
         self.api_url = api_url
         self.store: ChannelStore = store or MemoryChannelStore()
+        settings = get_settings()
+        self.admission = admission or Admission(load_limits(settings), create_limiter(settings))
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._app: Any = None
 
     @classmethod
     def name(cls) -> str:
-        return "slack"
+        return CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SlackInput:
@@ -252,43 +233,70 @@ class SlackChannel(SlackInput):
     # -- input -----------------------------------------------------------------------
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+        webhook = Blueprint("slack_webhook", __name__)
 
-        @webhook.middleware("request")
-        async def authenticate(request: Request) -> HTTPResponse | None:
-            if request.method != "POST":
-                return None
-            if not self.is_request_from_slack_authentic(request):
-                logger.warning(
-                    "Refused a Slack request with a bad signature or a timestamp outside "
-                    "the 5-minute window (from %s)",
-                    request.ip,
-                )
-                return response.text(
-                    "Message is not properly signed with a valid X-Slack-Signature header",
-                    status=400,
-                )
-            if request.headers.get("content-type") == "application/json":
-                body = request.json
-                if isinstance(body, Mapping) and body.get("type") == "url_verification":
-                    # Slack expects the challenge back as text or {"challenge": ...}.
-                    return response.json({"challenge": body.get("challenge")})
-            return None
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.listener("before_server_start")
+        async def know_the_app(app: Any, _loop: Any) -> None:
+            self._app = app
+            self.admission.texts = domain_texts(app, CHANNEL)
+
+        # Streamed, so the body is read only up to the policy's ceiling.
+        @webhook.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request, on_new_message)
 
         return webhook
 
-    async def process_message(
+    async def receive(
+        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        """Authenticates and reads a Slack request, then runs its message once."""
+        limits = self.admission.policy.input
+        request.stream.request_max_size = limits.max_request_bytes
+        try:
+            await request.receive_body()
+        except PayloadTooLarge:
+            return _problem(Rejection(413, "request_too_large", "The request is too large."))
+        if not self.is_request_from_slack_authentic(request):
+            logger.warning(
+                "Refused a Slack request with a bad signature or a timestamp outside "
+                "the 5-minute window (from %s)",
+                request.ip,
+            )
+            return _problem(
+                Rejection(
+                    400,
+                    "invalid_signature",
+                    "Message is not properly signed with a valid X-Slack-Signature header",
+                )
+            )
+        inbound = read_slack_request(
+            request.headers.get("content-type"), request.body, self.slack_channel, limits
+        )
+        if isinstance(inbound, Rejection):
+            logger.warning("Refused a signed Slack request: %s", inbound.error)
+            return _problem(inbound)
+        if inbound.kind == "challenge":  # Slack expects {"challenge": ...} back
+            return response.json({"challenge": inbound.challenge})
+        if inbound.kind == "ignored":
+            logger.debug("Ignored a Slack request: %s", inbound.note)
+            return response.text("")
+        return await self.process_inbound(request, on_new_message, inbound)
+
+    async def process_inbound(
         self,
         request: Request,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        text: str,
-        sender_id: str | None,
-        metadata: dict[str, Any] | None,
-    ) -> Any:
+        inbound: SlackInbound,
+    ) -> HTTPResponse:
         """Runs a Slack message unless this delivery was already run (see module)."""
         retry = request.headers.get(self.retry_num_header)
         reason = request.headers.get(self.retry_reason_header)
-        key = delivery_key(request)
+        key = inbound.delivery_key
         if key is None and retry:
             logger.warning("Dropped Slack retry #%s (%s) that names no message", retry, reason)
             return response.text("", headers=NO_RETRY_HEADERS)
@@ -296,23 +304,59 @@ class SlackChannel(SlackInput):
             logger.info("Ignored Slack retry #%s (%s) of %s: already run", retry, reason, key)
             return response.text("", headers=NO_RETRY_HEADERS)
 
-        metadata = metadata or {}
-        out_channel = metadata.get("out_channel")
-        thread_id = metadata.get("thread_id") if self.use_threads else None
-        output = self.get_output_channel(out_channel, thread_id)
-        rejection = check_message_text(text)
-        if rejection is not None:
-            logger.info("Refused a Slack message from %s: %s", sender_id, rejection.error)
-            self._in_background(output.send_text_message(sender_id or "", rejection.message))
+        thread_id = inbound.thread_id if self.use_threads else None
+        conversation_id = ids.conversation_id(
+            CHANNEL, self._get_conversation_id(inbound.user, inbound.channel, inbound.thread_id)
+        )
+        output = self.get_output_channel(inbound.channel, thread_id)
+        text = self._sanitize_user_message(inbound.text, list(inbound.app_users))
+        problem = check_message_text(text, self.admission.policy.input)
+        if problem is None:
+            client = f"slack:{inbound.team}:{inbound.user}"
+            problem = await self.admission.check_client(client) or (
+                await self.admission.check_conversation(
+                    client, conversation_id, new=await self._first_message(conversation_id)
+                )
+            )
+        if problem is not None:
+            logger.info("Refused a Slack message in %s: %s", conversation_id, problem.error)
+            self._in_background(output.send_text_message(conversation_id, problem.message))
             return response.text("")
-        if sender_id and out_channel:
-            await self._remember_place(sender_id, out_channel, thread_id)
+        if inbound.channel:
+            await self._remember_place(conversation_id, inbound.channel, thread_id)
+        metadata = {
+            "out_channel": inbound.channel,
+            "thread_id": inbound.thread_id,
+            "users": list(inbound.app_users),
+        }
         message = UserMessage(
-            clean_text(text), output, sender_id, input_channel=self.name(), metadata=metadata
+            clean_text(text), output, conversation_id, input_channel=CHANNEL, metadata=metadata
         )
         # Slack wants an answer within 3 seconds: the message runs after we answer.
-        self._in_background(on_new_message(message))
+        self._in_background(self._run(on_new_message, message, client))
         return response.text("")
+
+    async def _run(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        message: UserMessage,
+        client: str,
+    ) -> None:
+        if not await run_message(on_new_message, message):
+            return
+        output = message.output_channel
+        responses = output.responses_sent if isinstance(output, RecordsResponses) else []
+        await self.admission.record_turn(
+            client, responses, lambda: conversation_verified(self._app, message.sender_id or "")
+        )
+
+    async def _first_message(self, conversation_id: str) -> bool:
+        """Whether this is the first message of the conversation this server has seen."""
+        try:
+            return await self.store.claim(f"slack:seen:{conversation_id}", ADDRESS_TTL_SECONDS)
+        except ChannelStoreError as exc:
+            logger.warning("Cannot tell whether %s is a new conversation: %s", conversation_id, exc)
+            return False
 
     async def _first_delivery(self, key: str) -> bool:
         try:
@@ -341,3 +385,7 @@ class SlackChannel(SlackInput):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("Handling a Slack message failed", exc_info=task.exception())
+
+
+def _problem(rejection: Rejection) -> HTTPResponse:
+    return response.json(rejection.as_json(), status=rejection.status)

@@ -9,14 +9,21 @@ say ``socketio``. What it does differently:
   (``output_channel=latest``), goes to that room. (Rasa 3.6 calls python-socketio's
   ``enter_room`` without awaiting it, which python-socketio 5.12+ made a coroutine: the
   tab never joins, and replies to a persistent session reach nobody.)
-* **A session id is a random 128-bit token the server issued.** A page may resume its
-  session after a reload by sending the id back in ``session_request``; anything that
-  is not such a token (say, a Slack user id, which is the conversation id of a Slack
-  conversation) gets a fresh session instead, so a web page can never attach itself to
-  another channel's conversation. Messages run in the session the socket joined,
-  whatever ``session_id`` they name.
-* **Text is checked** like the REST channel's (control characters removed; empty,
-  binary or over-long messages answered with ``{"error", "text"}`` and not run).
+* **A session is a secret the server issued.** ``session_confirm`` carries
+  ``{"session_id": <token>, "conversation_id": "socketio:<32 hex digits>"}``: the
+  conversation id is random, the token is that id signed by the server
+  (:mod:`~frontline.channels.sessions`). A page resumes its conversation after a
+  reload by sending the token back in ``session_request``; anything else (an old
+  32-digit session id, a Slack user id, a forged or foreign token) gets a new
+  conversation, so a page can never attach itself to a conversation it was not given,
+  in this channel or another. Messages run in the conversation the socket joined,
+  whatever ``session_id`` they name. Agents see the conversation id, never the token.
+* **Everything a page sends is checked** like the REST channel's input
+  (:mod:`~frontline.channels.guard`: text, metadata, encoding, size; JSON is decoded
+  with a depth limit, :data:`SAFE_JSON`), and limited like it
+  (:mod:`~frontline.channels.admission`). A refused message is answered with a
+  ``bot_uttered`` ``{"text", "error"}`` on the same connection, which stays open, and
+  is not run.
 * **Who speaks is passed on.** A message whose metadata says ``"sender": "agent"``
   (an agent's reply from the desk) reaches the page with ``sender`` and ``agent_name``,
   so the page can show that a person is writing.
@@ -32,8 +39,9 @@ say ``socketio``. What it does differently:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import re
+import types
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,35 +52,104 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncRedisManager, AsyncServer, packet
 
-from frontline.channels.guard import check_message_text, clean_text
+from frontline.channels import ids
+from frontline.channels.admission import (
+    Admission,
+    RecordsResponses,
+    Refusal,
+    client_address,
+    conversation_verified,
+    domain_texts,
+    load_limits,
+    run_message,
+)
+from frontline.channels.guard import (
+    DEFAULT_LIMITS,
+    Rejection,
+    check_message_text,
+    check_metadata,
+    clean_text,
+    loads_bounded,
+)
 from frontline.channels.messages import speaker
+from frontline.channels.ratelimit import create_from_settings as create_limiter
+from frontline.channels.sessions import SessionSigner, signer_from_settings
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-SESSION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+CHANNEL = "socketio"
 #: The Redis pub/sub channel the Rasa servers share the web chat's messages on.
 REDIS_CHANNEL = "frontline:socketio"
+#: The event a packet that is not acceptable JSON becomes (see :data:`SAFE_JSON`).
+INVALID_PACKET_EVENT = "frontline_invalid_packet"
 
 
-def new_session_id() -> str:
-    """A fresh session id: 128 random bits as 32 lower-case hex digits."""
-    return uuid.uuid4().hex
+def _loads(text: str | bytes, *args: Any, **kwargs: Any) -> Any:
+    """Decodes a socket.io packet's JSON with a depth limit.
+
+    python-socketio decodes every packet with ``json.loads`` before any handler runs, so
+    JSON nested thousands deep would reach Python's recursive decoder. What cannot be
+    decoded safely becomes an event of its own, which the channel answers with an error
+    on the same connection.
+    """
+    try:
+        return loads_bounded(text, DEFAULT_LIMITS.max_json_depth)
+    except ValueError:
+        return [INVALID_PACKET_EVENT, {"error": "invalid_json"}]
 
 
-def valid_session_id(value: Any) -> str | None:
-    """``value`` if it has the shape of an issued session id, else None."""
-    return value if isinstance(value, str) and SESSION_ID_RE.match(value) else None
+#: The JSON module given to python-socketio (it needs ``dumps`` and ``loads``).
+SAFE_JSON = types.SimpleNamespace(dumps=json.dumps, loads=_loads)
 
 
-class WebChatOutput(SocketIOOutput):
+class SafePacket(packet.Packet):
+    """python-socketio's packet, turning what a page never sends into one event we answer.
+
+    Garbage on the socket (an unknown packet type, a binary packet, which would make
+    every later message of the connection an "attachment", an event whose name is not
+    a string) raised inside python-socketio: a traceback per packet, and a connection
+    stuck after a binary one. Such packets become :data:`INVALID_PACKET_EVENT`.
+    """
+
+    json = SAFE_JSON
+
+    def __init__(self, *args: Any, encoded_packet: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+        if encoded_packet is not None and not encoded_packet:  # an empty message
+            self._refuse()
+
+    def _refuse(self) -> None:
+        self.packet_type, self.id = packet.EVENT, None
+        self.data = [INVALID_PACKET_EVENT, {"error": "invalid_packet"}]
+
+    def decode(self, encoded_packet: Any) -> int:
+        try:
+            attachments = super().decode(encoded_packet)
+        except (ValueError, TypeError, IndexError):
+            attachments = -1
+        accepted = (packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK)
+        event_named = self.packet_type != packet.EVENT or (
+            isinstance(self.data, list) and bool(self.data) and isinstance(self.data[0], str)
+        )
+        if attachments != 0 or self.packet_type not in accepted or not event_named:
+            self._refuse()
+        return 0
+
+
+def new_conversation_id() -> str:
+    """A fresh web chat conversation: ``socketio:`` and 128 random bits in hex."""
+    return ids.conversation_id(CHANNEL, uuid.uuid4().hex)
+
+
+class WebChatOutput(RecordsResponses, SocketIOOutput):
     """Rasa's socket.io output, telling the page when a human agent writes."""
 
     @classmethod
     def name(cls) -> str:
-        return "socketio"
+        return CHANNEL
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in text.strip().split("\n\n"):
@@ -94,11 +171,12 @@ class WebChatOutput(SocketIOOutput):
 
 
 class WebChatInput(SocketIOInput):
-    """Rasa's ``socketio`` channel with working, server-issued sessions (see module).
+    """Rasa's ``socketio`` channel with server-issued, signed sessions (see module).
 
     Takes Rasa's arguments, plus ``allowed_origins`` (the pages that may connect;
-    empty: every page), ``redis_url`` (share messages with the other Rasa servers) and
-    ``redis_channel`` (the pub/sub channel they share).
+    empty: every page), ``redis_url`` (share messages with the other Rasa servers),
+    ``redis_channel`` (the pub/sub channel they share), ``signer`` (the session
+    tokens), ``admission`` (the limits) and ``trusted_proxy_hops``.
     """
 
     def __init__(
@@ -107,16 +185,23 @@ class WebChatInput(SocketIOInput):
         allowed_origins: list[str] | None = None,
         redis_url: str | None = None,
         redis_channel: str = REDIS_CHANNEL,
+        signer: SessionSigner,
+        admission: Admission,
+        trusted_proxy_hops: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.allowed_origins = list(allowed_origins or [])
         self.redis_url = redis_url
         self.redis_channel = redis_channel
+        self.signer = signer
+        self.admission = admission
+        self.trusted_proxy_hops = trusted_proxy_hops
+        self._app: Any = None
 
     @classmethod
     def name(cls) -> str:
-        return "socketio"
+        return CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatInput:
@@ -140,6 +225,9 @@ class WebChatInput(SocketIOInput):
                 else list(settings.webchat_allowed_origins)
             ),
             redis_url=settings.redis_url,
+            signer=signer_from_settings(settings),
+            admission=Admission(load_limits(settings), create_limiter(settings)),
+            trusted_proxy_hops=settings.trusted_proxy_hops,
         )
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -156,15 +244,32 @@ class WebChatInput(SocketIOInput):
         # An empty list switches python-engineio's origin check off (every page may
         # connect), as in Rasa; a list of origins is enforced on the WebSocket too.
         sio = AsyncServer(
-            async_mode="sanic", cors_allowed_origins=self.allowed_origins, client_manager=manager
+            async_mode="sanic",
+            cors_allowed_origins=self.allowed_origins,
+            client_manager=manager,
+            serializer=SafePacket,
+            json=SAFE_JSON,
+            max_http_buffer_size=self.admission.policy.input.max_request_bytes,
         )
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
 
+        async def refuse(sid: str, problem: Rejection | Refusal) -> None:
+            """Answers on the same connection, which stays open; nothing runs."""
+            body: dict[str, Any] = {"text": problem.message, "error": problem.error}
+            if isinstance(problem, Refusal):
+                body["retry_after"] = problem.retry_seconds
+            await sio.emit(self.bot_message_evt, body, room=sid, namespace=namespace)
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.listener("before_server_start")
+        async def know_the_app(app: Any, _loop: Any) -> None:
+            self._app = app
+            self.admission.texts = domain_texts(app, CHANNEL)
 
         @webhook.listener("before_server_stop")
         async def stop_sockets(_app: Any, _loop: Any) -> None:
@@ -175,7 +280,14 @@ class WebChatInput(SocketIOInput):
                 listener.cancel()
 
         @sio.on("connect", namespace=namespace)
-        async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
+        async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
+            request = environ.get("sanic.request")
+            client = "ip:" + client_address(
+                getattr(request, "ip", None),
+                request.headers.get("x-forwarded-for") if request is not None else None,
+                self.trusted_proxy_hops,
+            )
+            await sio.save_session(sid, {"client": client}, namespace=namespace)
             if not self.jwt_key:
                 return True
             token = auth.get("token") if isinstance(auth, dict) else None
@@ -183,7 +295,7 @@ class WebChatInput(SocketIOInput):
                 rasa.core.channels.channel.decode_bearer_token(
                     token, self.jwt_key, self.jwt_algorithm
                 )
-                if token
+                if isinstance(token, str)
                 else None
             )
             if not payload:
@@ -191,49 +303,105 @@ class WebChatInput(SocketIOInput):
             return bool(payload)
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None, *_: Any) -> None:
+            session = await sio.get_session(sid, namespace=namespace)
+            refusal = await self.admission.check_client(session.get("client", "ip:unknown"))
+            if refusal is not None:
+                await refuse(sid, refusal)
+                return
             requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = valid_session_id(requested) or new_session_id()
-            if requested and requested != session_id:
-                logger.info("Web chat %s asked for an unknown kind of session id: new one", sid)
-            previous = (await sio.get_session(sid, namespace=namespace)).get("session_id")
-            if previous and previous != session_id:
+            conversation_id = self.signer.conversation_of(requested)
+            new = conversation_id is None or ids.split(conversation_id).channel != CHANNEL
+            if new:
+                if requested:
+                    logger.info("Web chat %s sent a session it was not given: new one", sid)
+                conversation_id = new_conversation_id()
+            previous = session.get("conversation_id")
+            if previous and previous != conversation_id:
                 await sio.leave_room(sid, previous, namespace=namespace)
-            await sio.enter_room(sid, session_id, namespace=namespace)
-            await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            await sio.enter_room(sid, conversation_id, namespace=namespace)
+            token = self.signer.issue(conversation_id)
+            await sio.save_session(
+                sid,
+                {**session, "conversation_id": conversation_id, "token": token, "new": new},
+                namespace=namespace,
+            )
+            await sio.emit(
+                "session_confirm",
+                {"session_id": token, "conversation_id": conversation_id},
+                room=sid,
+                namespace=namespace,
+            )
+
+        @sio.on(INVALID_PACKET_EVENT, namespace=namespace)
+        async def invalid_packet(sid: str, data: Any = None, *_: Any) -> None:
+            error = data.get("error") if isinstance(data, dict) else None
+            error = error if error in ("invalid_json", "invalid_packet") else "invalid_packet"
+            logger.info("Refused a web chat packet: %s", error)
+            await refuse(sid, Rejection(400, error, "That message could not be read."))
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: str, data: Any) -> None:
-            session_id = (await sio.get_session(sid, namespace=namespace)).get("session_id")
-            if not session_id:
-                logger.warning("Ignored a web chat message sent before session_request")
-                return
-            if not isinstance(data, dict):
-                data = {}
-            named = data.get("session_id")
-            if named and named != session_id:
-                logger.warning("Ignored a web chat message naming another session")
-                return
-            text = data.get("message")
-            rejection = check_message_text(text)
-            if rejection is not None:
-                logger.info("Refused a web chat message: %s", rejection.error)
-                await sio.emit(
-                    self.bot_message_evt,
-                    {"text": rejection.message, "error": rejection.error},
-                    room=sid,
-                    namespace=namespace,
+        async def handle_message(sid: str, data: Any = None, *_: Any) -> None:
+            session = await sio.get_session(sid, namespace=namespace)
+            conversation_id = session.get("conversation_id")
+            if not conversation_id:
+                logger.info("Refused a web chat message sent before session_request")
+                await refuse(
+                    sid, Rejection(400, "no_session", "Please reload the page to start the chat.")
                 )
                 return
+            problem = self._check(data, session)
+            if problem is None:
+                client = session.get("client", "ip:unknown")
+                problem = await self.admission.check_client(client) or (
+                    await self.admission.check_conversation(
+                        client, conversation_id, new=bool(session.get("new"))
+                    )
+                )
+            if problem is not None:
+                logger.info("Refused a web chat message: %s", problem.error)
+                await refuse(sid, problem)
+                return
+            if session.get("new"):
+                await sio.save_session(sid, {**session, "new": False}, namespace=namespace)
+            output = WebChatOutput(sio, self.bot_message_evt)
             metadata = data.get(self.metadata_key)
             message = UserMessage(
-                clean_text(text),
-                WebChatOutput(sio, self.bot_message_evt),
-                session_id,
-                input_channel=self.name(),
-                metadata=metadata if isinstance(metadata, dict) else {},
+                clean_text(data["message"]),
+                output,
+                conversation_id,
+                input_channel=CHANNEL,
+                metadata=dict(metadata or {}),
             )
-            await on_new_message(message)
+            if not await run_message(on_new_message, message):
+                await refuse(
+                    sid,
+                    Rejection(
+                        503,
+                        "unavailable",
+                        "The assistant could not handle your message just now; "
+                        "please try again.",
+                    ),
+                )
+                return
+            await self.admission.record_turn(
+                session.get("client", "ip:unknown"),
+                output.responses_sent,
+                lambda: conversation_verified(self._app, conversation_id),
+            )
 
         return webhook
+
+    def _check(self, data: Any, session: dict[str, Any]) -> Rejection | None:
+        """The message's own checks: shape, the session it names, text, metadata."""
+        if not isinstance(data, dict):
+            return Rejection(400, "invalid_message", "A message must be a JSON object.")
+        named = data.get("session_id")
+        if named and named not in (session.get("token"), session.get("conversation_id")):
+            return Rejection(
+                403, "session_mismatch", "This message names a conversation of someone else."
+            )
+        limits = self.admission.policy.input
+        return check_message_text(data.get("message"), limits) or check_metadata(
+            data.get(self.metadata_key), limits
+        )

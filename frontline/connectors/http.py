@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from frontline.errors import BackendRejected, BackendUnavailable, NotFound
 
@@ -41,6 +42,10 @@ class JsonServiceClient:
             self._session_loop = loop
         return self._session
 
+    def _url(self, path: str) -> str | URL:
+        """The URL of ``path`` (clients whose paths are already encoded return a ``URL``)."""
+        return f"{self.base_url}{path}"
+
     async def close(self) -> None:
         """Closes the session of the current loop."""
         if self._session is not None and not self._session.closed:
@@ -63,7 +68,7 @@ class JsonServiceClient:
             NotFound: the service answered 404.
             BackendRejected: the service answered another 4xx.
         """
-        url = f"{self.base_url}{path}"
+        url = self._url(path)
         try:
             async with self._get_session().request(
                 method, url, json=json, params=params, headers=headers

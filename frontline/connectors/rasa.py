@@ -1,11 +1,20 @@
 """Connector to the Rasa server's HTTP API (``rasa run --enable-api --auth-token ...``).
 
 The agent desk uses it to read a conversation and to write into it while a human
-has it: an agent's reply is a ``bot`` event appended with ``execute_side_effects``
-and ``output_channel=latest``, so Rasa both records it in the tracker and sends it
-through the customer's channel when that channel can send outside a request
-(socket.io, Slack); REST clients see it in the tracker. Appending events works on a
-paused conversation, which is why replies and the hand-back (``resume``) use it.
+has it: an agent's reply is a ``bot`` event appended with ``execute_side_effects``,
+so Rasa both records it in the tracker and sends it through the customer's channel
+when that channel can send outside a request (socket.io, Slack); REST clients see it
+in the tracker. The channel is the conversation's own, named by its id's namespace
+(``slack:…`` goes out on Slack), never Rasa's "latest input channel", which a caller
+could once claim; only conversations stored before namespaces use ``latest``.
+Appending events works on a paused conversation, which is why replies and the
+hand-back (``resume``) use it.
+
+Conversation ids go into the URL path through
+:func:`frontline.channels.ids.path_segment`: Rasa takes the path segment as the id
+without decoding it, so namespaced ids (URL-safe by construction) are sent as they
+are and Rasa reads back exactly the stored id, whatever characters the customer's id
+had.
 
 The token travels as the ``token`` query parameter, the only way Rasa accepts a
 static token; it is never logged.
@@ -16,15 +25,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
+from yarl import URL
+
+from frontline.channels import ids
 from frontline.connectors.http import JsonServiceClient
 from frontline.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
 #: ``output_channel`` value asking Rasa for the channel the customer wrote from last.
-LATEST_CHANNEL = "latest"
+LATEST_CHANNEL = ids.LATEST
 
 
 class RasaClient(JsonServiceClient):
@@ -53,6 +64,11 @@ class RasaClient(JsonServiceClient):
     def __repr__(self) -> str:
         return f"RasaClient({self.base_url!r})"
 
+    def _url(self, path: str) -> URL:
+        # Sent byte for byte: left to itself, aiohttp's URL handling decodes some
+        # escapes (%2C becomes a comma), and Rasa would read another conversation id.
+        return URL(f"{self.base_url}{path}", encoded=True)
+
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's tracker with the events since its last restart.
 
@@ -71,7 +87,7 @@ class RasaClient(JsonServiceClient):
         conversation_id: str,
         events: Sequence[Mapping[str, Any]],
         *,
-        output_channel: str = LATEST_CHANNEL,
+        output_channel: str | None = None,
         execute_side_effects: bool = True,
     ) -> dict[str, Any]:
         """Appends events to the conversation and returns its new tracker.
@@ -79,8 +95,8 @@ class RasaClient(JsonServiceClient):
         Args:
             conversation_id: The Rasa sender id.
             events: Events in Rasa's JSON form, e.g. ``{"event": "bot", "text": "..."}``.
-            output_channel: The channel bot messages go out on (``latest``: the one
-                the customer wrote from last).
+            output_channel: The channel bot messages go out on; by default the
+                conversation's own (:func:`frontline.channels.ids.output_channel`).
             execute_side_effects: Send the ``bot`` events through the output channel.
 
         Raises:
@@ -90,7 +106,7 @@ class RasaClient(JsonServiceClient):
         params = {
             "token": self._token,
             "include_events": "NONE",
-            "output_channel": output_channel,
+            "output_channel": output_channel or ids.output_channel(conversation_id),
             "execute_side_effects": "true" if execute_side_effects else "false",
         }
         return await self.request(
@@ -108,6 +124,4 @@ class RasaClient(JsonServiceClient):
 
 
 def _conversation_path(conversation_id: str, tail: str) -> str:
-    if not conversation_id:
-        raise ValueError("conversation_id must not be empty")
-    return f"/conversations/{quote(conversation_id, safe='')}/{tail}"
+    return f"/conversations/{ids.path_segment(conversation_id)}/{tail}"

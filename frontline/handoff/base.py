@@ -89,7 +89,10 @@ class HandoffQueue(Backend, abc.ABC):
 
         Returns:
             The entry id. Enqueuing a packet whose ``handoff_id`` is already on the
-            queue adds nothing and returns the original entry's id.
+            queue adds nothing and returns the original entry's id; so does enqueuing
+            for a conversation that has an entry pending or claimed (at most one open
+            handoff per conversation: a customer restarting and asking again cannot
+            queue twice).
 
         Raises:
             PacketInvalid: The packet lacks the ids or cannot be serialised to JSON.

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from frontline.channels import ids
 from frontline.handoff.entry import QueueEntry
 from frontline.masking import mask_email, mask_text
 from frontline.patterns import CARD_IN_TEXT_RE, EMAIL_IN_TEXT_RE
@@ -29,14 +30,17 @@ def entry_card(entry: QueueEntry, now: datetime) -> dict[str, Any]:
     customer = packet.get("customer") if isinstance(packet.get("customer"), Mapping) else {}
     reason = packet.get("reason") if isinstance(packet.get("reason"), Mapping) else {}
     summary = str(packet.get("summary") or "")
+    conversation = ids.split(entry.conversation_id)
     if len(summary) > SUMMARY_PREVIEW_LENGTH:
         summary = summary[: SUMMARY_PREVIEW_LENGTH - 1].rstrip() + "…"
     return {
         "entry_id": entry.entry_id,
         "conversation_id": entry.conversation_id,
+        # The id the customer's channel knows the conversation by (``rest:jane`` → jane).
+        "channel_conversation_id": conversation.channel_id,
         "status": entry.status,
         "priority": entry.priority,
-        "channel": packet.get("channel"),
+        "channel": packet.get("channel") or conversation.channel,
         "reason": reason.get("code"),
         "summary": summary,
         "customer": {

@@ -174,6 +174,15 @@ class SqlHandoffQueue(HandoffQueue):
             if existing is not None:
                 logger.info("Handoff %s is already queued as %s", handoff_id, existing)
                 return existing
+            # One open handoff per conversation (Rasa's lock serialises a conversation's turns).
+            open_entry = self._open_entry_of(conversation_id)
+            if open_entry is not None:
+                logger.info(
+                    "Conversation %s has handoff %s open: not queued again",
+                    conversation_id,
+                    open_entry,
+                )
+                return open_entry
             entry_id = uuid.uuid4().hex
             try:
                 with session_scope(self._url) as session:
@@ -358,6 +367,15 @@ class SqlHandoffQueue(HandoffQueue):
 
     def _select(self) -> sa.sql.Select:
         return sa.select(_table).where(_table.c.queue_name == self._queue_name)
+
+    def _open_entry_of(self, conversation_id: str) -> str | None:
+        query = sa.select(_table.c.entry_id).where(
+            _table.c.queue_name == self._queue_name,
+            _table.c.conversation_id == conversation_id,
+            _table.c.status.in_((PENDING, CLAIMED)),
+        )
+        with session_scope(self._url) as session:
+            return session.execute(query.limit(1)).scalar_one_or_none()
 
     def _entry_id_for(self, handoff_id: str) -> str | None:
         query = sa.select(_table.c.entry_id).where(

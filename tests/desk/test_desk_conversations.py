@@ -186,13 +186,15 @@ class WebChatCustomer:
 
     def __init__(self, url: str) -> None:
         self.client = socketio.Client(reconnection=False)
-        self.confirmed: queue.Queue[str] = queue.Queue()
+        self.confirmed: queue.Queue[dict[str, str]] = queue.Queue()
         self.received: queue.Queue[dict[str, Any]] = queue.Queue()
         self.client.on("session_confirm", self.confirmed.put)
         self.client.on("bot_uttered", self.received.put)
         self.client.connect(url, transports=["websocket"], wait_timeout=WAIT)
         self.client.emit("session_request", {"session_id": None})
-        self.session_id = self.confirmed.get(timeout=WAIT)
+        session = self.confirmed.get(timeout=WAIT)
+        self.session_id = session["session_id"]  # the token only this page holds
+        self.conversation_id = session["conversation_id"]  # what agents see
 
     def say(self, text: str) -> None:
         self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
@@ -215,7 +217,7 @@ def test_a_web_chat_customer_gets_the_agents_reply_pushed(
     try:
         customer.say("I want to talk to a human")
         customer.wait_for("human colleague")
-        [entry] = wait_until(lambda: stack.queue.find_by_conversation(customer.session_id))
+        [entry] = wait_until(lambda: stack.queue.find_by_conversation(customer.conversation_id))
         ben = desk.agents["ben"]
         ben.ok("POST", f"/api/entries/{entry.entry_id}/claim")
 

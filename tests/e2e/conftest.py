@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import requests
 
+from frontline.channels.ids import conversation_id
+from frontline.channels.sessions import TOKEN_HEADER
 from frontline.handoff.queue import HandoffQueue, create
 from tests.support.browser import browser  # noqa: F401 - headless Chromium for e2e tests
 from tests.support.fake_slack import FakeSlack, SlackSender
@@ -67,19 +69,38 @@ class Stack:
 
 @dataclass
 class Conversation:
-    """One customer talking to the assistant over the REST channel."""
+    """One customer talking to the assistant over the REST channel.
+
+    ``customer_id`` is what the customer's client sends as ``sender``; :attr:`sender` is
+    the conversation's id inside Rasa (``rest:<customer_id>``: the tracker, the queue,
+    the audit trail). The client keeps the session token of the first answer and sends
+    it with every later message, as REST clients must.
+    """
 
     stack: Stack
-    sender: str
+    customer_id: str
     replies: list[dict[str, Any]] = field(default_factory=list)
+    session_token: str | None = None
+
+    @property
+    def sender(self) -> str:
+        return conversation_id("rest", self.customer_id)
+
+    def post(self, text: str) -> requests.Response:
+        """Sends a message as the customer's client does; returns the raw answer."""
+        headers = {TOKEN_HEADER: self.session_token} if self.session_token else {}
+        response = requests.post(
+            f"{self.stack.rasa.url}/webhooks/rest/webhook",
+            json={"sender": self.customer_id, "message": text},
+            headers=headers,
+            timeout=60,
+        )
+        self.session_token = response.headers.get(TOKEN_HEADER) or self.session_token
+        return response
 
     def say(self, text: str) -> list[str]:
         """Sends a message; returns the texts of the assistant's replies."""
-        response = requests.post(
-            f"{self.stack.rasa.url}/webhooks/rest/webhook",
-            json={"sender": self.sender, "message": text},
-            timeout=60,
-        )
+        response = self.post(text)
         response.raise_for_status()
         self.replies = response.json()
         return [reply.get("text", "") for reply in self.replies]

@@ -144,10 +144,12 @@ def test_bad_input_gets_a_clear_answer_and_loses_nothing(stack):
 
     malformed = requests.post(webhook, data=b"{not json", timeout=10)
     assert malformed.status_code == 400 and malformed.json()["error"] == "invalid_json"
-    huge = requests.post(webhook, json={"sender": chat.sender, "message": "x" * 50_000}, timeout=30)
+    huge = requests.post(
+        webhook, json={"sender": chat.customer_id, "message": "x" * 50_000}, timeout=30
+    )
     assert huge.status_code == 413 and huge.json()["error"] == "message_too_long"
     binary = requests.post(
-        webhook, json={"sender": chat.sender, "message": "\x00\x01\x02\x03\x04"}, timeout=10
+        webhook, json={"sender": chat.customer_id, "message": "\x00\x01\x02\x03\x04"}, timeout=10
     )
     assert binary.status_code == 400 and binary.json()["error"] == "binary_message"
 

@@ -74,7 +74,13 @@ class ChatPage:
 
     @property
     def session_id(self) -> str:
+        """The session token the page keeps (the secret that continues the conversation)."""
         return str(self.driver.execute_script("return FrontlineChat.sessionId()"))
+
+    @property
+    def conversation_id(self) -> str:
+        """The conversation's id in Rasa, the queue and the desk."""
+        return str(self.driver.execute_script("return FrontlineChat.conversationId()"))
 
     def messages(self, kind: str = "bot") -> list[str]:
         items = self.driver.find_elements(By.CSS_SELECTOR, f".fl-from-{kind} .fl-bubble")
@@ -176,9 +182,10 @@ def test_a_customer_checks_cancels_and_reaches_a_person_in_the_browser(
     page.screenshot("confirmation")
 
     # A reload keeps the conversation: transcript, buttons and session.
-    session_id = page.session_id
+    session_id, conversation_id = page.session_id, page.conversation_id
+    assert conversation_id.startswith("socketio:") and conversation_id in session_id
     page.reload()
-    assert page.session_id == session_id
+    assert page.session_id == session_id and page.conversation_id == conversation_id
     assert prompt in page.messages()
     assert page.messages("user")[:2] == ["Where is my order?", "jane.doe@example.com"]
     page.screenshot("reloaded")
@@ -193,7 +200,7 @@ def test_a_customer_checks_cancels_and_reaches_a_person_in_the_browser(
     browser.find_element(By.CSS_SELECTOR, ".fl-human").click()
     page.wait_for("human colleague")
     page.screenshot("handed-off")
-    [entry] = stack.queue.find_by_conversation(session_id)
+    [entry] = stack.queue.find_by_conversation(conversation_id)
     packet = entry.packet
     assert packet["channel"] == "socketio" and packet["reason"]["code"] == "customer_request"
     assert packet["customer"]["customer_id"] == "C1001"
@@ -202,7 +209,7 @@ def test_a_customer_checks_cancels_and_reaches_a_person_in_the_browser(
     # The agent's reply arrives in the same window, marked as a person, as plain text.
     agent_says(
         stack,
-        session_id,
+        conversation_id,
         "Hi Jane, Sam here. Your parcel: https://tracking.example.com/ups/1Z999 "
         '<img src=x onerror="window.pwned=1">',
         "Sam",
@@ -216,7 +223,7 @@ def test_a_customer_checks_cancels_and_reaches_a_person_in_the_browser(
     assert labels == ["Sam · human agent"]
     page.screenshot("agent-reply")
 
-    conversation = tracker(stack, session_id)
+    conversation = tracker(stack, conversation_id)
     users = [e for e in conversation["events"] if e["event"] == "user"]
     assert {e["input_channel"] for e in users} == {"socketio"}
     cancels = [e for e in conversation["events"] if e.get("name") == "action_cancel_order"]
@@ -232,7 +239,7 @@ def test_the_same_customer_on_the_web_and_on_slack_is_one_crm_customer(
     page.say("omar.haddad@example.com", expect="order numbers")
     page.say("10001", expect="you're verified")
     page.screenshot("web-verified")
-    web_conversation = page.session_id
+    web_conversation = page.conversation_id
     assert tracker(stack, web_conversation)["slots"]["customer_id"] == "C1002"
 
     omar = SlackCustomer(

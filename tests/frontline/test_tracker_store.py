@@ -267,3 +267,23 @@ async def test_the_latest_event_of_a_conversation_is_found_by_an_index(fresh_sql
     assert (await again.retrieve("long")).events[-1] == ActionExecuted("action_listen")
     for each in (store, again):
         each.engine.dispose()
+
+
+async def test_a_sender_id_the_database_cannot_encode_fails_that_message_not_the_server(store):
+    """Rasa's own session scope turns any ValueError into ``sys.exit``: a lone surrogate
+    in a sender id (a UnicodeEncodeError) stopped the whole server (issue 16, finding 1)."""
+    with pytest.raises(Exception) as raised:
+        await store.retrieve("\ud800")
+    assert not isinstance(raised.value, SystemExit)
+
+
+async def test_a_missing_database_schema_is_still_a_configuration_error(store, monkeypatch):
+    from frontline.errors import ConfigurationError
+    from frontline.stores import tracker_store
+
+    def missing_schema(session):
+        raise ValueError("frontline_missing")
+
+    monkeypatch.setattr(tracker_store, "ensure_schema_exists", missing_schema)
+    with pytest.raises(ConfigurationError, match="frontline_missing"):
+        await store.retrieve("anyone")

@@ -80,13 +80,30 @@ def test_unknown_ids_find_nothing(queue: HandoffQueue) -> None:
 def test_find_by_conversation_returns_only_that_conversation(queue: HandoffQueue) -> None:
     first = queue.enqueue(make_packet("a" * 24, "conv-1"))
     queue.enqueue(make_packet("b" * 24, "conv-2"))
-    second = queue.enqueue(make_packet("c" * 24, "conv-1"))
     queue.claim(first, "agent-1")
+    queue.resolve(first, "agent-1", "resolved")
+    second = queue.enqueue(make_packet("c" * 24, "conv-1"))
 
     found = queue.find_by_conversation("conv-1")
 
     assert [entry.entry_id for entry in found] == [first, second]
-    assert [entry.status for entry in found] == ["claimed", "pending"]
+    assert [entry.status for entry in found] == ["resolved", "pending"]
+
+
+def test_a_conversation_holds_at_most_one_open_handoff(queue: HandoffQueue) -> None:
+    first = queue.enqueue(make_packet("a" * 24, "conv-1"))
+    # The customer restarts the paused conversation and asks again, twice.
+    again = queue.enqueue(make_packet("b" * 24, "conv-1"))
+    queue.claim(first, "agent-1")
+    while_claimed = queue.enqueue(make_packet("c" * 24, "conv-1"))
+    other = queue.enqueue(make_packet("d" * 24, "conv-2"))
+
+    assert again == while_claimed == first and other != first
+    assert [entry.entry_id for entry in queue.find_by_conversation("conv-1")] == [first]
+    queue.resolve(first, "agent-1", "resolved")
+    later = queue.enqueue(make_packet("e" * 24, "conv-1"))  # a new handoff once it is closed
+    assert later != first
+    assert [e.status for e in queue.find_by_conversation("conv-1")] == ["resolved", "pending"]
 
 
 def test_duplicate_handoff_id_is_enqueued_once(queue: HandoffQueue) -> None:

@@ -15,11 +15,8 @@ import time
 
 import pytest
 
-from frontline.channels.slack import (
-    SlackChannel,
-    action_delivery_key,
-    event_delivery_key,
-)
+from frontline.channels.slack import SlackChannel
+from frontline.channels.slack_events import read_event, read_interaction
 from frontline.channels.store import MemoryChannelStore
 from frontline.settings import Settings
 
@@ -196,23 +193,22 @@ def test_a_retried_button_click_runs_once(slack_app):
     assert app.send(click).status_code == 200
     assert app.send(retried).status_code == 200
     [message] = app.server.wait_for_messages(1)
-    assert message.text == "/affirm" and message.sender_id == f"{USER}_{DM}"
+    assert message.text == "/affirm" and message.sender_id == f"slack:{USER}_{DM}"
     assert len(app.server.messages) == 1
 
 
 def test_delivery_keys_name_the_message_or_the_click():
-    envelope = {
-        "team_id": "T1",
-        "event_id": "Ev1",
-        "event": {"type": "message", "channel": "D1", "ts": "1.000100"},
-    }
-    assert event_delivery_key(envelope) == "slack:message:T1:D1:1.000100"
-    assert event_delivery_key({"event_id": "Ev1", "event": {}}) == "slack:event:Ev1"
-    assert event_delivery_key({}) is None
-    click = {"team": {"id": "T1"}, "user": {"id": "U1"}, "actions": [{"action_ts": "2.5"}]}
-    assert action_delivery_key(click) == "slack:action:T1:U1:2.5"
-    assert action_delivery_key({"trigger_id": "t1", "actions": []}) == "slack:trigger:t1"
-    assert action_delivery_key({"actions": []}) is None
+    event = {"type": "message", "user": "U1", "text": "hi", "channel": "D1", "channel_type": "im"}
+    envelope = {"team_id": "T1", "event_id": "Ev1", "event": event | {"ts": "1.000100"}}
+    assert read_event(envelope, None).delivery_key == "slack:message:T1:D1:1.000100"
+    assert read_event({"event_id": "Ev1", "event": event}, None).delivery_key == "slack:event:Ev1"
+    assert read_event({"event": event}, None).delivery_key is None
+    button = {"type": "button", "value": "/affirm"}
+    click = {"team": {"id": "T1"}, "user": {"id": "U1"}, "actions": [button | {"action_ts": "2.5"}]}
+    assert read_interaction(click).delivery_key == "slack:action:T1:U1:2.5"
+    trigger = {"trigger_id": "t1", "user": {"id": "U1"}, "actions": [button]}
+    assert read_interaction(trigger).delivery_key == "slack:trigger:t1"
+    assert read_interaction({"user": {"id": "U1"}, "actions": [button]}).delivery_key is None
 
 
 def test_the_delivery_memory_is_shared_by_channels_on_one_store(slack_app):
@@ -241,7 +237,7 @@ def test_sender_granularity_is_one_conversation_per_person(slack_app):
     app = slack_app(conversation_granularity="sender")
     in_dm = _conversation_of(app, user=USER, text="hi", channel=DM)
     in_channel = _conversation_of(app, user=USER, text="hi", channel=SUPPORT, kind="app_mention")
-    assert in_dm == in_channel == USER
+    assert in_dm == in_channel == f"slack:{USER}"
 
 
 def test_channel_granularity_is_one_conversation_per_person_and_channel(slack_app):
@@ -253,9 +249,9 @@ def test_channel_granularity_is_one_conversation_per_person_and_channel(slack_ap
     other_person = _conversation_of(
         app, user="U0SOMEONE", text="hi", channel=SUPPORT, kind="app_mention"
     )
-    assert in_dm == in_thread == f"{USER}_{DM}"
-    assert in_channel == f"{USER}_{SUPPORT}"
-    assert other_person == f"U0SOMEONE_{SUPPORT}"
+    assert in_dm == in_thread == f"slack:{USER}_{DM}"
+    assert in_channel == f"slack:{USER}_{SUPPORT}"
+    assert other_person == f"slack:U0SOMEONE_{SUPPORT}"
 
 
 def test_thread_granularity_is_one_conversation_per_thread(slack_app):
@@ -264,8 +260,8 @@ def test_thread_granularity_is_one_conversation_per_thread(slack_app):
     started = _conversation_of(app, user=USER, text="hi", channel=DM, ts=top)
     replied = _conversation_of(app, user=USER, text="more", channel=DM, thread_ts=top)
     fresh = _conversation_of(app, user=USER, text="new topic", channel=DM)
-    assert started == replied == f"{USER}_{DM}_{top}"
-    assert fresh != started and fresh.startswith(f"{USER}_{DM}_")
+    assert started == replied == f"slack:{USER}_{DM}_{top}"
+    assert fresh != started and fresh.startswith(f"slack:{USER}_{DM}_")
 
 
 def test_with_threads_replies_go_in_the_thread_of_the_message(slack_app):
@@ -318,9 +314,15 @@ def test_an_agents_reply_goes_to_the_conversations_channel_and_thread(slack_app)
 @pytest.mark.parametrize(
     ("granularity", "conversation", "channel", "thread"),
     [
-        ("channel", f"{USER}_C0ELSEWHERE", "C0ELSEWHERE", None),
-        ("thread", f"{USER}_C0ELSEWHERE_1700000000.000100", "C0ELSEWHERE", "1700000000.000100"),
-        ("sender", USER, USER, None),  # the customer's DMs, never SLACK_CHANNEL
+        ("channel", f"slack:{USER}_C0ELSEWHERE", "C0ELSEWHERE", None),
+        (
+            "thread",
+            f"slack:{USER}_C0ELSEWHERE_1700000000.000100",
+            "C0ELSEWHERE",
+            "1700000000.000100",
+        ),
+        ("sender", f"slack:{USER}", USER, None),  # the customer's DMs, never SLACK_CHANNEL
+        ("channel", f"{USER}_C0ELSEWHERE", "C0ELSEWHERE", None),  # stored before namespaces
     ],
 )
 def test_a_reply_to_a_conversation_not_seen_since_a_restart_still_finds_it(
@@ -390,3 +392,64 @@ def test_an_unknown_granularity_is_a_configuration_error():
         SlackChannel.from_credentials(
             {"slack_token": "x", "slack_signing_secret": "s", "conversation_granularity": "team"}
         )
+
+
+# -- bodies Slack would never send, signed all the same -------------------------------------
+
+HOSTILE_BODIES = {
+    "deep": (b'{"event": ' + b"[" * 5000 + b"]" * 5000 + b"}", "application/json", "too_deep"),
+    "not-an-object": (b"[1, 2, 3]", "application/json", "invalid_slack_request"),
+    "event-a-list": (b'{"event": [1]}', "application/json", "invalid_slack_request"),
+    "user-an-object": (
+        json.dumps(
+            {"event": {"type": "message", "text": "hi", "user": {"id": 1}, "channel": DM}}
+        ).encode(),
+        "application/json",
+        "invalid_slack_request",
+    ),
+    "lone-surrogate-user": (
+        b'{"event": {"type": "message", "text": "hi", "user": "\\ud800", "channel": "D1"}}',
+        "application/json",
+        "invalid_slack_request",
+    ),
+    "text-a-number": (
+        json.dumps({"event": {"type": "message", "text": 5, "user": USER, "channel": DM}}).encode(),
+        "application/json",
+        "invalid_slack_request",
+    ),
+    "form-without-payload": (
+        b"a=1&b=2",
+        "application/x-www-form-urlencoded",
+        "invalid_slack_request",
+    ),
+    "form-deep-payload": (
+        b"payload=" + b"%5B" * 5000 + b"%5D" * 5000,
+        "application/x-www-form-urlencoded",
+        "invalid_slack_request",
+    ),
+    "not-utf8": (b"\xff\xfe", "application/json", "invalid_encoding"),
+    "xml": (b"<event/>", "application/xml", "unsupported_media_type"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_BODIES)
+def test_a_signed_body_of_the_wrong_shape_gets_a_4xx_not_a_500(slack_app, name):
+    app = slack_app()
+    body, content_type, error = HOSTILE_BODIES[name]
+    answer = app.send(app.sender.sign(body, content_type))
+    assert 400 <= answer.status_code < 500 and answer.json()["error"] == error
+    assert app.server.messages == []
+    assert app.send(app.sender.message(USER, "still here", channel=DM)).status_code == 200
+    [message] = app.server.wait_for_messages(1)
+    assert message.text == "still here"
+
+
+def test_a_message_with_a_lone_surrogate_is_answered_and_not_run(slack_app):
+    app = slack_app()
+    mark = app.slack.mark()
+    event = app.sender.message_event(USER, "placeholder", channel=DM)
+    body = app.sender.event_body(event).replace(b"placeholder", b"hi \\ud800")
+    assert app.send(app.sender.sign(body, "application/json")).status_code == 200
+    [post] = echoes(app, mark)
+    assert "not valid text" in post["text"]
+    assert app.server.messages == []

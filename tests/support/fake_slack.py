@@ -332,7 +332,7 @@ class SlackCustomer:
 
     Sends signed requests to the Rasa server's Slack webhook and waits, through Rasa's
     HTTP API, until each message has been handled. Conversation ids follow
-    ``conversation_granularity: channel`` (``<user>_<channel>``), as configured.
+    ``conversation_granularity: channel`` (``slack:<user>_<channel>``), as configured.
 
     Args:
         rasa_url: The Rasa server.
@@ -353,7 +353,8 @@ class SlackCustomer:
 
     @property
     def conversation_id(self) -> str:
-        return f"{self.user}_{self.channel}"
+        """The conversation in Rasa: the Slack channel's namespace, then user_channel."""
+        return f"slack:{self.user}_{self.channel}"
 
     @property
     def webhook(self) -> str:

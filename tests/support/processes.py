@@ -7,6 +7,7 @@ server's health URL answers, and shows the server's log if it never does.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,10 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+#: Signs the channels' session tokens in the servers tests start (one per test run).
+CHANNEL_SECRET = secrets.token_hex(32)
+#: A limits policy with rate limits no test or benchmark reaches.
+LOOSE_LIMITS = REPO_ROOT / "tests" / "support" / "policies" / "limits_loose.yml"
 #: Set by a test run on stock Rasa; the servers tests start run Frontline's runtime.
 STOCK_RASA = "FRONTLINE_STOCK_RASA"
 
@@ -238,7 +243,18 @@ def rasa_server_process(
 ) -> ServerProcess:
     """``rasa run`` as production starts it: ``python -m frontline.runtime`` (every patch
     checked, applied and verified), the HTTP API on, ``endpoints.yml``; the API token in
-    the environment, never on the command line."""
+    the environment, never on the command line.
+
+    Unless ``env`` says otherwise, the channels sign session tokens with this test run's
+    :data:`CHANNEL_SECRET` (so several servers, and a restarted one, accept each other's)
+    and apply :data:`LOOSE_LIMITS`, so tests and benchmarks sending many messages from
+    one address are not rate-limited.
+    """
+    env = {
+        "FRONTLINE_CHANNEL_SECRET": CHANNEL_SECRET,
+        "FRONTLINE_LIMITS_POLICY": str(LOOSE_LIMITS),
+        **env,
+    }
     command = [
         str(BIN / "python"), "-m", "frontline.runtime", "run", "--model", str(model),
         "--port", "{port}", "--enable-api", "--endpoints", "endpoints.yml",

@@ -8,8 +8,9 @@
  * Parts:
  *   1. protocol: Engine.IO v4 / Socket.IO v5 packets (what python-socketio 5 speaks)
  *   2. SocketClient: one WebSocket, heartbeats, reconnection with backoff
- *   3. Store: session id and transcript in sessionStorage (or localStorage), so a
- *      page reload resumes the same conversation
+ *   3. Store: the session token and transcript in sessionStorage (or localStorage), so
+ *      a page reload resumes the same conversation. The token is the secret the
+ *      server issued for this conversation: only a page holding it can continue it.
  *   4. ChatWidget: the window (notice, "talk to a person", quick replies, composer)
  *
  * Text from the assistant or an agent is only ever inserted as text (textContent),
@@ -241,7 +242,8 @@
   var MAX_MESSAGES = 200;
 
   /**
-   * The conversation as the page remembers it: {sessionId, open, messages, outbox}.
+   * The conversation as the page remembers it: {sessionId (the server's session token),
+   * conversationId, open, messages, outbox}.
    * The outbox holds what the customer sent while offline, until it has gone out.
    */
   function Store(kind, key) {
@@ -256,7 +258,7 @@
   }
 
   Store.prototype.read = function () {
-    var empty = { sessionId: null, open: false, messages: [], outbox: [] };
+    var empty = { sessionId: null, conversationId: null, open: false, messages: [], outbox: [] };
     if (!this.storage) {
       return empty;
     }
@@ -265,6 +267,7 @@
       if (state && Array.isArray(state.messages)) {
         return {
           sessionId: state.sessionId || null,
+          conversationId: state.conversationId || null,
           open: !!state.open,
           messages: state.messages,
           outbox: Array.isArray(state.outbox) ? state.outbox : [],
@@ -290,7 +293,13 @@
   };
 
   Store.prototype.clear = function () {
-    this.state = { sessionId: null, open: this.state.open, messages: [], outbox: [] };
+    this.state = {
+      sessionId: null,
+      conversationId: null,
+      open: this.state.open,
+      messages: [],
+      outbox: [],
+    };
     this.save();
   };
 
@@ -477,12 +486,15 @@
 
   ChatWidget.prototype.onEvent = function (name, data) {
     if (name === "session_confirm") {
+      // {session_id: token, conversation_id} (a bare string from Rasa's own channel).
       var sessionId = typeof data === "string" ? data : data && data.session_id;
       if (this.store.state.sessionId && sessionId !== this.store.state.sessionId) {
         // The server did not resume the old session: say so rather than pretend.
         this.add({ from: "system", text: "A new conversation has started." });
       }
       this.store.state.sessionId = sessionId;
+      this.store.state.conversationId =
+        (data && typeof data === "object" && data.conversation_id) || sessionId;
       this.store.save();
       this.sessionReady = true;
       this.flush();
@@ -656,9 +668,13 @@
       encodeConnect: encodeConnect,
     },
     start: start,
-    /** The current conversation's session id (null before the first connection). */
+    /** The current conversation's session token (null before the first connection). */
     sessionId: function () {
       return widget ? widget.store.state.sessionId : null;
+    },
+    /** The current conversation's id, as agents see it (null before the first connection). */
+    conversationId: function () {
+      return widget ? widget.store.state.conversationId : null;
     },
   };
 
