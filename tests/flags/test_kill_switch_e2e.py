@@ -23,6 +23,8 @@ import requests
 import yaml
 
 from frontline.audit import AuditStore
+from frontline.channels.ids import conversation_id
+from frontline.channels.sessions import TOKEN_HEADER
 from frontline.handoff.queue import create as create_queue
 from tests.support.processes import REPO_ROOT
 from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
@@ -63,17 +65,28 @@ def two_instances(database, tmp_path_factory) -> Iterator[Topology]:
         yield started
 
 
+#: Each sender's REST session token (the first answer's): every instance accepts it.
+SESSION_TOKENS: dict[str, str] = {}
+
+
 def say(url: str, sender: str, text: str) -> list[str]:
+    headers = {TOKEN_HEADER: SESSION_TOKENS[sender]} if sender in SESSION_TOKENS else {}
     response = requests.post(
-        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+        f"{url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        headers=headers,
+        timeout=60,
     )
     response.raise_for_status()
+    SESSION_TOKENS.setdefault(sender, response.headers[TOKEN_HEADER])
     return [reply.get("text", "") for reply in response.json()]
 
 
 def tracker(url: str, sender: str) -> dict[str, Any]:
     response = requests.get(
-        f"{url}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=30
+        f"{url}/conversations/{conversation_id('rest', sender)}/tracker",
+        params={"token": TOKEN},
+        timeout=30,
     )
     response.raise_for_status()
     return response.json()
@@ -121,7 +134,7 @@ def handoff_reason_of(topology: Topology, sender: str) -> str:
         {"type": "redis", "url": env["REDIS_URL"], "stream": env["HANDOFF_STREAM"]}
     )
     try:
-        [entry] = queue.find_by_conversation(sender)
+        [entry] = queue.find_by_conversation(conversation_id("rest", sender))
         return entry.packet["reason"]["code"]
     finally:
         queue.close()
@@ -181,7 +194,7 @@ def test_writes_off_hands_a_cancellation_to_a_person_and_reading_goes_on(two_ins
         lambda: next(
             (
                 r.payload
-                for r in audit.records(cancel, kind="decision")
+                for r in audit.records(conversation_id("rest", cancel), kind="decision")
                 if r.payload.get("action") == "action_handoff"
             ),
             None,
