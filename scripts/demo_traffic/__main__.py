@@ -1,0 +1,183 @@
+"""``make demo-traffic``: simulated customers on a running stack (``make run``).
+
+    .venv/bin/python -m scripts.demo_traffic [--days 7] [--no-slack]
+
+Holds the plan of :mod:`scripts.demo_traffic.plan` (about five contacts a day, a week
+by default) over REST, web chat and Slack, answers the handed-off ones at the desk as
+``demo-agent``, waits until the outcome writer has recorded every contact, and prints
+what they came to. Then ``make report`` shows them. Contacts of earlier days are dated
+back by the stack's simulated clock (``FRONTLINE_SIMULATED_CLOCK=1``, which ``make run``
+sets); Slack needs the stack's demo Slack (``make run`` without ``SLACK_BOT_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+from frontline.metrics.summary import compute_metrics
+from frontline.outcomes.simulated_clock import simulated_id
+from frontline.outcomes.sql_store import SqlOutcomeStore
+from frontline.settings import get_settings
+from scripts.demo_traffic.channels import (
+    DemoError,
+    FakeSlackApi,
+    Rasa,
+    RestCustomer,
+    SlackCustomer,
+    WebChatCustomer,
+)
+from scripts.demo_traffic.desk import AGENT_NAME, DeskAgent, ensure_agent
+from scripts.demo_traffic.plan import CHANNELS, SCRIPTS, PlannedContact, build_plan
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN_FILE = ROOT / "var" / "rasa_auth_token"
+#: Written by scripts/run_stack.sh when it starts the demo Slack (owner-only).
+SLACK_SECRET_FILE = ROOT / "var" / "demo_slack_signing_secret"
+RECORD_SECONDS = 90.0
+
+
+def _read_secret(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def customer_for(
+    contact: PlannedContact, run: str, rasa: Rasa, slack_secret: str | None
+) -> RestCustomer | WebChatCustomer | SlackCustomer:
+    """A new customer client on the contact's channel, dated ``days_back`` days ago."""
+    if contact.channel == "socketio":
+        return WebChatCustomer(rasa)
+    if contact.channel == "slack" and slack_secret:
+        user = simulated_id(contact.days_back, f"U0DEMO{run}{contact.number:03d}".upper())
+        return SlackCustomer(rasa, slack_secret, user)
+    return RestCustomer(rasa, simulated_id(contact.days_back, f"demo-{run}-{contact.number}"))
+
+
+def hold(
+    contact: PlannedContact,
+    customer: RestCustomer | WebChatCustomer | SlackCustomer,
+    agent: DeskAgent,
+    sandbox_url: str,
+) -> None:
+    """Plays the contact's script."""
+    for step, value in SCRIPTS[contact.script]:
+        if step == "say":
+            customer.say(value)
+        elif step == "desk":
+            agent.answer(customer.conversation_id, value)
+        elif step == "faults":
+            requests.put(f"{sandbox_url}/admin/faults", json=value, timeout=10).raise_for_status()
+        elif step == "clear_faults":
+            requests.delete(f"{sandbox_url}/admin/faults", timeout=10).raise_for_status()
+
+
+def wait_for_records(store: SqlOutcomeStore, conversations: list[str]) -> int:
+    """Waits (bounded) until every conversation has its outcome record; returns how many."""
+    deadline = time.monotonic() + RECORD_SECONDS
+    missing = list(conversations)
+    while missing and time.monotonic() < deadline:
+        missing = [c for c in missing if not store.for_conversation(c)]
+        if missing:
+            time.sleep(0.5)
+    return len(conversations) - len(missing)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo-traffic", description=__doc__.split("\n")[0])
+    parser.add_argument("--days", type=int, default=int(os.environ.get("DEMO_DAYS", "7")))
+    parser.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"))
+    parser.add_argument("--desk-url", default=os.environ.get("DESK_URL", "http://127.0.0.1:5070"))
+    slack_port = int(os.environ.get("DEMO_SLACK_PORT", "5091"))
+    parser.add_argument("--slack-port", type=int, default=slack_port)
+    parser.add_argument("--no-slack", action="store_true", help="REST and web chat only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+
+    settings = get_settings()
+    token = os.environ.get("RASA_AUTH_TOKEN") or _read_secret(TOKEN_FILE)
+    if not token:
+        print("No Rasa token: start the stack with `make run` first.", file=sys.stderr)
+        return 2
+    for name, url in (
+        ("Rasa server", f"{args.rasa_url}/"),
+        ("agent desk", f"{args.desk_url}/health"),
+        ("sandbox", f"{settings.sandbox_url}/health"),
+    ):
+        if not _up(url):
+            print(f"The {name} does not answer at {url}: run `make run` first.", file=sys.stderr)
+            return 2
+    slack_secret = None if args.no_slack else _read_secret(SLACK_SECRET_FILE)
+    channels = CHANNELS if slack_secret else tuple(c for c in CHANNELS if c != "slack")
+    if not slack_secret and not args.no_slack:
+        print("No demo Slack in this stack (SLACK_BOT_TOKEN is set): Slack contacts go over REST.")
+    plan = build_plan(args.days, channels)
+    rasa = Rasa(args.rasa_url, token)
+    agent = DeskAgent.sign_in(args.desk_url, AGENT_NAME, ensure_agent(settings.database_url))
+    slack = FakeSlackApi(args.slack_port).start() if slack_secret else None
+    run = uuid.uuid4().hex[:6]
+    started = time.time()
+    held: list[str] = []
+    failed = 0
+    print(f"Holding {len(plan)} contacts over {args.days} days ({', '.join(channels)})...")
+    try:
+        for contact in plan:
+            customer = customer_for(contact, run, rasa, slack_secret)
+            try:
+                hold(contact, customer, agent, settings.sandbox_url)
+                held.append(customer.conversation_id)
+            except (DemoError, requests.RequestException) as exc:
+                failed += 1
+                logger.warning("Contact %d (%s) failed: %s", contact.number, contact.script, exc)
+            finally:
+                customer.close()
+            when = f"-{contact.days_back}d"
+            print(f"  {contact.number:3d} {contact.channel:8s} {when:4s} {contact.script}")
+    finally:
+        if slack is not None:
+            slack.stop()
+    store = SqlOutcomeStore(settings.database_url)
+    recorded = wait_for_records(store, held)
+    since = started - (args.days + 1) * 86_400
+    result = compute_metrics(store, since, time.time() + 1)
+    days = {
+        time.strftime("%Y-%m-%d", time.gmtime(day * 86_400)): sum(counts.values())
+        for day, counts in sorted(result.daily.items())
+    }
+    outcomes = Counter({k: v for k, v in result.overall.outcomes.items() if v})
+    print(f"\n{len(held)} contacts held ({failed} failed), {recorded} recorded.")
+    print(f"Contacts per day: {days}")
+    print(f"Outcomes: {dict(outcomes)}")
+    overall = result.overall
+    print(
+        f"Resolution {overall.resolution.value}, repeat contacts "
+        f"{overall.repeat_contact.numerator}, CSAT answers {overall.csat_top2.denominator}"
+    )
+    if args.days > 1 and len(days) < 2:
+        print(
+            "All contacts are dated today: the stack runs without FRONTLINE_SIMULATED_CLOCK=1 "
+            "(start it with `make run`).",
+            file=sys.stderr,
+        )
+    print("Now `make report` (or the desk's Insights view) shows them.")
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
