@@ -62,7 +62,7 @@ class Settings:
         metrics_token: When set, ``/metrics`` of every server needs it as a bearer
             token (``FRONTLINE_METRICS_TOKEN``).
         simulated_clock: Demos only (``FRONTLINE_SIMULATED_CLOCK=1``, which ``make run``
-            sets): the outcome records date conversations whose id starts ``sim<N>d-``
+            sets): the outcome records date conversations whose id starts ``SIM<N>D``
             N days back (:mod:`frontline.outcomes.simulated_clock`). Off by default.
     """
 

@@ -68,7 +68,7 @@ if [ "${1:-}" = desk ]; then
 fi
 
 # The local stack is a demo: `make demo-traffic` dates some of its simulated contacts days
-# back (frontline/outcomes/simulated_clock.py; only conversation ids starting sim<N>d-).
+# back (frontline/outcomes/simulated_clock.py; only conversation ids starting SIM<N>D).
 export FRONTLINE_SIMULATED_CLOCK=${FRONTLINE_SIMULATED_CLOCK:-1}
 # Without a real Slack app, Slack is the demo's: `make demo-traffic` fakes Slack's Web API
 # on DEMO_SLACK_PORT and signs its events with a local, owner-only secret.

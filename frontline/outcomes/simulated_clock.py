@@ -3,8 +3,9 @@
 ``make demo-traffic`` shows a week of contacts (repeat contacts days apart, outcomes
 over time) in a few minutes. Rasa stamps every event with the current time, so the
 outcome writer moves the events of a *simulated* conversation back instead: one whose
-id on its channel starts ``sim<N>d-`` (``rest:sim3d-4f2a…``, ``slack:sim3d-U…``) is
-dated ``N`` days earlier, and so are its handoff queue entries (so the person's side
+id on its channel starts ``SIM<N>D`` (any case: ``rest:SIM3D-4f2a…``,
+``slack:SIM3DU0DEMO…_D0…``, as Slack's ids are upper-case letters and digits) is dated
+``N`` days earlier, and so are its handoff queue entries (so the person's side
 still matches the contact). Everything else about the contact is as folded.
 
 This is a seam for demos and tests only: it acts only with the setting
@@ -25,7 +26,7 @@ from frontline.handoff.base import QueueEntry
 DAY_SECONDS = 86_400.0
 #: Longest a demo reaches back (the report's longest default range).
 MAX_DAYS = 90
-_SIMULATED = re.compile(r"^(?:[a-z]+:)?sim(\d{1,2})d-")
+_SIMULATED = re.compile(r"^(?:[a-z]+:)?SIM(\d{1,2})D", re.IGNORECASE)
 _ENTRY_TIMES = ("enqueued_at", "claimed_at", "resolved_at", "first_claimed_at", "lease_expires_at")
 
 
@@ -39,7 +40,7 @@ def simulated_id(days: int, rest: str) -> str:
     """The id a demo gives a conversation on its channel to date it ``days`` back."""
     if not 0 <= days <= MAX_DAYS:
         raise ValueError(f"days must be 0..{MAX_DAYS}")
-    return f"sim{days}d-{rest}"
+    return f"SIM{days}D{rest}"
 
 
 def shift_events(

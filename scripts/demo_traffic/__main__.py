@@ -67,7 +67,7 @@ def customer_for(
     if contact.channel == "slack" and slack_secret:
         user = simulated_id(contact.days_back, f"U0DEMO{run}{contact.number:03d}".upper())
         return SlackCustomer(rasa, slack_secret, user)
-    return RestCustomer(rasa, simulated_id(contact.days_back, f"demo-{run}-{contact.number}"))
+    return RestCustomer(rasa, simulated_id(contact.days_back, f"-demo-{run}-{contact.number}"))
 
 
 def hold(

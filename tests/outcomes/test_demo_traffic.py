@@ -4,7 +4,7 @@ metrics (SQLite and PostgreSQL).
 ``make demo-traffic`` holds the plan of ``scripts/demo_traffic/plan.py`` over the running
 stack; its scripts are the ones ``record_trackers`` recorded, so this test folds the
 recorded events of a two-day plan, each under the conversation id the demo gives it
-(``rest:sim1d-…`` for yesterday's), through the outcome writer with the simulated clock
+(``rest:SIM1D-…`` for yesterday's), through the outcome writer with the simulated clock
 on, the handoffs replayed on a real queue as the desk's agent acts.
 """
 
@@ -45,9 +45,11 @@ def test_the_plan_spreads_the_scripts_over_days_channels_and_customers():
 def test_the_simulated_clock_dates_only_marked_conversations():
     assert days_back(conversation_id("rest", simulated_id(3, "demo-1"))) == 3
     assert days_back("slack:sim12d-U0DEMO_D0X") == 12
+    assert days_back("slack:SIM2DU0DEMO1_D0DEMO") == 2
     assert days_back("rest:demo-sim3d-1") == 0 and days_back("rest:jane") == 0
+    assert days_back("rest:simon") == 0
     events = [{"event": "user", "timestamp": T0}, {"event": "bot"}]
-    assert shift_events("rest:sim2d-x", events) == [
+    assert shift_events("rest:SIM2D-x", events) == [
         {"event": "user", "timestamp": T0 - 2 * DAY},
         {"event": "bot"},
     ]
@@ -55,7 +57,7 @@ def test_the_simulated_clock_dates_only_marked_conversations():
 
 
 def conversation_of(contact: PlannedContact) -> str:
-    """The id the demo gives the contact's conversation (yesterday's carry ``sim1d-``)."""
+    """The id the demo gives the contact's conversation (yesterday's start ``SIM1D``)."""
     channel = "rest" if contact.channel == "slack" else contact.channel
     return conversation_id(channel, simulated_id(contact.days_back, f"demo-{contact.number}"))
 
