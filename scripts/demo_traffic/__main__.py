@@ -45,6 +45,8 @@ TOKEN_FILE = ROOT / "var" / "rasa_auth_token"
 #: Written by scripts/run_stack.sh when it starts the demo Slack (owner-only).
 SLACK_SECRET_FILE = ROOT / "var" / "demo_slack_signing_secret"
 RECORD_SECONDS = 90.0
+#: The script whose escalations the demo's agent marks "the assistant could have handled".
+COULD_HAVE_HANDLED = "handoff_resolved_by_person"
 
 
 def _read_secret(path: Path) -> str | None:
@@ -75,17 +77,19 @@ def hold(
     customer: RestCustomer | WebChatCustomer | SlackCustomer,
     agent: DeskAgent,
     sandbox_url: str,
-) -> None:
-    """Plays the contact's script."""
+) -> list[str]:
+    """Plays the contact's script; returns the queue entries the agent resolved."""
+    entries = []
     for step, value in SCRIPTS[contact.script]:
         if step == "say":
             customer.say(value)
         elif step == "desk":
-            agent.answer(customer.conversation_id, value)
+            entries.append(agent.answer(customer.conversation_id, value))
         elif step == "faults":
             requests.put(f"{sandbox_url}/admin/faults", json=value, timeout=10).raise_for_status()
         elif step == "clear_faults":
             requests.delete(f"{sandbox_url}/admin/faults", timeout=10).raise_for_status()
+    return entries
 
 
 def wait_for_records(store: SqlOutcomeStore, conversations: list[str]) -> int:
@@ -134,14 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     run = uuid.uuid4().hex[:6]
     started = time.time()
     held: list[str] = []
+    answered: list[tuple[str, bool]] = []
     failed = 0
     print(f"Holding {len(plan)} contacts over {args.days} days ({', '.join(channels)})...")
     try:
         for contact in plan:
             customer = customer_for(contact, run, rasa, slack_secret)
             try:
-                hold(contact, customer, agent, settings.sandbox_url)
+                entries = hold(contact, customer, agent, settings.sandbox_url)
                 held.append(customer.conversation_id)
+                # The person's verdict: Jane's order status (asked of a person after the
+                # assistant had shown it) could have stayed with the assistant.
+                could = contact.script == COULD_HAVE_HANDLED
+                answered += [(entry_id, could) for entry_id in entries]
             except (DemoError, requests.RequestException) as exc:
                 failed += 1
                 logger.warning("Contact %d (%s) failed: %s", contact.number, contact.script, exc)
@@ -154,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             slack.stop()
     store = SqlOutcomeStore(settings.database_url)
     recorded = wait_for_records(store, held)
+    judged = sum(agent.judge(entry_id, could) for entry_id, could in answered)
     since = started - (args.days + 1) * 86_400
     result = compute_metrics(store, since, time.time() + 1)
     days = {
@@ -162,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     outcomes = Counter({k: v for k, v in result.overall.outcomes.items() if v})
     print(f"\n{len(held)} contacts held ({failed} failed), {recorded} recorded.")
+    print(f"{len(answered)} handoffs answered at the desk, {judged} judged by the agent.")
     print(f"Contacts per day: {days}")
     print(f"Outcomes: {dict(outcomes)}")
     overall = result.overall

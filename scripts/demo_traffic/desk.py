@@ -73,8 +73,9 @@ class DeskAgent:
             time.sleep(POLL_SECONDS)
         raise DemoError(f"{conversation_id} never reached the desk's queue")
 
-    def answer(self, conversation_id: str, action: str) -> None:
-        """Claims the conversation, replies, then resolves or hands it back."""
+    def answer(self, conversation_id: str, action: str) -> str:
+        """Claims the conversation, replies, then resolves or hands it back; returns the
+        queue entry's id."""
         entry_id = self.find_entry(conversation_id)
         self.call("POST", f"/api/entries/{entry_id}/claim")
         self.call("POST", f"/api/entries/{entry_id}/reply", {"text": REPLY})
@@ -86,3 +87,23 @@ class DeskAgent:
             )
         else:
             self.call("POST", f"/api/entries/{entry_id}/hand-back")
+        return entry_id
+
+    def judge(self, entry_id: str, could_have_handled: bool) -> bool:
+        """Gives the verdict on a resolved escalation once its outcome record exists
+        (the outcome writer may be a moment behind); returns whether it was recorded."""
+        deadline = time.monotonic() + QUEUE_SECONDS
+        body = {"could_have_handled": could_have_handled, "note": "demo traffic"}
+        while time.monotonic() < deadline:
+            response = requests.post(
+                f"{self.url}/api/entries/{entry_id}/verdict",
+                json=body,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=30,
+            )
+            if response.status_code == 200:
+                return True
+            if response.status_code != 409:
+                raise DemoError(f"verdict on {entry_id}: {response.status_code} {response.text}")
+            time.sleep(POLL_SECONDS)
+        return False
