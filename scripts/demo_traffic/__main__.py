@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -63,13 +64,16 @@ def _up(url: str) -> bool:
 def customer_for(
     contact: PlannedContact, run: str, rasa: Rasa, slack_secret: str | None
 ) -> RestCustomer | WebChatCustomer | SlackCustomer:
-    """A new customer client on the contact's channel, dated ``days_back`` days ago."""
+    """A new customer client on the contact's channel, dated ``days_back`` days ago, from
+    an address of its own."""
+    address = f"127.{77 + contact.days_back}.{int(run[:2], 16)}.{contact.number % 250 + 1}"
     if contact.channel == "socketio":
-        return WebChatCustomer(rasa)
+        return WebChatCustomer(rasa, address)
     if contact.channel == "slack" and slack_secret:
         user = simulated_id(contact.days_back, f"U0DEMO{run}{contact.number:03d}".upper())
         return SlackCustomer(rasa, slack_secret, user)
-    return RestCustomer(rasa, simulated_id(contact.days_back, f"-demo-{run}-{contact.number}"))
+    name = simulated_id(contact.days_back, f"-demo-{run}-{contact.number}")
+    return RestCustomer(rasa, name, address)
 
 
 def hold(
@@ -103,13 +107,91 @@ def wait_for_records(store: SqlOutcomeStore, conversations: list[str]) -> int:
     return len(conversations) - len(missing)
 
 
+@dataclass
+class Demo:
+    """Where the demo's customers go, and what they held.
+
+    Attributes:
+        rasa: The Rasa server.
+        agent: The desk's demo agent, signed in.
+        sandbox_url: The sandbox (its faults, for the backend failure script).
+        database_url: Frontline's database (the outcome records).
+        slack_secret: The stack's Slack signing secret (None: Slack contacts go over REST).
+        held: Conversation ids of the contacts held.
+        answered: Queue entries the agent answered, and its verdict on each.
+        failed: Contacts that could not be held.
+    """
+
+    rasa: Rasa
+    agent: DeskAgent
+    sandbox_url: str
+    database_url: str
+    slack_secret: str | None = None
+    held: list[str] = field(default_factory=list)
+    answered: list[tuple[str, bool]] = field(default_factory=list)
+    failed: int = 0
+
+    def run(self, plan: list[PlannedContact], echo: bool = True) -> int:
+        """Holds every contact of the plan, waits for their records, gives the verdicts;
+        returns how many verdicts were recorded."""
+        run = uuid.uuid4().hex[:6]
+        for contact in plan:
+            customer = customer_for(contact, run, self.rasa, self.slack_secret)
+            try:
+                entries = hold(contact, customer, self.agent, self.sandbox_url)
+                self.held.append(customer.conversation_id)
+                # The person's verdict: Jane's order status (asked of a person after the
+                # assistant had shown it) could have stayed with the assistant.
+                could = contact.script == COULD_HAVE_HANDLED
+                self.answered += [(entry_id, could) for entry_id in entries]
+            except (DemoError, requests.RequestException) as exc:
+                self.failed += 1
+                logger.warning("Contact %d (%s) failed: %s", contact.number, contact.script, exc)
+            finally:
+                customer.close()
+            if echo:
+                when = f"-{contact.days_back}d"
+                print(f"  {contact.number:3d} {contact.channel:8s} {when:4s} {contact.script}")
+        wait_for_records(SqlOutcomeStore(self.database_url), self.held)
+        return sum(self.agent.judge(entry_id, could) for entry_id, could in self.answered)
+
+
+def summary(database_url: str, since: float, days: int, demo: Demo, judged: int) -> None:
+    """Prints what the contacts of the range came to."""
+    store = SqlOutcomeStore(database_url)
+    recorded = sum(1 for c in demo.held if store.for_conversation(c))
+    result = compute_metrics(store, since, time.time() + 1)
+    per_day = {
+        time.strftime("%Y-%m-%d", time.gmtime(day * 86_400)): sum(counts.values())
+        for day, counts in sorted(result.daily.items())
+    }
+    outcomes = Counter({k: v for k, v in result.overall.outcomes.items() if v})
+    overall = result.overall
+    print(f"\n{len(demo.held)} contacts held ({demo.failed} failed), {recorded} recorded.")
+    print(f"{len(demo.answered)} handoffs answered at the desk, {judged} judged by the agent.")
+    print(f"Contacts per day (all in the database): {per_day}")
+    print(f"Outcomes: {dict(outcomes)}")
+    print(
+        f"Resolution {overall.resolution.value}, repeat contacts "
+        f"{overall.repeat_contact.numerator}, CSAT answers {overall.csat_top2.denominator}"
+    )
+    if days > 1 and len(per_day) < 2:
+        print(
+            "All contacts are dated today: the stack runs without FRONTLINE_SIMULATED_CLOCK=1 "
+            "(start it with `make run`).",
+            file=sys.stderr,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo-traffic", description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=int(os.environ.get("DEMO_DAYS", "7")))
     parser.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"))
     parser.add_argument("--desk-url", default=os.environ.get("DESK_URL", "http://127.0.0.1:5070"))
     slack_port = int(os.environ.get("DEMO_SLACK_PORT", "5091"))
-    parser.add_argument("--slack-port", type=int, default=slack_port)
+    parser.add_argument(
+        "--slack-port", type=int, default=slack_port, help="the fake Web API's (0: none)"
+    )
     parser.add_argument("--no-slack", action="store_true", help="REST and web chat only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -132,62 +214,25 @@ def main(argv: list[str] | None = None) -> int:
     if not slack_secret and not args.no_slack:
         print("No demo Slack in this stack (SLACK_BOT_TOKEN is set): Slack contacts go over REST.")
     plan = build_plan(args.days, channels)
-    rasa = Rasa(args.rasa_url, token)
-    agent = DeskAgent.sign_in(args.desk_url, AGENT_NAME, ensure_agent(settings.database_url))
-    slack = FakeSlackApi(args.slack_port).start() if slack_secret else None
-    run = uuid.uuid4().hex[:6]
+    password = ensure_agent(settings.database_url)
+    demo = Demo(
+        Rasa(args.rasa_url, token),
+        DeskAgent.sign_in(args.desk_url, AGENT_NAME, password),
+        settings.sandbox_url,
+        settings.database_url,
+        slack_secret,
+    )
+    slack = FakeSlackApi(args.slack_port).start() if slack_secret and args.slack_port else None
     started = time.time()
-    held: list[str] = []
-    answered: list[tuple[str, bool]] = []
-    failed = 0
     print(f"Holding {len(plan)} contacts over {args.days} days ({', '.join(channels)})...")
     try:
-        for contact in plan:
-            customer = customer_for(contact, run, rasa, slack_secret)
-            try:
-                entries = hold(contact, customer, agent, settings.sandbox_url)
-                held.append(customer.conversation_id)
-                # The person's verdict: Jane's order status (asked of a person after the
-                # assistant had shown it) could have stayed with the assistant.
-                could = contact.script == COULD_HAVE_HANDLED
-                answered += [(entry_id, could) for entry_id in entries]
-            except (DemoError, requests.RequestException) as exc:
-                failed += 1
-                logger.warning("Contact %d (%s) failed: %s", contact.number, contact.script, exc)
-            finally:
-                customer.close()
-            when = f"-{contact.days_back}d"
-            print(f"  {contact.number:3d} {contact.channel:8s} {when:4s} {contact.script}")
+        judged = demo.run(plan)
     finally:
         if slack is not None:
             slack.stop()
-    store = SqlOutcomeStore(settings.database_url)
-    recorded = wait_for_records(store, held)
-    judged = sum(agent.judge(entry_id, could) for entry_id, could in answered)
-    since = started - (args.days + 1) * 86_400
-    result = compute_metrics(store, since, time.time() + 1)
-    days = {
-        time.strftime("%Y-%m-%d", time.gmtime(day * 86_400)): sum(counts.values())
-        for day, counts in sorted(result.daily.items())
-    }
-    outcomes = Counter({k: v for k, v in result.overall.outcomes.items() if v})
-    print(f"\n{len(held)} contacts held ({failed} failed), {recorded} recorded.")
-    print(f"{len(answered)} handoffs answered at the desk, {judged} judged by the agent.")
-    print(f"Contacts per day: {days}")
-    print(f"Outcomes: {dict(outcomes)}")
-    overall = result.overall
-    print(
-        f"Resolution {overall.resolution.value}, repeat contacts "
-        f"{overall.repeat_contact.numerator}, CSAT answers {overall.csat_top2.denominator}"
-    )
-    if args.days > 1 and len(days) < 2:
-        print(
-            "All contacts are dated today: the stack runs without FRONTLINE_SIMULATED_CLOCK=1 "
-            "(start it with `make run`).",
-            file=sys.stderr,
-        )
+    summary(settings.database_url, started - (args.days + 1) * 86_400, args.days, demo, judged)
     print("Now `make report` (or the desk's Insights view) shows them.")
-    return 0 if not failed else 1
+    return 0 if not demo.failed else 1
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from typing import Any
 import requests
 import socketio
 from aiohttp import web
+from requests.adapters import HTTPAdapter
 
 from frontline.channels.ids import conversation_id as namespaced
 from frontline.channels.sessions import TOKEN_HEADER
@@ -39,6 +40,34 @@ POLL_SECONDS = 0.2
 
 class DemoError(RuntimeError):
     """The stack did not answer as a customer needs."""
+
+
+class _SourceAddress(HTTPAdapter):
+    """Connects from a given local address."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def customer_session(address: str | None) -> requests.Session:
+    """An HTTP session from the customer's own address.
+
+    Simulated customers come from addresses of their own (``127.x.y.z``: all of
+    ``127.0.0.0/8`` is the loopback), as real customers do, so the channels' limits per
+    client address (new conversations, unverified handoffs) apply to each of them as to
+    one person, not to the whole demo.
+    """
+    session = requests.Session()
+    if address:
+        adapter = _SourceAddress(address)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+    return session
 
 
 @dataclass
@@ -82,8 +111,12 @@ class RestCustomer:
 
     rasa: Rasa
     customer_id: str
+    address: str | None = None
     session_token: str | None = None
     sent: int = 0
+
+    def __post_init__(self) -> None:
+        self.http = customer_session(self.address)
 
     @property
     def conversation_id(self) -> str:
@@ -91,7 +124,7 @@ class RestCustomer:
 
     def say(self, text: str) -> None:
         headers = {TOKEN_HEADER: self.session_token} if self.session_token else {}
-        response = requests.post(
+        response = self.http.post(
             f"{self.rasa.url}/webhooks/rest/webhook",
             json={"sender": self.customer_id, "message": text},
             headers=headers,
@@ -104,16 +137,17 @@ class RestCustomer:
         self.rasa.wait_until_answered(self.conversation_id, self.sent)
 
     def close(self) -> None:
-        """Nothing to close (one request per message)."""
+        self.http.close()
 
 
 class WebChatCustomer:
-    """A web chat visitor: one socket.io connection and its session."""
+    """A web chat visitor: one socket.io connection (long-polling, from the visitor's
+    own address) and its session."""
 
-    def __init__(self, rasa: Rasa) -> None:
+    def __init__(self, rasa: Rasa, address: str | None = None) -> None:
         self.rasa = rasa
         self.sent = 0
-        self.client = socketio.Client(reconnection=False)
+        self.client = socketio.Client(reconnection=False, http_session=customer_session(address))
         confirmed: list[dict[str, Any]] = []
         ready = threading.Event()
 
@@ -122,7 +156,7 @@ class WebChatCustomer:
             ready.set()
 
         self.client.on("session_confirm", on_confirm)
-        self.client.connect(rasa.url, transports=["websocket"], wait_timeout=30)
+        self.client.connect(rasa.url, transports=["polling"], wait_timeout=30)
         self.client.emit("session_request", {"session_id": None})
         if not ready.wait(30):
             raise DemoError("the web chat did not confirm a session")
