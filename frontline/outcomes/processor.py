@@ -69,7 +69,7 @@ class OutcomeProcessor:
         queue: QueueReader | None = None,
         clock: Callable[[], float] = time.time,
         housekeeping_every: float = 15.0,
-        on_tick: Callable[[float], None] | None = None,
+        on_tick: Callable[[float], object] | None = None,
         simulated_clock: bool = False,
     ) -> None:
         self.store = store
