@@ -32,10 +32,11 @@ from frontline.services.action_log import log_entry
 from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import idempotency_key
+from frontline.vocabulary import Slot
 
-FIELD_SLOT = "account_field"
-VALUE_SLOT = "account_new_value"
-CONFIRMATION_SLOT = "account_change_confirmed"
+FIELD_SLOT = Slot.ACCOUNT_FIELD
+VALUE_SLOT = Slot.ACCOUNT_NEW_VALUE
+CONFIRMATION_SLOT = Slot.ACCOUNT_CHANGE_CONFIRMED
 TRANSIENT_SLOTS = (FIELD_SLOT, VALUE_SLOT, CONFIRMATION_SLOT)
 
 
@@ -94,7 +95,7 @@ class ActionAskAccountChangeConfirmed(UsesBackends, Action):
     ) -> list[EventType]:
         prompt = await change_prompt(
             self.backends.crm,
-            tracker.get_slot("customer_id"),
+            tracker.get_slot(Slot.CUSTOMER_ID),
             _field(tracker),
             tracker.get_slot(VALUE_SLOT),
         )
@@ -118,7 +119,7 @@ class ActionChangeAccount(UsesBackends, Action):
     ) -> list[EventType]:
         account_field = _field(tracker)
         new_value = tracker.get_slot(VALUE_SLOT)
-        customer_id = tracker.get_slot("customer_id")
+        customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
         key = idempotency_key(
             tracker.sender_id, "account-change", customer_id, account_field, new_value
         )
@@ -135,19 +136,22 @@ class ActionChangeAccount(UsesBackends, Action):
         )
         dispatcher.utter_message(response=result.response, **result.variables)
         log = log_entry(
-            tracker.get_slot("action_log"),
+            tracker.get_slot(Slot.ACTION_LOG),
             "account_change",
             result.outcome.value,
             account_field,
             **write_log_fields(result.check, key),
         )
         events: list[EventType] = [SlotSet(name, None) for name in TRANSIENT_SLOTS]
-        events.append(SlotSet("action_log", log))
+        events.append(SlotSet(Slot.ACTION_LOG, log))
         if result.outcome is ChangeOutcome.CHANGED:
             intent = next(i for i, f in FIELD_OF_INTENT.items() if f == account_field)
             events += csat_question(dispatcher, tracker, intent)
         elif result.outcome is ChangeOutcome.UNAVAILABLE:
-            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+            events += [
+                SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
+                FollowupAction("action_handoff"),
+            ]
         elif result.outcome is ChangeOutcome.NEEDS_HUMAN and result.check is not None:
             events += refusal_events(result.check)
         return events

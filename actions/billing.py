@@ -39,12 +39,13 @@ from frontline.services.billing import (
 from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR, POLICY
 from frontline.services.orders import idempotency_key
+from frontline.vocabulary import Slot
 
-TOPIC_SLOT = "billing_topic"
+TOPIC_SLOT = Slot.BILLING_TOPIC
 INVOICES, CHARGE, DOUBLE_CHARGE = "invoices", "charge", "double_charge"
-AMOUNT_SLOT = "charge_amount"
-CONFIRMATION_SLOT = "dispute_confirmed"
-CHARGE_SLOT = "disputed_charge_id"
+AMOUNT_SLOT = Slot.CHARGE_AMOUNT
+CONFIRMATION_SLOT = Slot.DISPUTE_CONFIRMED
+CHARGE_SLOT = Slot.DISPUTED_CHARGE_ID
 
 #: What each topic asks after verification.
 TOPIC_SLOTS = {INVOICES: (), CHARGE: (AMOUNT_SLOT,), DOUBLE_CHARGE: (CONFIRMATION_SLOT,)}
@@ -90,7 +91,7 @@ class ValidateBillingForm(ValidatesYesOrNo, VerifiedFormValidationAction):
             return {}
         if slots.get(CONFIRMATION_SLOT) is not None or slots.get(CHARGE_SLOT):
             return {}
-        check = await check_duplicates(self.backends.billing, slots["customer_id"])
+        check = await check_duplicates(self.backends.billing, slots[Slot.CUSTOMER_ID])
         if check.status is BillingStatus.UNAVAILABLE:
             dispatcher.utter_message(response="utter_backend_error")
             return give_up(BACKEND_ERROR)
@@ -109,7 +110,7 @@ class ActionAskChargeAmount(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        charges = await recent_charges(self.backends.billing, tracker.get_slot("customer_id"))
+        charges = await recent_charges(self.backends.billing, tracker.get_slot(Slot.CUSTOMER_ID))
         dispatcher.utter_message(
             response="utter_ask_charge_amount", buttons=[charge_button(c) for c in charges]
         )
@@ -125,7 +126,7 @@ class ActionAskDisputeConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        check = await check_duplicates(self.backends.billing, tracker.get_slot("customer_id"))
+        check = await check_duplicates(self.backends.billing, tracker.get_slot(Slot.CUSTOMER_ID))
         if check.duplicate is None:
             dispatcher.utter_message(response="utter_backend_error")
             return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
@@ -140,11 +141,11 @@ class ActionAskDisputeConfirmed(UsesBackends, Action):
 def _done(
     tracker: Tracker, action: str, result: str, detail: str | None, **log_fields: Any
 ) -> list[EventType]:
-    log = log_entry(tracker.get_slot("action_log"), action, result, detail, **log_fields)
+    log = log_entry(tracker.get_slot(Slot.ACTION_LOG), action, result, detail, **log_fields)
     # billing_topic stays: the dialogue's rules are conditioned on it until the next turn
     # (the next billing request sets it again from its intent).
     return [
-        SlotSet("action_log", log),
+        SlotSet(Slot.ACTION_LOG, log),
         SlotSet(AMOUNT_SLOT, None),
         SlotSet(CONFIRMATION_SLOT, None),
         SlotSet(CHARGE_SLOT, None),
@@ -152,7 +153,7 @@ def _done(
 
 
 def _backend_down() -> list[EventType]:
-    return [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+    return [SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR), FollowupAction("action_handoff")]
 
 
 class ActionListInvoices(UsesBackends, Action):
@@ -164,7 +165,7 @@ class ActionListInvoices(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        listing = await recent_invoices(self.backends.billing, tracker.get_slot("customer_id"))
+        listing = await recent_invoices(self.backends.billing, tracker.get_slot(Slot.CUSTOMER_ID))
         dispatcher.utter_message(response=listing.response, invoices="\n".join(listing.lines))
         events = _done(tracker, "list_invoices", listing.status.value, f"{len(listing.lines)}")
         if listing.status is BillingStatus.UNAVAILABLE:
@@ -183,7 +184,7 @@ class ActionExplainCharge(UsesBackends, Action):
     ) -> list[EventType]:
         amount = tracker.get_slot(AMOUNT_SLOT)
         explanation = await explain_charge(
-            self.backends.billing, self.backends.orders, tracker.get_slot("customer_id"), amount
+            self.backends.billing, self.backends.orders, tracker.get_slot(Slot.CUSTOMER_ID), amount
         )
         dispatcher.utter_message(response=explanation.response, **explanation.variables)
         events = _done(tracker, "explain_charge", explanation.status.value, f"amount {amount}")
@@ -207,7 +208,7 @@ class ActionDisputeCharge(UsesBackends, Action):
         key = idempotency_key(tracker.sender_id, "dispute-charge", charge_id or "")
         result = await dispute_duplicate(
             self.backends.billing,
-            customer_id=tracker.get_slot("customer_id"),
+            customer_id=tracker.get_slot(Slot.CUSTOMER_ID),
             charge_id=charge_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
@@ -230,8 +231,8 @@ class ActionDisputeCharge(UsesBackends, Action):
             return events + refusal_events(result.check)
         if result.hand_off and result.duplicate is not None:
             events += [
-                SlotSet("handoff_reason", POLICY),
-                SlotSet("handoff_note", dispute_rationale(result.duplicate, result.dispute_id)),
+                SlotSet(Slot.HANDOFF_REASON, POLICY),
+                SlotSet(Slot.HANDOFF_NOTE, dispute_rationale(result.duplicate, result.dispute_id)),
                 FollowupAction("action_handoff"),
             ]
         return events

@@ -16,8 +16,9 @@ from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import idempotency_key
 from frontline.services.password_reset import ResetOutcome, email_on_file, send_reset_link
+from frontline.vocabulary import Slot
 
-CONFIRMATION_SLOT = "reset_confirmed"
+CONFIRMATION_SLOT = Slot.RESET_CONFIRMED
 
 
 class ValidatePasswordResetForm(ValidatesYesOrNo, VerifiedFormValidationAction):
@@ -38,7 +39,7 @@ class ActionAskResetConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        email = await email_on_file(self.backends.crm, tracker.get_slot("customer_id"))
+        email = await email_on_file(self.backends.crm, tracker.get_slot(Slot.CUSTOMER_ID))
         if email is None:
             dispatcher.utter_message(response="utter_backend_error")
             return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
@@ -57,7 +58,7 @@ class ActionSendPasswordReset(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = tracker.get_slot("customer_id")
+        customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
         key = idempotency_key(tracker.sender_id, "password-reset", customer_id)
         result = await send_reset_link(
             self.backends.crm,
@@ -70,17 +71,20 @@ class ActionSendPasswordReset(UsesBackends, Action):
         )
         dispatcher.utter_message(response=result.response, **result.variables)
         log = log_entry(
-            tracker.get_slot("action_log"),
+            tracker.get_slot(Slot.ACTION_LOG),
             "password_reset",
             result.outcome.value,
             customer_id,
             **write_log_fields(result.check, key),
         )
-        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet("action_log", log)]
+        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet(Slot.ACTION_LOG, log)]
         if result.outcome is ResetOutcome.SENT:
             events += csat_question(dispatcher, tracker, "reset_password")
         elif result.outcome is ResetOutcome.UNAVAILABLE:
-            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+            events += [
+                SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
+                FollowupAction("action_handoff"),
+            ]
         elif result.outcome is ResetOutcome.NEEDS_HUMAN and result.check is not None:
             events += refusal_events(result.check)
         return events

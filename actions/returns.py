@@ -25,8 +25,9 @@ from frontline.services.returns import (
     process_return,
     return_prompt,
 )
+from frontline.vocabulary import Slot
 
-CONFIRMATION_SLOT = "return_confirmed"
+CONFIRMATION_SLOT = Slot.RETURN_CONFIRMED
 
 
 class ValidateReturnForm(ValidatesYesOrNo, VerifiedFormValidationAction):
@@ -59,9 +60,9 @@ class ActionAskReturnConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = tracker.get_slot("customer_id")
+        customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
         lookup = await find_customer_order(
-            self.backends.orders, customer_id, tracker.get_slot("order_id")
+            self.backends.orders, customer_id, tracker.get_slot(Slot.ORDER_ID)
         )
         if lookup.status is not LookupStatus.FOUND or lookup.order is None:
             dispatcher.utter_message(response="utter_backend_error")
@@ -84,12 +85,12 @@ class ActionProcessReturn(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        order_id = tracker.get_slot("order_id")
+        order_id = tracker.get_slot(Slot.ORDER_ID)
         policy = self.backends.returns
         key = idempotency_key(tracker.sender_id, "return-order", order_id)
         result = await process_return(
             self.backends.orders,
-            customer_id=tracker.get_slot("customer_id"),
+            customer_id=tracker.get_slot(Slot.CUSTOMER_ID),
             order_id=order_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             policy=policy,
@@ -106,26 +107,29 @@ class ActionProcessReturn(UsesBackends, Action):
             f" ({decision})" if result.outcome is ReturnOutcome.REFUSED else ""
         )
         log = log_entry(
-            tracker.get_slot("action_log"),
+            tracker.get_slot(Slot.ACTION_LOG),
             "return_order",
             result.outcome.value,
             detail,
             **write_log_fields(result.check, key),
         )
-        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet("action_log", log)]
+        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet(Slot.ACTION_LOG, log)]
         if result.outcome is ReturnOutcome.RETURNED:
             events += [
-                SlotSet("order_id", None),
+                SlotSet(Slot.ORDER_ID, None),
                 *csat_question(dispatcher, tracker, "request_return"),
             ]
         elif result.outcome is ReturnOutcome.UNAVAILABLE:
-            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+            events += [
+                SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
+                FollowupAction("action_handoff"),
+            ]
         elif result.outcome is ReturnOutcome.NEEDS_HUMAN and result.check is not None:
             events += refusal_events(result.check)
         elif result.assessment is not None and result.assessment.decision.needs_person:
             events += [
-                SlotSet("handoff_reason", POLICY),
-                SlotSet("handoff_note", approval_rationale(result.assessment, policy)),
+                SlotSet(Slot.HANDOFF_REASON, POLICY),
+                SlotSet(Slot.HANDOFF_NOTE, approval_rationale(result.assessment, policy)),
                 FollowupAction("action_handoff"),
             ]
         return events

@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from frontline.policy import ConsentPolicy, EscalationRule, Policies, policies
+from frontline.vocabulary import Reason, Slot
 
 logger = logging.getLogger(__name__)
 
@@ -382,7 +383,7 @@ class WriteCheck:
         rule = self.decision.escalation_rule()
         if rule is None:
             return {}
-        return {"handoff_reason": "policy", "escalation_rule": rule.as_slot()}
+        return {Slot.HANDOFF_REASON: Reason.POLICY, Slot.ESCALATION_RULE: rule.as_slot()}
 
 
 def check_write(
@@ -455,6 +456,6 @@ class WriteContext:
         return cls(
             conversation_id=str(conversation.get("sender_id") or ""),
             channel=channel,
-            verified=bool(slots.get("customer_verified")) and bool(slots.get("customer_id")),
+            verified=bool(slots.get(Slot.CUSTOMER_VERIFIED)) and bool(slots.get(Slot.CUSTOMER_ID)),
             events=events,
         )
