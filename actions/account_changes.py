@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.guardrails import refusal_events, write_log_fields
+from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import (
     ValidatesYesOrNo,
     VerifiedFormValidationAction,
@@ -29,7 +29,6 @@ from frontline.services.account_changes import (
     normalize_new_value,
 )
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import idempotency_key
 from frontline.vocabulary import Slot
@@ -95,7 +94,7 @@ class ActionAskAccountChangeConfirmed(UsesBackends, Action):
     ) -> list[EventType]:
         prompt = await change_prompt(
             self.backends.crm,
-            tracker.get_slot(Slot.CUSTOMER_ID),
+            await self.verified_customer(tracker),
             _field(tracker),
             tracker.get_slot(VALUE_SLOT),
         )
@@ -119,9 +118,9 @@ class ActionChangeAccount(UsesBackends, Action):
     ) -> list[EventType]:
         account_field = _field(tracker)
         new_value = tracker.get_slot(VALUE_SLOT)
-        customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
+        customer_id = await self.verified_customer(tracker)
         key = idempotency_key(
-            tracker.sender_id, "account-change", customer_id, account_field, new_value
+            tracker.sender_id, "account-change", customer_id or "", account_field, new_value or ""
         )
         result = await apply_change(
             self.backends.crm,
@@ -130,7 +129,7 @@ class ActionChangeAccount(UsesBackends, Action):
             new_value=new_value,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=await self.write_context(tracker),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )
@@ -147,11 +146,15 @@ class ActionChangeAccount(UsesBackends, Action):
         if result.outcome is ChangeOutcome.CHANGED:
             intent = next(i for i, f in FIELD_OF_INTENT.items() if f == account_field)
             events += csat_question(dispatcher, tracker, intent)
+        elif handoff := write_handoff_events(
+            result.write,
+            f"We could not confirm whether the account change was made: the CRM timed out twice "
+            f"(idempotency key {key}).",
+        ):
+            events += handoff
         elif result.outcome is ChangeOutcome.UNAVAILABLE:
             events += [
                 SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
                 FollowupAction("action_handoff"),
             ]
-        elif result.outcome is ChangeOutcome.NEEDS_HUMAN and result.check is not None:
-            events += refusal_events(result.check)
         return events

@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.guardrails import refusal_events, write_log_fields
+from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import (
     IDENTITY_SLOTS,
     ValidatesYesOrNo,
@@ -36,7 +36,6 @@ from frontline.services.billing import (
     recent_charges,
     recent_invoices,
 )
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR, POLICY
 from frontline.services.orders import idempotency_key
 from frontline.vocabulary import Slot
@@ -91,7 +90,7 @@ class ValidateBillingForm(ValidatesYesOrNo, VerifiedFormValidationAction):
             return {}
         if slots.get(CONFIRMATION_SLOT) is not None or slots.get(CHARGE_SLOT):
             return {}
-        check = await check_duplicates(self.backends.billing, slots[Slot.CUSTOMER_ID])
+        check = await check_duplicates(self.backends.billing, await self.verified_customer(tracker))
         if check.status is BillingStatus.UNAVAILABLE:
             dispatcher.utter_message(response="utter_backend_error")
             return give_up(BACKEND_ERROR)
@@ -110,7 +109,7 @@ class ActionAskChargeAmount(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        charges = await recent_charges(self.backends.billing, tracker.get_slot(Slot.CUSTOMER_ID))
+        charges = await recent_charges(self.backends.billing, await self.verified_customer(tracker))
         dispatcher.utter_message(
             response="utter_ask_charge_amount", buttons=[charge_button(c) for c in charges]
         )
@@ -126,7 +125,7 @@ class ActionAskDisputeConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        check = await check_duplicates(self.backends.billing, tracker.get_slot(Slot.CUSTOMER_ID))
+        check = await check_duplicates(self.backends.billing, await self.verified_customer(tracker))
         if check.duplicate is None:
             dispatcher.utter_message(response="utter_backend_error")
             return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
@@ -165,7 +164,9 @@ class ActionListInvoices(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        listing = await recent_invoices(self.backends.billing, tracker.get_slot(Slot.CUSTOMER_ID))
+        listing = await recent_invoices(
+            self.backends.billing, await self.verified_customer(tracker)
+        )
         dispatcher.utter_message(response=listing.response, invoices="\n".join(listing.lines))
         events = _done(tracker, "list_invoices", listing.status.value, f"{len(listing.lines)}")
         if listing.status is BillingStatus.UNAVAILABLE:
@@ -184,7 +185,10 @@ class ActionExplainCharge(UsesBackends, Action):
     ) -> list[EventType]:
         amount = tracker.get_slot(AMOUNT_SLOT)
         explanation = await explain_charge(
-            self.backends.billing, self.backends.orders, tracker.get_slot(Slot.CUSTOMER_ID), amount
+            self.backends.billing,
+            self.backends.orders,
+            await self.verified_customer(tracker),
+            amount,
         )
         dispatcher.utter_message(response=explanation.response, **explanation.variables)
         events = _done(tracker, "explain_charge", explanation.status.value, f"amount {amount}")
@@ -208,11 +212,11 @@ class ActionDisputeCharge(UsesBackends, Action):
         key = idempotency_key(tracker.sender_id, "dispute-charge", charge_id or "")
         result = await dispute_duplicate(
             self.backends.billing,
-            customer_id=tracker.get_slot(Slot.CUSTOMER_ID),
+            customer_id=await self.verified_customer(tracker),
             charge_id=charge_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=await self.write_context(tracker),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )
@@ -225,10 +229,15 @@ class ActionDisputeCharge(UsesBackends, Action):
             detail,
             **write_log_fields(result.check, key),
         )
+        handoff = write_handoff_events(
+            result.write,
+            f"We could not confirm whether the dispute of charge {charge_id} was opened: "
+            f"billing timed out twice (idempotency key {key}).",
+        )
+        if handoff:
+            return events + handoff
         if result.outcome is DisputeOutcome.UNAVAILABLE:
             return events + _backend_down()
-        if result.outcome is DisputeOutcome.NEEDS_HUMAN and result.check is not None:
-            return events + refusal_events(result.check)
         if result.hand_off and result.duplicate is not None:
             events += [
                 SlotSet(Slot.HANDOFF_REASON, POLICY),

@@ -11,10 +11,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
+from actions.guardrails import write_handoff_events
 from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
-from frontline.services.handoff import BACKEND_ERROR, POLICY
+from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import (
     CancellationOutcome,
     LookupStatus,
@@ -57,7 +57,7 @@ class ActionAskCancelConfirmed(UsesBackends, Action):
     ) -> list[EventType]:
         lookup = await find_customer_order(
             self.backends.orders,
-            tracker.get_slot(Slot.CUSTOMER_ID),
+            await self.verified_customer(tracker),
             tracker.get_slot(Slot.ORDER_ID),
         )
         if lookup.status is not LookupStatus.FOUND or lookup.order is None:
@@ -86,11 +86,11 @@ class ActionCancelOrder(UsesBackends, Action):
         result = await cancel_order(
             backends.orders,
             crm=backends.crm,
-            customer_id=tracker.get_slot(Slot.CUSTOMER_ID),
+            customer_id=await self.verified_customer(tracker),
             order_id=order_id,
             confirmed=tracker.get_slot(Slot.CANCEL_CONFIRMED) is True,
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=await self.write_context(tracker),
             rules=backends.rules,
             audit=backends.audit,
         )
@@ -111,15 +111,15 @@ class ActionCancelOrder(UsesBackends, Action):
         if result.outcome is CancellationOutcome.CANCELLED:
             events.append(SlotSet(Slot.ORDER_ID, None))  # that order is done with
             events += csat_question(dispatcher, tracker, "cancel_order")
+        elif handoff := write_handoff_events(
+            result.write,
+            f"We could not confirm whether order {order_id} was cancelled: the order system "
+            f"timed out twice (idempotency key {key}). Check the order before answering.",
+        ):
+            events += handoff
         elif result.outcome is CancellationOutcome.UNAVAILABLE:
             events += [
                 SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
-                FollowupAction("action_handoff"),
-            ]
-        elif rule is not None:  # a policy refused the write: a person takes it from here
-            events += [
-                SlotSet(Slot.HANDOFF_REASON, POLICY),
-                SlotSet(Slot.ESCALATION_RULE, rule.as_slot()),
                 FollowupAction("action_handoff"),
             ]
         return events

@@ -40,7 +40,7 @@ class ActionOrderStatus(UsesBackends, Action):
     ) -> list[EventType]:
         order_id = tracker.get_slot(Slot.ORDER_ID)
         lookup = await find_customer_order(
-            self.backends.orders, tracker.get_slot(Slot.CUSTOMER_ID), order_id
+            self.backends.orders, await self.verified_customer(tracker), order_id
         )
         log = tracker.get_slot(Slot.ACTION_LOG)
         if lookup.status is LookupStatus.UNAVAILABLE:

@@ -12,7 +12,6 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.verification import LISTED_ORDERS_SLOT, PREVIOUS_ORDER_SLOT
 from frontline.services.orders import recent_orders
-from frontline.vocabulary import Slot
 
 
 def order_button(order: dict[str, Any]) -> dict[str, str]:
@@ -36,7 +35,7 @@ class ActionAskOrderId(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
+        customer_id = await self.verified_customer(tracker)
         excluded = tracker.get_slot(PREVIOUS_ORDER_SLOT)
         orders = await recent_orders(self.backends.crm, customer_id, limit=4) if customer_id else []
         orders = [o for o in orders if str(o["id"]) != excluded][:3]

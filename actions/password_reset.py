@@ -9,10 +9,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.guardrails import refusal_events, write_log_fields
+from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import idempotency_key
 from frontline.services.password_reset import ResetOutcome, email_on_file, send_reset_link
@@ -39,7 +38,7 @@ class ActionAskResetConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        email = await email_on_file(self.backends.crm, tracker.get_slot(Slot.CUSTOMER_ID))
+        email = await email_on_file(self.backends.crm, await self.verified_customer(tracker))
         if email is None:
             dispatcher.utter_message(response="utter_backend_error")
             return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
@@ -58,14 +57,14 @@ class ActionSendPasswordReset(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
-        key = idempotency_key(tracker.sender_id, "password-reset", customer_id)
+        customer_id = await self.verified_customer(tracker)
+        key = idempotency_key(tracker.sender_id, "password-reset", customer_id or "")
         result = await send_reset_link(
             self.backends.crm,
             customer_id=customer_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=await self.write_context(tracker),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )
@@ -80,11 +79,15 @@ class ActionSendPasswordReset(UsesBackends, Action):
         events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet(Slot.ACTION_LOG, log)]
         if result.outcome is ResetOutcome.SENT:
             events += csat_question(dispatcher, tracker, "reset_password")
+        elif handoff := write_handoff_events(
+            result.write,
+            f"We could not confirm whether the password-reset link was sent: the CRM "
+            f"timed out twice (idempotency key {key}).",
+        ):
+            events += handoff
         elif result.outcome is ResetOutcome.UNAVAILABLE:
             events += [
                 SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
                 FollowupAction("action_handoff"),
             ]
-        elif result.outcome is ResetOutcome.NEEDS_HUMAN and result.check is not None:
-            events += refusal_events(result.check)
         return events

@@ -11,10 +11,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.guardrails import refusal_events, write_log_fields
+from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR, POLICY
 from frontline.services.orders import LookupStatus, find_customer_order, idempotency_key
 from frontline.services.returns import (
@@ -60,7 +59,7 @@ class ActionAskReturnConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
+        customer_id = await self.verified_customer(tracker)
         lookup = await find_customer_order(
             self.backends.orders, customer_id, tracker.get_slot(Slot.ORDER_ID)
         )
@@ -90,13 +89,13 @@ class ActionProcessReturn(UsesBackends, Action):
         key = idempotency_key(tracker.sender_id, "return-order", order_id)
         result = await process_return(
             self.backends.orders,
-            customer_id=tracker.get_slot(Slot.CUSTOMER_ID),
+            customer_id=await self.verified_customer(tracker),
             order_id=order_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             policy=policy,
             now=self.backends.clock(),
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=await self.write_context(tracker),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )
@@ -119,13 +118,17 @@ class ActionProcessReturn(UsesBackends, Action):
                 SlotSet(Slot.ORDER_ID, None),
                 *csat_question(dispatcher, tracker, "request_return"),
             ]
+        elif handoff := write_handoff_events(
+            result.write,
+            f"We could not confirm whether the return of order {order_id} and its refund "
+            f"went through: the order system timed out twice (idempotency key {key}).",
+        ):
+            events += handoff
         elif result.outcome is ReturnOutcome.UNAVAILABLE:
             events += [
                 SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
                 FollowupAction("action_handoff"),
             ]
-        elif result.outcome is ReturnOutcome.NEEDS_HUMAN and result.check is not None:
-            events += refusal_events(result.check)
         elif result.assessment is not None and result.assessment.decision.needs_person:
             events += [
                 SlotSet(Slot.HANDOFF_REASON, POLICY),

@@ -117,7 +117,7 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
     ) -> list[str]:
         if tracker.get_slot(Slot.NEEDS_HUMAN):
             return []  # the form ends; a rule hands the conversation to a human
-        if tracker.get_slot(Slot.CUSTOMER_VERIFIED):
+        if tracker.get_slot(Slot.CUSTOMER_VERIFIED) and await self.verified_customer(tracker):
             return [slot for slot in domain_slots if slot not in IDENTITY_SLOTS]
         return domain_slots
 
@@ -173,8 +173,8 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
             slots[PREVIOUS_ORDER_SLOT] = None  # an order was chosen: nothing left out any more
         if self.confirmation_slot and previous and previous != order_id:
             slots[self.confirmation_slot] = None  # a different order: ask again
-        customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
-        if not (tracker.get_slot(Slot.CUSTOMER_VERIFIED) and customer_id):
+        customer_id = await self.verified_customer(tracker)
+        if not customer_id:
             return slots | {"order_id": order_id}  # checked against the account once verified
         return slots | await self.check_order(order_id, customer_id, dispatcher)
 
@@ -230,15 +230,15 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
         slots = dict(tracker.slots) | {
             e["name"]: e["value"] for e in events if e["event"] == "slot"
         }
-        if (
-            not slots.get(Slot.CUSTOMER_VERIFIED)
-            and slots.get(Slot.EMAIL)
-            and slots.get(Slot.VERIFICATION_SECRET)
-        ):
+        verified = bool(slots.get(Slot.CUSTOMER_VERIFIED)) and bool(
+            await self.verified_customer(tracker)
+        )
+        if not verified and slots.get(Slot.EMAIL) and slots.get(Slot.VERIFICATION_SECRET):
             outcome = await self._verify(dispatcher, tracker, slots)
             events = events + [SlotSet(name, value) for name, value in outcome.items()]
             slots |= outcome
-        if slots.get(Slot.CUSTOMER_VERIFIED) and not slots.get(Slot.NEEDS_HUMAN):
+            verified = bool(outcome.get(Slot.CUSTOMER_VERIFIED))
+        if verified and not slots.get(Slot.NEEDS_HUMAN):
             extra = await self.prepare_after_verification(dispatcher, tracker, slots)
             events = events + [SlotSet(name, value) for name, value in extra.items()]
         return events
@@ -287,6 +287,10 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
                 "order_id": None,
             }
         customer = result.customer or {}
+        method = "crm:email+order_id" if result.verified_order_id else "crm:email+zip_code"
+        await self.backends.identity.record_async(
+            tracker.sender_id, str(customer.get("id")), method=method
+        )
         first_name = (customer.get("name") or "").split(" ")[0] or "there"
         dispatcher.utter_message(response="utter_verified", first_name=first_name)
         verified = {

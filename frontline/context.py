@@ -21,7 +21,8 @@ class TrackerLike(Protocol):
 
     sender_id: str
 
-    def current_state(self) -> dict[str, Any]: ...
+    def current_state(self) -> dict[str, Any]:
+        ...
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,19 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from frontline.audit.store import AuditStore
-from frontline.audit.writes import record_write
 from frontline.connectors import BillingClient, OrdersClient
 from frontline.errors import BackendError, BackendRejected
 from frontline.policy import Policies
-from frontline.services.guardrails import WriteCheck, WriteContext, check_write
+from frontline.services.guardrails import WriteCheck, WriteContext
 from frontline.services.orders import describe_items, format_date, format_money
 from frontline.services.returns import card_phrase
+from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
 
 logger = logging.getLogger(__name__)
 
@@ -307,6 +307,7 @@ class DisputeOutcome(str, enum.Enum):
     NO_DUPLICATE = "no_duplicate"
     UNAVAILABLE = "unavailable"
     NEEDS_HUMAN = "needs_human"  # the guardrail refused the write (policies/)
+    UNKNOWN = "outcome_unknown"  # timed out, and the replay could not confirm it
 
 
 DISPUTE_OPERATION = "dispute_charge"
@@ -320,9 +321,13 @@ class DisputeResult:
     variables: dict[str, str] = field(default_factory=dict)
     #: The guardrail's verdict, when a write was considered.
     check: WriteCheck | None = None
+    #: What the write path did (None when no write was considered).
+    write: WriteResult | None = None
 
     @property
     def response(self) -> str:
+        if self.write is not None and self.write.refused_by_flag and self.write.response:
+            return self.write.response
         return {
             DisputeOutcome.OPENED: "utter_dispute_opened",
             DisputeOutcome.ALREADY_OPEN: "utter_dispute_already_open",
@@ -330,6 +335,7 @@ class DisputeResult:
             DisputeOutcome.NO_DUPLICATE: "utter_no_duplicate_charge",
             DisputeOutcome.UNAVAILABLE: "utter_backend_error",
             DisputeOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+            DisputeOutcome.UNKNOWN: "utter_write_outcome_unknown",
         }[self.outcome]
 
     @property
@@ -365,47 +371,40 @@ async def dispute_duplicate(
     variables = duplicate_variables(duplicate)
     if not confirmed:
         return DisputeResult(DisputeOutcome.KEPT, duplicate, variables=variables)
-    check = check_write(
-        DISPUTE_OPERATION,
-        context,
-        subject=duplicate.charge_id,
-        amount=duplicate.amount,
-        currency=duplicate.currency,
-        rules=rules,
-    )
-    if check.allowed:
-        written = await _open_dispute(billing, duplicate, variables, idempotency_key)
-        result = DisputeResult(
-            written.outcome, written.duplicate, written.dispute_id, written.variables, check
-        )
-    else:
-        result = DisputeResult(DisputeOutcome.NEEDS_HUMAN, duplicate, None, variables, check)
-    await record_write(
-        audit,
-        context,
-        check,
-        idempotency_key=idempotency_key,
-        outcome=result.outcome.value,
-        details={"charge_id": duplicate.charge_id, "dispute_id": result.dispute_id},
-    )
-    return result
-
-
-async def _open_dispute(
-    billing: BillingClient,
-    duplicate: DuplicateCharge,
-    variables: dict[str, str],
-    idempotency_key: str,
-) -> DisputeResult:
-    """The write itself: opens the dispute (once per key)."""
-    try:
-        dispute = await billing.open_dispute(
-            duplicate.charge_id,
-            reason="duplicate",
-            note=f"Reported by the customer through the assistant ({duplicate.apart()}).",
+    written = await WritePath(rules, audit).execute(
+        WriteRequest(
+            DISPUTE_OPERATION,
+            context,
+            customer_id=customer_id,
+            subject=duplicate.charge_id,
             idempotency_key=idempotency_key,
+            perform=lambda key: billing.open_dispute(
+                duplicate.charge_id,
+                reason="duplicate",
+                note=f"Reported by the customer through the assistant ({duplicate.apart()}).",
+                idempotency_key=key,
+            ),
+            amount=duplicate.amount,
+            currency=duplicate.currency,
+            details={"charge_id": duplicate.charge_id},
+            outcome_of=lambda w: _disputed(w, duplicate, variables).outcome.value,
+            details_of=lambda w: {"dispute_id": _disputed(w, duplicate, variables).dispute_id},
         )
-    except BackendRejected as exc:
+    )
+    result = _disputed(written, duplicate, variables)
+    return replace(result, check=written.check, write=written)
+
+
+def _disputed(
+    written: WriteResult, duplicate: DuplicateCharge, variables: dict[str, str]
+) -> DisputeResult:
+    """What the write path's result means for this dispute (opened once per key)."""
+    if written.status is WriteStatus.REFUSED:
+        return DisputeResult(DisputeOutcome.NEEDS_HUMAN, duplicate, None, variables)
+    if written.status is WriteStatus.OUTCOME_UNKNOWN:
+        return DisputeResult(DisputeOutcome.UNKNOWN, duplicate, None, variables)
+    exc = written.error
+    if written.status is WriteStatus.REJECTED and isinstance(exc, BackendRejected):
         if exc.status == 409 and exc.body.get("dispute_id"):
             dispute_id = str(exc.body["dispute_id"])
             return DisputeResult(
@@ -416,8 +415,8 @@ async def _open_dispute(
             )
         logger.warning("Dispute refused: %s", exc)
         return DisputeResult(DisputeOutcome.UNAVAILABLE, duplicate, variables=variables)
-    except BackendError as exc:
-        logger.warning("Dispute failed: %s", exc)
+    dispute = written.answer
+    if written.status is not WriteStatus.DONE or dispute is None:
         return DisputeResult(DisputeOutcome.UNAVAILABLE, duplicate, variables=variables)
     dispute_id = str(dispute.get("id"))
     return DisputeResult(

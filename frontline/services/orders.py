@@ -9,16 +9,16 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from frontline.audit.store import AuditStore
-from frontline.audit.writes import record_write
 from frontline.connectors import CrmClient, OrdersClient
 from frontline.errors import BackendError, BackendRejected, NotFound
 from frontline.policy import Policies, policies
-from frontline.services.guardrails import Decision, WriteContext, check_write
+from frontline.services.guardrails import Decision, WriteContext
+from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +165,7 @@ class CancellationOutcome(str, enum.Enum):
     NOT_FOUND = "not_found"
     UNAVAILABLE = "unavailable"
     NEEDS_HUMAN = "needs_human"
+    UNKNOWN = "outcome_unknown"
 
 
 # Response that tells the customer each outcome.
@@ -176,6 +177,7 @@ CANCELLATION_RESPONSES = {
     CancellationOutcome.NOT_FOUND: "utter_order_not_found",
     CancellationOutcome.UNAVAILABLE: "utter_backend_error",
     CancellationOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+    CancellationOutcome.UNKNOWN: "utter_write_outcome_unknown",
 }
 
 CANCEL_OPERATION = "cancel_order"
@@ -194,9 +196,12 @@ class CancellationResult:
     order: dict[str, Any] | None = None
     variables: dict[str, str] = field(default_factory=dict)
     decision: Decision | None = None
+    write: WriteResult | None = None
 
     @property
     def response(self) -> str:
+        if self.write is not None and self.write.refused_by_flag and self.write.response:
+            return self.write.response
         return CANCELLATION_RESPONSES[self.outcome]
 
 
@@ -246,34 +251,28 @@ async def cancel_order(
     except BackendError as exc:
         logger.warning("Could not read the customer's tier: %s", exc)
         return CancellationResult(CancellationOutcome.UNAVAILABLE, order)
-    check = check_write(
-        CANCEL_OPERATION,
-        context,
-        subject=order_id,
-        amount=order.get("total"),
-        currency=order.get("currency") or "USD",
-        order_state=order.get("state"),
-        tier=tier,
-        rules=rules,
-    )
-    if check.allowed:
-        written = await _cancel(orders, order, order_id, idempotency_key)
-        result = CancellationResult(
-            written.outcome, written.order, written.variables, check.decision
+    written = await WritePath(rules, audit).execute(
+        WriteRequest(
+            CANCEL_OPERATION,
+            context,
+            customer_id=customer_id,
+            subject=order_id,
+            idempotency_key=idempotency_key,
+            # Always ask the order system, even if our copy says "cancelled": a retried
+            # message then gets the first answer back (idempotency key), not a new one.
+            perform=lambda key: orders.cancel_order(
+                order_id, idempotency_key=key, reason="customer request via assistant"
+            ),
+            amount=order.get("total"),
+            currency=order.get("currency") or "USD",
+            order_state=order.get("state"),
+            tier=tier,
+            details={"order_id": order_id},
+            outcome_of=lambda w: _cancellation(w, order).outcome.value,
         )
-    else:
-        result = CancellationResult(
-            CancellationOutcome.NEEDS_HUMAN, order, _variables(order), check.decision
-        )
-    await record_write(
-        audit,
-        context,
-        check,
-        idempotency_key=idempotency_key,
-        outcome=result.outcome.value,
-        details={"order_id": order_id},
     )
-    return result
+    result = _cancellation(written, order)
+    return replace(result, decision=written.decision, write=written)
 
 
 async def _tier_if_needed(
@@ -289,28 +288,23 @@ async def _tier_if_needed(
     return customer.get("tier")
 
 
-async def _cancel(
-    orders: OrdersClient, order: dict[str, Any], order_id: str, idempotency_key: str
-) -> CancellationResult:
-    """The write itself: the order system is the authority on whether it can be done."""
-    # Always ask the order system, even if our copy says "cancelled": a retried
-    # message then gets the first answer back (idempotency key) rather than a new one.
-    try:
-        answer = await orders.cancel_order(
-            order_id, idempotency_key=idempotency_key, reason="customer request via assistant"
-        )
-    except BackendRejected as exc:
-        if exc.status == 409:
+def _cancellation(written: WriteResult, order: dict[str, Any]) -> CancellationResult:
+    """What the write path's result means for this cancellation."""
+    if written.status is WriteStatus.REFUSED:
+        return CancellationResult(CancellationOutcome.NEEDS_HUMAN, order, _variables(order))
+    if written.status is WriteStatus.OUTCOME_UNKNOWN:
+        return CancellationResult(CancellationOutcome.UNKNOWN, order, _variables(order))
+    if written.status is WriteStatus.REJECTED and isinstance(written.error, BackendRejected):
+        if written.error.status == 409:
             # The order system is the authority on state; a replayed key would have
             # returned the first (successful) result instead of a 409.
-            current = order | {"state": exc.body.get("state", order.get("state"))}
+            state = written.error.body.get("state", order.get("state"))
+            current = order | {"state": state}
             return CancellationResult(_not_cancellable(current), current, _variables(current))
-        logger.warning("Cancellation refused: %s", exc)
         return CancellationResult(CancellationOutcome.UNAVAILABLE, order)
-    except BackendError as exc:
-        logger.warning("Cancellation failed: %s", exc)
+    if written.status is not WriteStatus.DONE or written.answer is None:
         return CancellationResult(CancellationOutcome.UNAVAILABLE, order)
-    cancelled, refund = answer["order"], answer.get("refund")
+    cancelled, refund = written.answer["order"], written.answer.get("refund")
     # The note comes from the order system's answer, which a replay repeats exactly.
     note = (
         f"The payment of {format_money(refund['amount'], refund.get('currency'))} will be "
