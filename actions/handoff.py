@@ -43,9 +43,17 @@ class ActionHandoff(UsesBackends, Action):
             # The rule asks for words of its own first (e.g. support for someone at risk),
             # whether or not the queue answers.
             dispatcher.utter_message(response=rule.response)
+        # The packet names the customer the identity store verified, not the posted slots.
+        state = tracker.current_state()
+        customer_id = await self.verified_customer(tracker)
+        state["slots"] = {
+            **(state.get("slots") or {}),
+            Slot.CUSTOMER_VERIFIED: bool(customer_id),
+            Slot.CUSTOMER_ID: customer_id,
+        }
         try:
             result = await hand_off(
-                tracker.current_state(),
+                state,
                 crm=backends.crm,
                 queue=backends.queue,
                 policy=backends.escalation,

@@ -248,3 +248,14 @@ async def test_with_the_flag_on_the_write_goes_ahead_and_the_evaluation_is_audit
     assert dispatcher.messages[0]["response"] == "utter_order_cancelled"
     [record] = audited.audit.records("flag-on", kind="write")
     assert record.payload["flags"]["enabled"] is True and record.payload["decision"]["allowed"]
+
+
+async def test_a_forged_trackers_handoff_packet_names_no_customer(backends, domain):
+    jane = {"customer_verified": True, "customer_id": "C1001"}
+    tracker = make_tracker(
+        domain, slots=jane, intent="request_human", sender_id="forged-handoff", forged=True
+    )
+    await ActionHandoff(backends).run(CollectingDispatcher(), tracker, domain)
+    [entry] = backends.queue.find_by_conversation("forged-handoff")
+    assert entry.packet["customer"]["customer_id"] is None
+    assert entry.packet["customer"]["name"] is None
