@@ -116,9 +116,10 @@ class ActionChangeAccount(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         account_field = _field(tracker)
         new_value = tracker.get_slot(VALUE_SLOT)
-        customer_id = await self.verified_customer(tracker)
+        customer_id = conversation.customer_id
         key = idempotency_key(
             tracker.sender_id, "account-change", customer_id or "", account_field, new_value or ""
         )
@@ -129,7 +130,7 @@ class ActionChangeAccount(UsesBackends, Action):
             new_value=new_value,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=await self.write_context(tracker),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )

@@ -102,6 +102,4 @@ class UsesBackends:
 
     async def write_context(self, tracker: Tracker) -> WriteContext:
         """What the write path needs to know about the conversation."""
-        return WriteContext.from_conversation(
-            tracker.current_state(), await self.verified_customer(tracker)
-        )
+        return (await self.conversation(tracker)).write_context()

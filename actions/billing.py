@@ -208,15 +208,16 @@ class ActionDisputeCharge(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         charge_id = tracker.get_slot(CHARGE_SLOT)
         key = idempotency_key(tracker.sender_id, "dispute-charge", charge_id or "")
         result = await dispute_duplicate(
             self.backends.billing,
-            customer_id=await self.verified_customer(tracker),
+            customer_id=conversation.customer_id,
             charge_id=charge_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=await self.write_context(tracker),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )

@@ -80,17 +80,18 @@ class ActionCancelOrder(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         order_id = tracker.get_slot(Slot.ORDER_ID)
         key = idempotency_key(tracker.sender_id, "cancel-order", order_id)
         backends = self.backends
         result = await cancel_order(
             backends.orders,
             crm=backends.crm,
-            customer_id=await self.verified_customer(tracker),
+            customer_id=conversation.customer_id,
             order_id=order_id,
             confirmed=tracker.get_slot(Slot.CANCEL_CONFIRMED) is True,
             idempotency_key=key,
-            context=await self.write_context(tracker),
+            context=conversation.write_context(),
             rules=backends.rules,
             audit=backends.audit,
         )

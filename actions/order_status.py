@@ -38,10 +38,9 @@ class ActionOrderStatus(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         order_id = tracker.get_slot(Slot.ORDER_ID)
-        lookup = await find_customer_order(
-            self.backends.orders, await self.verified_customer(tracker), order_id
-        )
+        lookup = await find_customer_order(self.backends.orders, conversation.customer_id, order_id)
         log = tracker.get_slot(Slot.ACTION_LOG)
         if lookup.status is LookupStatus.UNAVAILABLE:
             dispatcher.utter_message(response="utter_backend_error")

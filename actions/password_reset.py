@@ -57,14 +57,15 @@ class ActionSendPasswordReset(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = await self.verified_customer(tracker)
+        conversation = await self.conversation(tracker)
+        customer_id = conversation.customer_id
         key = idempotency_key(tracker.sender_id, "password-reset", customer_id or "")
         result = await send_reset_link(
             self.backends.crm,
             customer_id=customer_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=await self.write_context(tracker),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )

@@ -84,18 +84,19 @@ class ActionProcessReturn(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         order_id = tracker.get_slot(Slot.ORDER_ID)
         policy = self.backends.returns
         key = idempotency_key(tracker.sender_id, "return-order", order_id)
         result = await process_return(
             self.backends.orders,
-            customer_id=await self.verified_customer(tracker),
+            customer_id=conversation.customer_id,
             order_id=order_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             policy=policy,
             now=self.backends.clock(),
             idempotency_key=key,
-            context=await self.write_context(tracker),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )

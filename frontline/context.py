@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from frontline.services.guardrails import WriteContext
 from frontline.vocabulary import Slot
 
 
@@ -59,6 +60,12 @@ class ConversationContext:
         """The tracker claims a verified customer that the identity store does not know."""
         claims = bool(self.slots.get(Slot.CUSTOMER_VERIFIED)) and bool(self.claimed_customer_id)
         return claims and self.customer_id != self.claimed_customer_id
+
+    def write_context(self) -> WriteContext:
+        """What the write path's guardrails need (identity from the server-side store)."""
+        return WriteContext(
+            self.conversation_id, self.channel, self.verified, self.events, self.customer_id
+        )
 
     def slot(self, name: str) -> Any:
         """A slot's posted value (None when unset)."""
