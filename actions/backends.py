@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from rasa_sdk import Tracker
 
@@ -32,6 +33,7 @@ from frontline.policy import (
 from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import handoff_queue
 from frontline.settings import business_now
+from frontline.vocabulary import Slot
 
 
 @dataclass(frozen=True)
@@ -86,13 +88,25 @@ class UsesBackends:
             self._backends = default_backends()
         return self._backends
 
-    async def verified_customer(self, tracker: Tracker) -> str | None:
+    async def verified_customer(
+        self, tracker: Tracker, slots: Mapping[str, Any] | None = None
+    ) -> str | None:
         """The customer verified in this conversation, from Frontline's identity store.
 
-        Every read of account data and every write uses this, never the posted
-        ``customer_id``/``customer_verified`` slots: a forged tracker gets None.
+        Every read of account data and every write uses this. The store decides who was
+        verified (a forged tracker whose slots claim it gets None); the slots decide that
+        the verification still holds in this session (after a restart, or a new session,
+        whose slots are reset, the customer verifies again).
+
+        Args:
+            slots: The slots as they stand now (default: the tracker's), e.g. with this
+                turn's verification applied.
         """
-        return await self.backends.identity.verified_customer_async(tracker.sender_id)
+        slots = tracker.slots if slots is None else slots
+        stored = await self.backends.identity.verified_customer_async(tracker.sender_id)
+        if stored and slots.get(Slot.CUSTOMER_VERIFIED) and slots.get(Slot.CUSTOMER_ID) == stored:
+            return stored
+        return None
 
     async def conversation(self, tracker: Tracker) -> ConversationContext:
         """The typed context of the conversation, identity from the server-side store."""

@@ -90,7 +90,8 @@ class ValidateBillingForm(ValidatesYesOrNo, VerifiedFormValidationAction):
             return {}
         if slots.get(CONFIRMATION_SLOT) is not None or slots.get(CHARGE_SLOT):
             return {}
-        check = await check_duplicates(self.backends.billing, await self.verified_customer(tracker))
+        customer_id = await self.verified_customer(tracker, slots)
+        check = await check_duplicates(self.backends.billing, customer_id)
         if check.status is BillingStatus.UNAVAILABLE:
             dispatcher.utter_message(response="utter_backend_error")
             return give_up(BACKEND_ERROR)

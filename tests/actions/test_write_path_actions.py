@@ -259,3 +259,16 @@ async def test_a_forged_trackers_handoff_packet_names_no_customer(backends, doma
     [entry] = backends.queue.find_by_conversation("forged-handoff")
     assert entry.packet["customer"]["customer_id"] is None
     assert entry.packet["customer"]["name"] is None
+
+
+async def test_a_verification_ends_with_the_session_whose_slots_were_reset(backends, domain):
+    # The store still knows Jane from before a restart; the reset slots say nobody is
+    # verified in this session, so her orders are not offered until she verifies again.
+    tracker = make_tracker(domain, slots={"order_id": "482913"}, sender_id="after-restart")
+    TEST_IDENTITY.record("after-restart", "C1001", method="test")
+    listing = CollectingDispatcher()
+    await ActionAskOrderId(backends).run(listing, tracker, domain)
+    assert listing.messages[0]["response"] == "utter_ask_order_id"
+    status = CollectingDispatcher()
+    await ActionOrderStatus(backends).run(status, tracker, domain)
+    assert status.messages[0]["response"] == "utter_order_not_found"
