@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from sandbox.api import blueprints
 from sandbox.config import SandboxConfig
@@ -82,7 +82,7 @@ def create_app(database_url: str | None = None, *, config: SandboxConfig | None 
         error = None if fault is None else await app.ctx.faults.apply_config(fault)
         return None if error is None else error_response(error)
 
-    async def delay_answers(request: Request, response: HTTPResponse) -> None:
+    async def delay_answers(request: Request, response: BaseHTTPResponse) -> None:
         # After the handler: the change is committed, the answer leaves late.
         await app.ctx.faults.apply_after(getattr(request.ctx, "fault", None))
 

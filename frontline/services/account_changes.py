@@ -187,9 +187,11 @@ def ask_value_response(account_field: str) -> str:
 
 
 async def change_prompt(
-    crm: CrmClient, customer_id: str, account_field: str, new_value: str
+    crm: CrmClient, customer_id: str | None, account_field: str, new_value: str
 ) -> dict[str, str] | None:
     """Variables of ``utter_ask_account_change_confirmed``, or None if the CRM is down."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return None
     try:
         customer = await crm.get_customer(customer_id)
     except BackendError as exc:
@@ -256,7 +258,7 @@ class ChangeResult:
 async def apply_change(
     crm: CrmClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     account_field: str,
     new_value: str,
     confirmed: bool,
@@ -282,7 +284,7 @@ async def apply_change(
             subject=new_value,
             idempotency_key=idempotency_key,
             perform=lambda key: crm.update_customer(
-                customer_id, {account_field: new_value}, idempotency_key=key
+                customer_id or "", {account_field: new_value}, idempotency_key=key
             ),
             details={"account_field": account_field, account_field: new_value},
             outcome_of=lambda w: _updated(w, account_field, new_value).outcome.value,

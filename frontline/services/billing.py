@@ -100,9 +100,11 @@ def invoice_line(invoice: dict[str, Any]) -> str:
 
 
 async def recent_invoices(
-    billing: BillingClient, customer_id: str, limit: int = MAX_INVOICES_SHOWN
+    billing: BillingClient, customer_id: str | None, limit: int = MAX_INVOICES_SHOWN
 ) -> InvoiceListing:
     """The customer's newest invoices, one line each."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return InvoiceListing(BillingStatus.NONE)
     try:
         invoices = await billing.list_invoices(customer_id)
     except BackendError as exc:
@@ -126,8 +128,10 @@ def charge_button(charge: dict[str, Any]) -> dict[str, str]:
     }
 
 
-async def recent_charges(billing: BillingClient, customer_id: str) -> list[dict[str, Any]]:
+async def recent_charges(billing: BillingClient, customer_id: str | None) -> list[dict[str, Any]]:
     """The customer's newest charges (empty when billing cannot answer)."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return []
     try:
         return (await billing.list_charges(customer_id))[:MAX_CHARGES_OFFERED]
     except BackendError as exc:
@@ -150,7 +154,7 @@ class ChargeExplanation:
 
 
 async def explain_charge(
-    billing: BillingClient, orders: OrdersClient, customer_id: str, amount_text: str
+    billing: BillingClient, orders: OrdersClient, customer_id: str | None, amount_text: str
 ) -> ChargeExplanation:
     """What the customer's charge(s) of this amount were for.
 
@@ -159,6 +163,10 @@ async def explain_charge(
     """
     amount = parse_amount(amount_text)
     shown = format_money(amount, "USD") if amount is not None else str(amount_text)
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return ChargeExplanation(
+            BillingStatus.NONE, {"amount": shown, "recent_charges": "none in the last months"}
+        )
     try:
         charges = await billing.list_charges(customer_id)
     except BackendError as exc:
@@ -264,8 +272,10 @@ class DuplicateCheck:
     duplicate: DuplicateCharge | None = None
 
 
-async def check_duplicates(billing: BillingClient, customer_id: str) -> DuplicateCheck:
+async def check_duplicates(billing: BillingClient, customer_id: str | None) -> DuplicateCheck:
     """The customer's most recent duplicate charge, if any."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return DuplicateCheck(BillingStatus.NONE)
     try:
         invoices = await billing.list_invoices(customer_id)
     except BackendError as exc:
@@ -347,7 +357,7 @@ class DisputeResult:
 async def dispute_duplicate(
     billing: BillingClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     charge_id: str | None,
     confirmed: bool,
     idempotency_key: str,

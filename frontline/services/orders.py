@@ -131,12 +131,16 @@ class OrderLookup:
     order: dict[str, Any] | None = None
 
 
-async def find_customer_order(orders: OrdersClient, customer_id: str, order_id: str) -> OrderLookup:
+async def find_customer_order(
+    orders: OrdersClient, customer_id: str | None, order_id: str
+) -> OrderLookup:
     """Fetches an order that belongs to ``customer_id``.
 
     Someone else's order is reported as not found, so the answer never reveals
-    that an order number exists.
+    that an order number exists; with no verified customer nothing is read.
     """
+    if not customer_id:
+        return OrderLookup(LookupStatus.NOT_FOUND)
     try:
         order = await orders.get_order(order_id)
     except NotFound:
@@ -218,7 +222,7 @@ async def cancel_order(
     orders: OrdersClient,
     *,
     crm: CrmClient,
-    customer_id: str,
+    customer_id: str | None,
     order_id: str,
     confirmed: bool,
     idempotency_key: str,
@@ -277,12 +281,14 @@ async def cancel_order(
 
 
 async def _tier_if_needed(
-    crm: CrmClient, customer_id: str, rules: Policies, operation: str
+    crm: CrmClient, customer_id: str | None, rules: Policies, operation: str
 ) -> str | None:
     """The customer's tier from the CRM, fetched only if a scope rule depends on it."""
     write = rules.escalation.writes.get(operation)
-    if write is None or not any(
-        r.tiers and write.intent in r.intents for r in rules.scope.restrictions
+    if (
+        not customer_id
+        or write is None
+        or not any(r.tiers and write.intent in r.intents for r in rules.scope.restrictions)
     ):
         return None
     customer = await crm.get_customer(customer_id)

@@ -57,8 +57,10 @@ class ResetResult:
         return RESET_RESPONSES[self.outcome]
 
 
-async def email_on_file(crm: CrmClient, customer_id: str) -> str | None:
+async def email_on_file(crm: CrmClient, customer_id: str | None) -> str | None:
     """The masked e-mail address the link would go to, or None if the CRM cannot answer."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return None
     try:
         customer = await crm.get_customer(customer_id)
     except BackendError as exc:
@@ -79,7 +81,7 @@ def _minutes_valid(reset: dict, fallback: int = 60) -> int:
 async def send_reset_link(
     crm: CrmClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     confirmed: bool,
     idempotency_key: str,
     context: WriteContext,
@@ -101,7 +103,7 @@ async def send_reset_link(
             customer_id=customer_id,
             subject=customer_id,
             idempotency_key=idempotency_key,
-            perform=lambda key: crm.request_password_reset(customer_id, idempotency_key=key),
+            perform=lambda key: crm.request_password_reset(customer_id or "", idempotency_key=key),
             outcome_of=lambda w: _sent(w).outcome.value,
         )
     )

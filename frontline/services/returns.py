@@ -179,14 +179,18 @@ def card_phrase(brand: str | None, last4: str | None) -> str | None:
 
 
 async def return_prompt(
-    billing: BillingClient, customer_id: str, assessment: ReturnAssessment, policy: ReturnsPolicy
+    billing: BillingClient,
+    customer_id: str | None,
+    assessment: ReturnAssessment,
+    policy: ReturnsPolicy,
 ) -> dict[str, str]:
     """Variables of ``utter_ask_return_confirmed``: every detail of the return and refund."""
+    invoices: list[dict[str, Any]] = []
     try:
-        invoices = await billing.list_invoices(customer_id)
+        if customer_id:  # nobody verified server-side: nothing is read
+            invoices = await billing.list_invoices(customer_id)
     except BackendError as exc:
         logger.warning("Could not read invoices for the return prompt: %s", exc)
-        invoices = []
     card = payment_card(invoices, assessment.order["id"]) or "the card you paid with"
     return assessment.variables | {
         "card": card,
@@ -240,7 +244,7 @@ class ReturnResult:
 async def process_return(
     orders: OrdersClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     order_id: str,
     confirmed: bool,
     policy: ReturnsPolicy,

@@ -60,8 +60,13 @@ class WriteStatus(str, enum.Enum):
 class CapabilityEvaluation(Protocol):
     """A flag's answer, as :class:`frontline.flags.capabilities.Evaluation` gives it."""
 
-    enabled: bool
-    response: str | None
+    @property
+    def enabled(self) -> bool:
+        ...
+
+    @property
+    def response(self) -> str | None:
+        ...
 
     @property
     def handoff_reason(self) -> str | None:
