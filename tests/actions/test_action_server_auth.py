@@ -116,3 +116,19 @@ def test_without_a_secret_the_action_server_does_not_start(tmp_path):
     )
     assert done.returncode == 1
     assert "FRONTLINE_ACTION_SECRET" in done.stderr
+
+
+def test_the_secret_comes_from_an_owner_only_file_into_the_processs_environment(tmp_path):
+    from frontline.action_auth import export_action_secret
+    from frontline.runtime.server_secrets import SecretRefused
+
+    secret_file = tmp_path / "action_secret"
+    secret_file.write_text("from-a-file\n")
+    secret_file.chmod(0o600)
+    env = {"FRONTLINE_ACTION_SECRET_FILE": str(secret_file)}
+    export_action_secret(env)
+    assert env == {"FRONTLINE_ACTION_SECRET": "from-a-file"}
+
+    secret_file.chmod(0o644)
+    with pytest.raises(SecretRefused, match="chmod 600"):
+        export_action_secret({"FRONTLINE_ACTION_SECRET_FILE": str(secret_file)})
