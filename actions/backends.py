@@ -25,7 +25,8 @@ from frontline.policy import (
     policies,
     returns_policy,
 )
-from frontline.services.handoff import handoff_queue
+from frontline.resilience.outbox import HandoffOutbox
+from frontline.services.handoff import handoff_outbox, handoff_queue
 from frontline.settings import business_now
 
 
@@ -49,6 +50,8 @@ class Backends:
     clock: Callable[[], datetime] = field(default=business_now)
     rules: Policies = field(default_factory=policies)
     audit: AuditStore | None = None
+    #: Where a handoff waits when the queue is down (None: the handoff fails instead).
+    outbox: HandoffOutbox | None = None
 
 
 def default_backends() -> Backends:
@@ -63,6 +66,7 @@ def default_backends() -> Backends:
         feedback=feedback_store(),
         rules=policies(),
         audit=audit_store(),
+        outbox=handoff_outbox(),
     )
 
 
