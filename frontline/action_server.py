@@ -8,7 +8,9 @@ Takes the same arguments as ``rasa run actions`` (``--actions actions --port 505
    runs with rules it cannot apply;
 2. installs :class:`frontline.masking.MaskingFilter` on the log handlers, so log lines
    are masked as the data-handling policy says for ``logs``;
-3. adds ``GET /metrics`` (:mod:`frontline.metrics.prometheus`) through rasa-sdk's
+3. adds ``GET /metrics`` (:mod:`frontline.metrics.prometheus`), ``GET /health/live``,
+   ``GET /health/ready`` and the handoff outbox's delivery
+   (:mod:`frontline.resilience.action_server_health`) through rasa-sdk's
    ``attach_sanic_app_extensions`` plug-in hook.
 
 Then it runs rasa-sdk's server exactly as ``rasa run actions`` would.
@@ -30,6 +32,7 @@ from frontline.metrics.prometheus import ActionServerMetrics, registry_for
 from frontline.outcomes.sql_store import SqlOutcomeStore
 from frontline.policy import policies
 from frontline.policy_check import check_all
+from frontline.resilience.action_server_health import ActionServerHealth
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -67,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()  # GET /metrics through rasa-sdk's plug-in hook
     registry = registry_for("actions", SqlOutcomeStore(settings.database_url))
     plugin_manager().register(ActionServerMetrics(registry, settings.metrics_token))
+    # GET /health/live, /health/ready and the handoff outbox's delivery.
+    plugin_manager().register(ActionServerHealth())
     run(
         args.actions,
         args.port,
