@@ -47,8 +47,11 @@ def rasa_checks(app: Any, settings: Settings) -> dict[str, health.Check]:
         store = getattr(agent, "tracker_store", None)
         if store is None:
             raise RuntimeError("no tracker store (the model is not loaded)")
-        await store.exists(PROBE_CONVERSATION)
-        return f"{type(store).__name__} answers"
+        # Rasa wraps the configured store in a FailSafeTrackerStore, which answers from
+        # an empty in-memory store when the real one fails: ask the real one.
+        configured = getattr(store, "_tracker_store", store)
+        await configured.exists(PROBE_CONVERSATION)
+        return f"{type(configured).__name__} answers"
 
     async def memory_lock_store() -> str:
         return "in memory (REDIS_URL not set)"

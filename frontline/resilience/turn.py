@@ -9,9 +9,13 @@ record is how the channel learns that the customer's silence was not the bot's c
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Dependency names, as :mod:`frontline.resilience.health` reports them.
 ACTION_SERVER = "action_server"
@@ -63,3 +67,28 @@ def note(dependency: str, detail: str) -> None:
     record = _current.get()
     if record is not None:
         record.failures.append(Failure(dependency, detail[:500]))
+
+
+def notes_failures(
+    dependency: str,
+) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+    """Decorates an async method whose failure means ``dependency`` is down: the failure
+    is noted for the current message, then raised unchanged.
+
+    For stores whose errors Rasa hides: its ``FailSafeTrackerStore`` answers a failed
+    tracker store from an empty in-memory one, so the bot would go on without the
+    conversation's history and nobody would know.
+    """
+
+    def decorate(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        @functools.wraps(method)
+        async def noting(*args: Any, **kwargs: Any) -> T:
+            try:
+                return await method(*args, **kwargs)
+            except Exception as exc:
+                note(dependency, f"{type(exc).__name__}: {exc}")
+                raise
+
+        return noting
+
+    return decorate
