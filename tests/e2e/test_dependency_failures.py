@@ -220,6 +220,10 @@ def test_redis_unreachable(deps):
         entry = assert_told_and_handed_off(deps, customer, replies, "lock_store")
         assert seconds < ANSWER_WITHIN_SECONDS
         assert {"lock_store", "queue"} <= down(deps)
+        actions = requests.get(f"{deps.actions.url}/health/ready", timeout=30)
+        assert actions.status_code == 503
+        assert not actions.json()["dependencies"]["queue"]["ok"]
+        assert requests.get(f"{deps.actions.url}/health/live", timeout=10).status_code == 200
         # The queue (Redis) is down: the handoff waits in the outbox, tried again and again.
         waiting = eventually(
             lambda: recorded(deps, customer).attempts >= 2 or None, "delivery attempts"
