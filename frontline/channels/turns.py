@@ -16,8 +16,13 @@ from typing import Any
 
 from rasa.shared.core.trackers import EventVerbosity
 
+from frontline.channels.admission import RecordsResponses
 from frontline.resilience import turn
-from frontline.resilience.fallback import conversation_of_one_message, turn_fallback
+from frontline.resilience.fallback import (
+    HANDOFF_RECORDED_RESPONSE,
+    conversation_of_one_message,
+    turn_fallback,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +67,17 @@ async def run_message(
         conversation = conversation_of_one_message(
             message.sender_id, message.text, message.input_channel, datetime.now(timezone.utc)
         )
+    output = message.output_channel
     try:
-        await turn_fallback().answer(
-            message.output_channel, message.sender_id, conversation, dependencies
+        reference = await turn_fallback().answer(
+            output, message.sender_id, conversation, dependencies
         )
     except Exception:  # noqa: BLE001 - the channel itself is down: the caller answers
         logger.exception("Could not tell %s that their message failed", message.sender_id)
         return False
+    if reference is not None and isinstance(output, RecordsResponses):
+        # Counted like any handoff against the cap on unverified handoffs per client.
+        output.responses_sent.append(HANDOFF_RECORDED_RESPONSE)
     return True
 
 

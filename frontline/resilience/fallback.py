@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 #: The handoff reason code (shared vocabulary).
 DEPENDENCY_DOWN = "dependency_down"
 POLICY_NAME = "dependencies"
+#: The name the channels record when the customer was told a handoff was recorded (not a
+#: domain response: the words are this policy's); ``policies/limits.yml`` counts it
+#: against the cap on handoffs of unverified conversations, like ``utter_handoff``.
+HANDOFF_RECORDED_RESPONSE = "utter_dependency_handoff"
 
 
 @dataclass(frozen=True)
@@ -139,17 +143,16 @@ class TurnFallback:
         recipient_id: str,
         conversation: Mapping[str, Any],
         dependencies: Sequence[str],
-    ) -> str:
+    ) -> str | None:
         """Records the handoff off the event loop, then tells the customer on ``output``.
 
         Returns:
-            The text sent.
+            The handoff's reference, None when it could not be recorded.
         """
         now = datetime.now(timezone.utc)
         reference = await run_blocking(self.record, conversation, dependencies, now)
-        text = self.text(reference)
-        await output.send_text_message(recipient_id, text)
-        return text
+        await output.send_text_message(recipient_id, self.text(reference))
+        return reference
 
 
 @lru_cache(maxsize=1)

@@ -176,6 +176,16 @@ def test_a_failing_turn_tells_the_customer_and_records_a_handoff(rest, outbox):
     assert post(server, {"sender": "ken", "message": "hi"}).status_code == 200
 
 
+def test_handoffs_recorded_in_an_outage_count_against_the_unverified_cap(rest, outbox):
+    async def broken(message: UserMessage) -> None:
+        raise RuntimeError("lock store down")
+
+    server = rest(policy(unverified_handoffs=Bucket(1, 0.001)), reply=broken)
+    post(server, {"sender": "first", "message": "a person please"})
+    refused = post(server, {"sender": "second", "message": "a person please"})
+    assert refused.status_code == 429 and refused.json()["error"] == "too_many_handoffs"
+
+
 def test_silence_after_a_failed_action_is_answered_too(rest, outbox):
     async def action_server_down(message: UserMessage) -> None:
         turn.note(turn.ACTION_SERVER, "action_handoff: connection refused")  # as the patch does
