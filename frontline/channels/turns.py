@@ -56,7 +56,10 @@ async def run_message(
         failed = await _handle(on_new_message, message)
     if failed is None and not record.failures:
         return True
-    dependencies = record.dependencies or [failed or turn.UNKNOWN]
+    dependencies = record.dependencies
+    if failed is not None and failed not in dependencies:
+        if failed != turn.UNKNOWN or not dependencies:
+            dependencies = [*dependencies, failed]
     logger.error(
         "Message of %s failed (%s): telling the customer, recording a handoff",
         message.sender_id,
