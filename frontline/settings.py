@@ -68,6 +68,9 @@ class Settings:
             queue again (``OUTBOX_RETRY_SECONDS``).
         health_timeout: Seconds each dependency has to answer a readiness check
             (``HEALTH_TIMEOUT_SECONDS``).
+        simulated_clock: Demos only (``FRONTLINE_SIMULATED_CLOCK=1``, which ``make run``
+            sets): the outcome records date conversations whose id starts ``SIM<N>D``
+            N days back (:mod:`frontline.outcomes.simulated_clock`). Off by default.
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -96,6 +99,7 @@ class Settings:
     action_timeout: float = 20.0
     outbox_retry_seconds: float = 5.0
     health_timeout: float = 2.0
+    simulated_clock: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -137,6 +141,8 @@ class Settings:
             action_timeout=float(env.get("ACTION_TIMEOUT_SECONDS") or cls.action_timeout),
             outbox_retry_seconds=float(env.get("OUTBOX_RETRY_SECONDS") or cls.outbox_retry_seconds),
             health_timeout=float(env.get("HEALTH_TIMEOUT_SECONDS") or cls.health_timeout),
+            simulated_clock=env.get("FRONTLINE_SIMULATED_CLOCK", "").lower()
+            in ("1", "true", "yes"),
         )
 
 
