@@ -30,8 +30,9 @@ from frontline.policy import (
     policies,
     returns_policy,
 )
+from frontline.resilience.outbox import HandoffOutbox
 from frontline.services.guardrails import WriteContext
-from frontline.services.handoff import handoff_queue
+from frontline.services.handoff import handoff_outbox, handoff_queue
 from frontline.settings import business_now
 from frontline.vocabulary import Slot
 
@@ -58,6 +59,8 @@ class Backends:
     rules: Policies = field(default_factory=policies)
     audit: AuditStore | None = None
     identity: IdentityStore = field(default_factory=identity_store)
+    #: Where a handoff waits when the queue is down (None: the handoff fails instead).
+    outbox: HandoffOutbox | None = None
 
 
 def default_backends() -> Backends:
@@ -73,6 +76,7 @@ def default_backends() -> Backends:
         rules=policies(),
         audit=audit_store(),
         identity=identity_store(),
+        outbox=handoff_outbox(),
     )
 
 

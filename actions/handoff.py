@@ -57,6 +57,7 @@ class ActionHandoff(UsesBackends, Action):
                 crm=backends.crm,
                 queue=backends.queue,
                 policy=backends.escalation,
+                outbox=backends.outbox,
             )
         except QueueError as exc:
             logger.error("Handoff of %s failed: %s", tracker.sender_id, exc)

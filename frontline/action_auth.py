@@ -32,7 +32,7 @@ hookimpl = pluggy.HookimplMarker("rasa_sdk")
 HEADER = "X-Frontline-Action-Secret"
 ACTION_SECRET = ServerSecret("FRONTLINE_ACTION_SECRET", "--action-secret")
 #: Paths any caller may use: the liveness check (``/metrics`` checks its own token).
-OPEN_PATHS = frozenset({"/health", "/metrics"})
+OPEN_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
 #: Where the action server listens unless ``FRONTLINE_ACTION_HOST`` says otherwise.
 DEFAULT_HOST = "127.0.0.1"
 

@@ -8,7 +8,9 @@ Takes the same arguments as ``rasa run actions`` (``--actions actions --port 505
    runs with rules it cannot apply;
 2. installs :class:`frontline.masking.MaskingFilter` on the log handlers, so log lines
    are masked as the data-handling policy says for ``logs``;
-3. adds ``GET /metrics`` (:mod:`frontline.metrics.prometheus`) through rasa-sdk's
+3. adds ``GET /metrics`` (:mod:`frontline.metrics.prometheus`), ``GET /health/live``,
+   ``GET /health/ready`` and the handoff outbox's delivery
+   (:mod:`frontline.resilience.action_server_health`) through rasa-sdk's
    ``attach_sanic_app_extensions`` plug-in hook;
 4. requires the shared secret of the Rasa server on every call
    (:mod:`frontline.action_auth`; refuses to start without one) and listens on
@@ -39,6 +41,7 @@ from frontline.metrics.prometheus import ActionServerMetrics, registry_for
 from frontline.outcomes.sql_store import SqlOutcomeStore
 from frontline.policy import policies
 from frontline.policy_check import check_all
+from frontline.resilience.action_server_health import ActionServerHealth
 from frontline.runtime.server_secrets import SecretRefused
 from frontline.settings import get_settings
 from frontline.writes import set_capability_provider
@@ -94,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_capability_provider(FlagWriteCapabilities())
     # rasa-sdk binds SANIC_HOST (0.0.0.0 by default): only this machine unless told.
     os.environ["SANIC_HOST"] = os.environ.get("FRONTLINE_ACTION_HOST") or DEFAULT_HOST
+    # GET /health/live, /health/ready and the handoff outbox's delivery.
+    plugin_manager().register(ActionServerHealth())
     run(
         args.actions,
         args.port,

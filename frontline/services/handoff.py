@@ -12,9 +12,12 @@ from typing import Any
 from frontline.audit.decisions import decisions_from_events, default_thresholds
 from frontline.connectors import CrmClient
 from frontline.errors import BackendError, PacketInvalid, QueueError
+from frontline.handoff.base import run_blocking
 from frontline.handoff.packet import build_packet
 from frontline.handoff.queue import HandoffQueue, create_from_settings
 from frontline.policy import EscalationPolicy, EscalationRule, policies
+from frontline.resilience.outbox import HandoffOutbox, OutboxError
+from frontline.resilience.turn import QUEUE
 from frontline.services.contacts import recent_contacts
 from frontline.settings import get_settings
 from frontline.vocabulary import Reason, Slot
@@ -84,6 +87,27 @@ def escalation_rule(conversation: dict[str, Any]) -> EscalationRule | None:
     return EscalationRule.from_slot(slots.get(ESCALATION_RULE_SLOT))
 
 
+async def _record_for_later(
+    outbox: HandoffOutbox, packet: dict[str, Any], error: QueueError
+) -> str:
+    """Records the packet in the outbox; its id there (``outbox:<id>``).
+
+    Raises:
+        QueueError: The outbox could not be written either.
+    """
+    try:
+        recorded = await run_blocking(outbox.add, packet, f"{QUEUE}: {error}")
+    except OutboxError as exc:
+        raise QueueError(f"{error}; the outbox failed too: {exc}") from exc
+    return f"outbox:{recorded.outbox_id}"
+
+
+@lru_cache(maxsize=1)
+def handoff_outbox() -> HandoffOutbox:
+    """The process's handoff outbox, in Frontline's database."""
+    return HandoffOutbox(get_settings().database_url)
+
+
 @lru_cache(maxsize=1)
 def handoff_queue() -> HandoffQueue:
     """The process's human queue (Redis Streams if ``REDIS_URL`` is set, else SQL)."""
@@ -137,14 +161,19 @@ async def hand_off(
     queue: HandoffQueue,
     policy: EscalationPolicy,
     now: datetime | None = None,
+    outbox: HandoffOutbox | None = None,
 ) -> HandoffResult:
     """Builds the context packet for ``conversation`` and puts it on the human queue.
 
     Args:
         conversation: the tracker state, as ``Tracker.current_state()`` returns it.
+        outbox: Where the packet waits when the queue cannot be reached (delivered once
+            it answers: :mod:`frontline.resilience.outbox`); the result's ``entry_id``
+            is then ``outbox:<id>``.
 
     Raises:
-        QueueError: the packet could not be built or stored; nothing was queued.
+        QueueError: the packet could not be built or stored (on the queue, nor in the
+            outbox); nothing was queued.
     """
     reason_code, rationale = determine_reason(conversation, policy)
     rule = escalation_rule(conversation)
@@ -167,7 +196,12 @@ async def hand_off(
     except PacketInvalid as exc:
         raise QueueError(f"handoff packet is invalid: {exc}") from exc
     loop = asyncio.get_running_loop()
-    entry_id = await loop.run_in_executor(None, queue.enqueue, packet)
+    try:
+        entry_id = await loop.run_in_executor(None, queue.enqueue, packet)
+    except QueueError as exc:
+        if outbox is None:
+            raise
+        entry_id = await _record_for_later(outbox, packet, exc)
     logger.info(
         "Handed off conversation %s (%s, %s) as %s",
         packet["conversation_id"],
