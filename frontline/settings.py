@@ -61,6 +61,12 @@ class Settings:
             (``FRONTLINE_PSEUDONYM_KEY``; see :mod:`frontline.outcomes.pseudonym`).
         metrics_token: When set, ``/metrics`` of every server needs it as a bearer
             token (``FRONTLINE_METRICS_TOKEN``).
+        tracker_store_url: Rasa's tracker store (``TRACKER_STORE_URL``), for erasure
+            and retention (:mod:`frontline.privacy`).
+        log_dir: Folder of the log files our servers write (``FRONTLINE_LOG_DIR``);
+            erasure redacts them and retention removes old ones.
+        tracker_key: Key encrypting tracker events at rest (``FRONTLINE_TRACKER_KEY``);
+            or, better, ``tracker_key_file``: an owner-only file holding it.
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -86,6 +92,10 @@ class Settings:
     trusted_proxy_hops: int = 0
     pseudonym_key: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)
+    tracker_store_url: str = field(default_factory=lambda: _default_sqlite_url("tracker.db"))
+    log_dir: Path = PROJECT_ROOT / "var" / "log"
+    tracker_key: str | None = field(default=None, repr=False)
+    tracker_key_file: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -124,6 +134,10 @@ class Settings:
             trusted_proxy_hops=int(env.get("FRONTLINE_TRUSTED_PROXY_HOPS") or 0),
             pseudonym_key=env.get("FRONTLINE_PSEUDONYM_KEY") or None,
             metrics_token=env.get("FRONTLINE_METRICS_TOKEN") or None,
+            tracker_store_url=env.get("TRACKER_STORE_URL") or _default_sqlite_url("tracker.db"),
+            log_dir=Path(env.get("FRONTLINE_LOG_DIR") or PROJECT_ROOT / "var" / "log"),
+            tracker_key=env.get("FRONTLINE_TRACKER_KEY") or None,
+            tracker_key_file=env.get("FRONTLINE_TRACKER_KEY_FILE") or None,
         )
 
 
