@@ -61,6 +61,10 @@ class DataHandlingPolicy(PolicyView):
     def fields(self) -> Mapping[str, FieldHandling]:
         return {handling.name: handling for handling in self._by_key.values()}
 
+    def at_rest(self, store: str) -> str:
+        """How ``store`` holds personal data at rest (``encrypt``, ``mask``, ``keep``)."""
+        return str((self.module.rules.get("at_rest") or {}).get(store, "mask"))
+
     @cached_property
     def retention_days(self) -> Mapping[str, int]:
         """Days each store keeps personal data (only the stores the policy names)."""
