@@ -31,7 +31,7 @@ class PasswordChecks:
         max_waiting: Checks waiting for a thread at most; more are refused.
     """
 
-    def __init__(self, concurrency: int = 2, max_waiting: int = 8) -> None:
+    def __init__(self, concurrency: int = 1, max_waiting: int = 8) -> None:
         self.concurrency = concurrency
         self.max_waiting = max_waiting
         self.started = 0  # checks run so far (for tests and metrics)
