@@ -67,6 +67,9 @@ class Settings:
             erasure redacts them and retention removes old ones.
         tracker_key: Key encrypting tracker events at rest (``FRONTLINE_TRACKER_KEY``);
             or, better, ``tracker_key_file``: an owner-only file holding it.
+        simulated_clock: Demos only (``FRONTLINE_SIMULATED_CLOCK=1``, which ``make run``
+            sets): the outcome records date conversations whose id starts ``SIM<N>D``
+            N days back (:mod:`frontline.outcomes.simulated_clock`). Off by default.
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -96,6 +99,7 @@ class Settings:
     log_dir: Path = PROJECT_ROOT / "var" / "log"
     tracker_key: str | None = field(default=None, repr=False)
     tracker_key_file: str | None = None
+    simulated_clock: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -138,6 +142,8 @@ class Settings:
             log_dir=Path(env.get("FRONTLINE_LOG_DIR") or PROJECT_ROOT / "var" / "log"),
             tracker_key=env.get("FRONTLINE_TRACKER_KEY") or None,
             tracker_key_file=env.get("FRONTLINE_TRACKER_KEY_FILE") or None,
+            simulated_clock=env.get("FRONTLINE_SIMULATED_CLOCK", "").lower()
+            in ("1", "true", "yes"),
         )
 
 

@@ -11,6 +11,7 @@
     backend_error: "A backend system failed",
     out_of_scope: "Request out of scope",
     policy: "Policy requires a person",
+    outcome_unknown: "A change may or may not have happened: check it",
   };
   const state = {
     me: null,
@@ -281,6 +282,8 @@
     renderContacts(packet.recent_contacts || []);
     renderTimings(entry);
     renderTranscript(entry);
+    // insights.js adds the "could have handled" verdict of a resolved escalation.
+    document.dispatchEvent(new CustomEvent("desk:entry", { detail: entry }));
   }
 
   function leaseLapsed(entry) {
@@ -433,6 +436,8 @@
       });
     }
     $("signin-form").addEventListener("submit", signIn);
+    // The Insights view opens a handed-off conversation here.
+    document.addEventListener("desk:open-entry", (event) => select(event.detail));
     $("signout").addEventListener("click", signOut);
   }
 
@@ -454,6 +459,8 @@
     $("agent-name").textContent = me.agent.name;
     $("agent-role").textContent = me.agent.role;
     $("tab-claimed").hidden = me.agent.role !== "supervisor";
+    // insights.js shows the Insights view to supervisors.
+    document.dispatchEvent(new CustomEvent("desk:me", { detail: me.agent }));
     const codes = $("resolution-code");
     clear(codes);
     for (const code of me.resolution_codes) {
