@@ -12,8 +12,9 @@ from typing import Any
 
 from sanic import Request
 
+from desk.accounts.checks import PasswordChecks
 from desk.accounts.store import AgentStore
-from desk.accounts.throttle import SignInThrottle
+from desk.accounts.throttle import DeviceTokens, SignInThrottle
 from frontline.connectors.rasa import RasaClient
 from frontline.handoff.base import HandoffQueue
 from frontline.handoff.desk import DeskService
@@ -21,14 +22,14 @@ from frontline.settings import Settings
 
 
 def _name_throttle() -> SignInThrottle:
-    # Guessing one agent's password stops after a few tries.
-    return SignInThrottle(max_failures=5)
+    # Guessing one agent's password slows down after a few tries (1 s, 2 s, ... 15 min).
+    return SignInThrottle(5, base_delay=1.0, max_delay=900.0)
 
 
 def _address_throttle() -> SignInThrottle:
-    # One address spraying many names stops a little later (a shared office address
-    # keeps some room).
-    return SignInThrottle(max_failures=30)
+    # One address spraying many names slows down a little later (a shared office address
+    # keeps some room), never for long, and agents with a device token skip it.
+    return SignInThrottle(30, base_delay=1.0, max_delay=60.0, max_in_flight=4)
 
 
 @dataclass
@@ -43,6 +44,8 @@ class DeskContext:
         service: What agents do with conversations (over ``queue`` and ``rasa``).
         name_throttle: Failed sign-ins per agent name.
         address_throttle: Failed sign-ins per client address.
+        devices: Device tokens of browsers that signed in (skip the address's backoff).
+        password_checks: The bounded pool that checks passwords off the event loop.
         tasks: The background tasks while the server runs.
     """
 
@@ -53,6 +56,8 @@ class DeskContext:
     service: DeskService
     name_throttle: SignInThrottle = field(default_factory=_name_throttle)
     address_throttle: SignInThrottle = field(default_factory=_address_throttle)
+    devices: DeviceTokens = field(default_factory=DeviceTokens)
+    password_checks: PasswordChecks = field(default_factory=PasswordChecks)
     tasks: list[Any] = field(default_factory=list)
 
     @property

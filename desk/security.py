@@ -17,6 +17,9 @@ from sanic.response import BaseHTTPResponse
 ResponseT = TypeVar("ResponseT", bound=BaseHTTPResponse)
 
 COOKIE_NAME = "frontline_desk"
+#: The device token of a browser that signed in (see :mod:`desk.accounts.throttle`).
+DEVICE_COOKIE = "frontline_desk_device"
+DEVICE_MAX_AGE = 30 * 24 * 3600
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -51,14 +54,20 @@ def token_of(request: Request) -> str | None:
 
 
 def set_cookie(
-    request: Request, response: BaseHTTPResponse, token: str, max_age: int, *, secure: bool
+    request: Request,
+    response: BaseHTTPResponse,
+    token: str,
+    max_age: int,
+    *,
+    secure: bool,
+    name: str = COOKIE_NAME,
 ) -> None:
-    """Sets (or, with ``max_age`` 0, clears) the session cookie.
+    """Sets (or, with ``max_age`` 0, clears) the session cookie (or another one).
 
     It is ``Secure`` over HTTPS, and always with ``secure`` (TLS ended by a proxy).
     """
-    response.cookies[COOKIE_NAME] = token
-    cookie = response.cookies[COOKIE_NAME]
+    response.cookies[name] = token
+    cookie = response.cookies[name]
     cookie["httponly"] = True
     cookie["samesite"] = "Strict"
     cookie["path"] = "/"

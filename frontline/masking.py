@@ -14,10 +14,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from frontline.patterns import CARD_IN_TEXT_RE, EMAIL_IN_TEXT_RE, PHONE_IN_TEXT_RE
+from frontline.patterns import (
+    ADDRESS_IN_TEXT_RE,
+    CARD_IN_TEXT_RE,
+    CVV_IN_TEXT_RE,
+    EMAIL_IN_TEXT_RE,
+    NAME_CLAIM_IN_TEXT_RE,
+    NATIONAL_ID_IN_TEXT_RE,
+    PHONE_IN_TEXT_RE,
+)
 
 if TYPE_CHECKING:
     from frontline.policy import DataHandlingPolicy
@@ -62,12 +71,23 @@ def mask_card(last4: str | None) -> str | None:
 
 
 def mask_text(text: str | None) -> str | None:
-    """Masks e-mail addresses, phone and card numbers inside free text."""
+    """Masks what identifies a person inside free text.
+
+    E-mail addresses, phone and card numbers are masked; national ids (social-security,
+    passport numbers, ...), card security codes and street addresses are removed; a
+    name the customer gives ("my name is Jane Doe") is masked like a name.
+    """
     if not text:
         return text
     text = EMAIL_IN_TEXT_RE.sub(lambda m: mask_email(m.group(0)) or "", text)
+    text = CVV_IN_TEXT_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    text = NATIONAL_ID_IN_TEXT_RE.sub("[national id]", text)
     text = CARD_IN_TEXT_RE.sub(lambda m: f"**** {m.group(1)}", text)
-    return PHONE_IN_TEXT_RE.sub(lambda m: mask_phone(m.group(0)) or "", text)
+    text = PHONE_IN_TEXT_RE.sub(lambda m: mask_phone(m.group(0)) or "", text)
+    text = ADDRESS_IN_TEXT_RE.sub("[address]", text)
+    return NAME_CLAIM_IN_TEXT_RE.sub(
+        lambda m: m.group(0)[: m.start(1) - m.start(0)] + (mask_name(m.group(1)) or ""), text
+    )
 
 
 # -- driven by the data-handling policy (policies/data_handling.yml) -------------------
@@ -186,8 +206,44 @@ class MaskingFilter(logging.Filter):
         handling = _data_handling(self._policy)
         if handling.treatment("logs", "free_text") == "keep":
             return True
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a malformed call: the handler reports it when it formats
         masked = mask_value("logs", "text", message, handling)
         if masked != message:
             record.msg, record.args = masked or "", None
+        if record.exc_info and not record.exc_text:
+            # The exception's text (a traceback quoting the customer) is masked too.
+            record.exc_text = mask_value(
+                "logs", "text", logging.Formatter().formatException(record.exc_info), handling
+            )
         return True
+
+
+def install_record_masking(policy: DataHandlingPolicy | None = None) -> None:
+    """Masks every log record of this process as it is made: Rasa's, Sanic's, ours.
+
+    A ``logging.Filter`` on a logger does not see its children's records, and Rasa adds
+    and replaces handlers as it configures logging; the record factory (a documented
+    ``logging`` seam) sees every record of every logger, whatever the handlers. Installed
+    by the Rasa launcher (:mod:`frontline.runtime.launcher`); installing twice is harmless.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "frontline_masking", False):
+        return
+    masking = MaskingFilter(policy)
+    busy = threading.local()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if not getattr(busy, "active", False):  # loading the policy may log itself
+            busy.active = True
+            try:
+                masking.filter(record)
+            finally:
+                busy.active = False
+        return record
+
+    factory.frontline_masking = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -22,6 +22,32 @@ PHONE_IN_TEXT_RE = re.compile(
     r"(?<![A-Za-z0-9_])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)"
 )
 CARD_IN_TEXT_RE = re.compile(r"(?<![A-Za-z0-9_])(?:\d[ -]?){12,15}(\d{4})(?!\d)")
+# A US social-security number (123-45-6789), or any id right after the words that name
+# one ("SSN 123456789", "passport number X1234567"): never kept anywhere.
+NATIONAL_ID_IN_TEXT_RE = re.compile(
+    r"(?<![\w-])\d{3}[- ]\d{2}[- ]\d{4}(?![\w-])"
+    r"|(?i:\b(?:ssn|social security(?: number| no)?|national (?:id|insurance)(?: number| no)?"
+    r"|passport(?: number| no)?|tax id|driver'?s licen[cs]e(?: number| no)?)\b)"
+    r"\.?[\s:#-]*(?:(?i:is)\s+)?[A-Za-z]{0,2}\d[\dA-Za-z -]{3,14}\d"
+)
+# A card's security code after the words that name it ("CVV 123", "security code: 4321").
+CVV_IN_TEXT_RE = re.compile(
+    r"(?i:\b(cvv2?|cvc2?|cid|security code|card code|card verification(?: code| value)?)\b)"
+    r"([\s:#-]*(?:(?i:is)\s+)?)\d{3,4}(?!\d)"
+)
+_NOT_STREET_WORDS = "on|the|in|my|a|an|of|to|for|is|was|by|and|or|at|it|items?|orders?|days?"
+# A street address: a house number, up to three words, a street type ("12 Elm Street").
+ADDRESS_IN_TEXT_RE = re.compile(
+    r"(?<![\w-])\d{1,6}[A-Za-z]?\s+"
+    rf"(?:(?!(?i:(?:{_NOT_STREET_WORDS})\b))[A-Za-z.'-]+\s+){{1,3}}"
+    r"(?i:street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place"
+    r"|pl|terrace|square|sq|highway|hwy|parkway|pkwy|close|crescent|row|alley)\b\.?"
+)
+# A name the customer gives ("my name is Jane Doe", "I'm Jane Doe"): a claim, masked.
+NAME_CLAIM_IN_TEXT_RE = re.compile(
+    r"(?i:\b(?:my name is|my name's|name is|i am|i'm|this is|call me)\s+)"
+    r"([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){0,2})"
+)
 
 
 def normalize_order_id(value: object) -> str | None:

@@ -68,6 +68,12 @@ class Settings:
             queue again (``OUTBOX_RETRY_SECONDS``).
         health_timeout: Seconds each dependency has to answer a readiness check
             (``HEALTH_TIMEOUT_SECONDS``).
+        tracker_store_url: Rasa's tracker store (``TRACKER_STORE_URL``), for erasure
+            and retention (:mod:`frontline.privacy`).
+        log_dir: Folder of the log files our servers write (``FRONTLINE_LOG_DIR``);
+            erasure redacts them and retention removes old ones.
+        tracker_key: Key encrypting tracker events at rest (``FRONTLINE_TRACKER_KEY``);
+            or, better, ``tracker_key_file``: an owner-only file holding it.
         simulated_clock: Demos only (``FRONTLINE_SIMULATED_CLOCK=1``, which ``make run``
             sets): the outcome records date conversations whose id starts ``SIM<N>D``
             N days back (:mod:`frontline.outcomes.simulated_clock`). Off by default.
@@ -99,6 +105,10 @@ class Settings:
     action_timeout: float = 20.0
     outbox_retry_seconds: float = 5.0
     health_timeout: float = 2.0
+    tracker_store_url: str = field(default_factory=lambda: _default_sqlite_url("tracker.db"))
+    log_dir: Path = PROJECT_ROOT / "var" / "log"
+    tracker_key: str | None = field(default=None, repr=False)
+    tracker_key_file: str | None = None
     simulated_clock: bool = False
 
     @classmethod
@@ -141,6 +151,10 @@ class Settings:
             action_timeout=float(env.get("ACTION_TIMEOUT_SECONDS") or cls.action_timeout),
             outbox_retry_seconds=float(env.get("OUTBOX_RETRY_SECONDS") or cls.outbox_retry_seconds),
             health_timeout=float(env.get("HEALTH_TIMEOUT_SECONDS") or cls.health_timeout),
+            tracker_store_url=env.get("TRACKER_STORE_URL") or _default_sqlite_url("tracker.db"),
+            log_dir=Path(env.get("FRONTLINE_LOG_DIR") or PROJECT_ROOT / "var" / "log"),
+            tracker_key=env.get("FRONTLINE_TRACKER_KEY") or None,
+            tracker_key_file=env.get("FRONTLINE_TRACKER_KEY_FILE") or None,
             simulated_clock=env.get("FRONTLINE_SIMULATED_CLOCK", "").lower()
             in ("1", "true", "yes"),
         )

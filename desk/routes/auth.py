@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
+from desk.accounts.checks import ChecksBusy
 from desk.accounts.model import AccountStoreUnavailable
 from desk.api import (
     ApiError,
@@ -28,7 +30,7 @@ from desk.api import (
     json_response,
 )
 from desk.context import desk_of
-from desk.security import set_cookie, token_of
+from desk.security import DEVICE_COOKIE, DEVICE_MAX_AGE, set_cookie, token_of
 from frontline.handoff.base import run_blocking
 from frontline.handoff.desk import MAX_REPLY_LENGTH, RESOLUTION_CODES, Actor
 from frontline.handoff.entry import AlreadyClaimed, AlreadyResolved, NotOwner
@@ -63,22 +65,44 @@ async def authenticate(request: Request) -> HTTPResponse | None:
 
 
 async def sign_in(request: Request) -> HTTPResponse:
-    """Checks the name and password (throttled); starts a session."""
+    """Checks the name and password (throttled, off the event loop); starts a session.
+
+    The agent name and the client address each back off after failures; a browser
+    holding a device token for this name (given at its last sign-in) skips the address's
+    backoff, so guessing from a shared address cannot lock the other agents out.
+    """
     desk = desk_of(request)
     body = json_body(request)
     name = body.get("name")
     password = body.get("password")
     if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
         raise ApiError(400, "invalid_request", "Give a name and a password.")
-    name_key, address_key = name.lower(), request.ip or "unknown"
-    if desk.name_throttle.blocked(name_key) or desk.address_throttle.blocked(address_key):
-        raise ApiError(429, "too_many_attempts", "Too many failed sign-ins; wait a while.")
-    agent = await run_blocking(desk.store.authenticate, name, password)
+    device = request.cookies.get(DEVICE_COOKIE)
+    trusted = desk.devices.valid(device, name)
+    name_keys = (name.lower(),)
+    address_keys = () if trusted else (request.ip or "unknown",)
+    # No await between the checks and the admissions: nothing else runs in between.
+    wait = max(
+        desk.name_throttle.retry_after(*name_keys),
+        desk.address_throttle.retry_after(*address_keys),
+    )
+    if wait:
+        return _too_many(wait)
+    desk.name_throttle.admit(*name_keys)
+    desk.address_throttle.admit(*address_keys)
+    agent, checked = None, False
+    try:
+        agent = await desk.password_checks.run(desk.store.authenticate, name, password)
+        checked = True
+    except ChecksBusy:
+        return _too_many(1.0, "busy", "Many sign-ins are being checked; try again shortly.")
+    finally:
+        failed = checked and agent is None
+        desk.name_throttle.finish(*name_keys, failed=failed, forget=agent is not None)
+        desk.address_throttle.finish(*address_keys, failed=failed)
     if agent is None:
-        desk.name_throttle.failed(name_key)
-        desk.address_throttle.failed(address_key)
+        desk.devices.revoke(device if trusted else None)
         raise ApiError(401, "bad_credentials", "Unknown name or wrong password.")
-    desk.name_throttle.succeeded(name_key)
     token = await run_blocking(desk.store.start_session, agent)
     body_out: dict[str, Any] = {"agent": agent.public()}
     if body.get("bearer") is True:
@@ -86,6 +110,26 @@ async def sign_in(request: Request) -> HTTPResponse:
     response = json_response(body_out)
     secure = desk.settings.desk_secure_cookies
     set_cookie(request, response, token, desk.session_max_age, secure=secure)
+    set_cookie(
+        request,
+        response,
+        desk.devices.issue(name),
+        DEVICE_MAX_AGE,
+        secure=secure,
+        name=DEVICE_COOKIE,
+    )
+    return response
+
+
+def _too_many(
+    wait: float,
+    code: str = "too_many_attempts",
+    message: str = "Too many failed sign-ins; wait a little and try again.",
+) -> HTTPResponse:
+    seconds = max(math.ceil(wait), 1)
+    error = ApiError(429, code, message, {"retry_after": seconds})
+    response = error_response(error)
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 

@@ -31,7 +31,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from frontline.audit.chain import GENESIS_HASH, canonical_json, envelope, record_hash
+from frontline.audit.chain import (
+    ERASURE_KIND,
+    GENESIS_HASH,
+    TOMBSTONE_KEY,
+    canonical_json,
+    envelope,
+    erased_digest,
+    legacy_envelope,
+    record_hash,
+)
 from frontline.db import Base, get_engine, session_scope
 from frontline.errors import AuditError
 from frontline.masking import mask_mapping
@@ -203,6 +212,8 @@ class AuditStore:
         kind = str(record.kind)
         if not kind or len(kind) > MAX_KIND_LENGTH:
             raise ValueError(f"an audit record kind has 1 to {MAX_KIND_LENGTH} characters")
+        if TOMBSTONE_KEY in record.payload:
+            raise ValueError(f"{TOMBSTONE_KEY!r} is reserved for erased payloads")
         payload = mask_mapping("audit", dict(record.payload), self._data_handling)
         text = canonical_json(payload)
         conversation_id = record.conversation_id[:255] if record.conversation_id else None
@@ -311,6 +322,8 @@ class AuditStore:
         head_seq, head_hash = self.head()
         expected_seq, expected_prev = 1, GENESIS_HASH
         checked = 0
+        erased: dict[int, int] = {}  # seq -> row id of tombstones
+        listed: list[tuple[int, int]] = []  # ranges of seqs erasure records name
         try:
             engine = get_engine(self.url)
             with engine.connect() as connection:
@@ -320,16 +333,29 @@ class AuditStore:
                     .order_by(table.c.seq, table.c.id)
                 )
                 for row in result:
-                    problem = _check_row(row, self.chain, expected_seq, expected_prev)
+                    problem, tombstoned = _check_row(row, self.chain, expected_seq, expected_prev)
                     if problem:
                         return Verification(
                             self.chain, checked, head_seq, head_hash,
                             BadRecord(int(row.seq), int(row.id), problem),
                         )  # fmt: skip
+                    if tombstoned:
+                        erased[int(row.seq)] = int(row.id)
+                    elif row.kind == ERASURE_KIND:
+                        listed.extend(erased_ranges(json.loads(row.payload)))
                     checked += 1
                     expected_seq, expected_prev = int(row.seq) + 1, str(row.record_hash)
         except SQLAlchemyError as exc:
             raise AuditError(f"could not read audit chain {self.chain!r}: {exc}") from exc
+        unlisted = sorted(
+            seq for seq in erased if not any(first <= seq <= last for first, last in listed)
+        )
+        if unlisted:
+            problem = "the payload was erased, but no erasure record names it"
+            return Verification(
+                self.chain, checked, head_seq, head_hash,
+                BadRecord(unlisted[0], erased[unlisted[0]], problem),
+            )  # fmt: skip
         last_seq = expected_seq - 1
         if head_seq != last_seq or head_hash != expected_prev:
             if head_seq > last_seq:
@@ -356,31 +382,49 @@ class AuditStore:
             raise AuditError(f"could not list audit chains: {exc}") from exc
 
 
-def _check_row(row: Any, chain: str, expected_seq: int, expected_prev: str) -> str | None:
+def erased_ranges(payload: Any) -> list[tuple[int, int]]:
+    """The ``[first, last]`` seq ranges an erasure record's payload names."""
+    ranges = payload.get("erased_seqs", []) if isinstance(payload, dict) else []
+    return [
+        (int(item[0]), int(item[1]))
+        for item in ranges
+        if isinstance(item, list) and len(item) == 2 and all(isinstance(n, int) for n in item)
+    ]
+
+
+def _check_row(
+    row: Any, chain: str, expected_seq: int, expected_prev: str
+) -> tuple[str | None, bool]:
+    """The row's problem (None when it holds), and whether its payload was erased."""
     if int(row.seq) != expected_seq:
         return (
             f"seq {row.seq} where {expected_seq} was expected: "
             "a record before it was deleted, or records were reordered"
-        )
+        ), False
     if row.prev_hash != expected_prev:
-        return "prev_hash is not the previous record's hash: records were removed or reordered"
+        return "prev_hash is not the previous record's hash: records were removed or reordered", (
+            False
+        )
     try:
         payload = json.loads(row.payload)
     except ValueError:
-        return "the payload is not valid JSON: the record was edited"
+        return "the payload is not valid JSON: the record was edited", False
     fields = {name: getattr(row, name) for name in ("prev_hash", "recorded_at", "kind")}
-    digest = record_hash(
-        envelope(
-            chain=chain,
-            seq=int(row.seq),
-            conversation_id=row.conversation_id,
-            payload=payload,
-            **fields,
-        )
-    )
-    if digest != row.record_hash:
-        return "the content does not match its hash: the record was edited"
-    return None
+    fields.update(chain=chain, seq=int(row.seq), conversation_id=row.conversation_id)
+    digest = erased_digest(payload)
+    if digest is not None:
+        if record_hash(envelope(**fields, digest=digest)) == row.record_hash:
+            return None, True
+        if payload[TOMBSTONE_KEY].get("legacy") is True:
+            # A version-1 record hashed its payload itself: once erased, only its place
+            # in the chain (prev_hash, seq) and the erasure record vouch for it.
+            return None, True
+        return "the tombstone does not match the record's hash: the record was edited", True
+    if record_hash(envelope(**fields, payload=payload)) == row.record_hash:
+        return None, False
+    if record_hash(legacy_envelope(payload, **fields)) == row.record_hash:
+        return None, False
+    return "the content does not match its hash: the record was edited", False
 
 
 def _stored(row: Any) -> StoredRecord:

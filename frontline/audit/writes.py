@@ -46,6 +46,7 @@ async def record_write(
     """
     if audit is None:
         return
+    details = dict(details or {})
     payload = {
         "operation": check.decision.operation,
         "outcome": outcome,
@@ -53,11 +54,44 @@ async def record_write(
         "channel": context.channel,
         "decision": check.decision.as_dict(),
         "consent": check.consent.as_dict(),
-        **dict(details or {}),
+        **details,
     }
+    _shield_new_value(payload, details)
     try:
         await audit.append_async([NewRecord(WRITE_KIND, payload, context.conversation_id)])
     except (AuditError, ValueError) as exc:
         logger.error(
             "Could not audit %s in %s: %s", check.decision.operation, context.conversation_id, exc
         )
+
+
+def _shield_new_value(payload: dict[str, Any], details: Mapping[str, Any]) -> None:
+    """Keeps a new phone number or address out of the consent evidence's free text.
+
+    For an account change, the consent's ``subject`` (what the customer said yes to) is
+    the new value itself: it is filed under the field's key (``{"phone": ...}``), so the
+    data-handling policy treats it as it treats that field in each place (masked in the
+    audit trail, dropped from exports), and the rationale texts name it by a label.
+    """
+    account_field = details.get("account_field")
+    if not isinstance(account_field, str) or account_field not in details:
+        return
+    consent = payload["consent"]
+    raw = {str(value) for value in (details[account_field], consent.get("subject")) if value}
+    label = f"[the new {account_field.replace('_', ' ')}]"
+    subject = consent.pop("subject", None)
+    payload["consent"] = _replace(consent, raw, label)
+    payload["consent"]["subject"] = {account_field: subject} if subject is not None else None
+    payload["decision"] = _replace(payload["decision"], raw, label)
+
+
+def _replace(value: Any, raw: set[str], label: str) -> Any:
+    if isinstance(value, str):
+        for text in sorted(raw, key=len, reverse=True):
+            value = value.replace(text, label)
+        return value
+    if isinstance(value, Mapping):
+        return {key: _replace(item, raw, label) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace(item, raw, label) for item in value]
+    return value

@@ -73,6 +73,16 @@ class CrmClient(JsonServiceClient):
         )
         return list(body.get("contacts", []))
 
+    async def erase_contacts(
+        self, *, customer_id: str | None = None, conversation_id: str | None = None
+    ) -> int:
+        """Erases the contact history of a customer or of a conversation; returns how many."""
+        params = {"customer_id": customer_id, "conversation_id": conversation_id}
+        body = await self.request(
+            "DELETE", "/crm/contacts", params={k: v for k, v in params.items() if v}
+        )
+        return int(body.get("deleted", 0))
+
     @backend_write(Write.PASSWORD_RESET)
     async def request_password_reset(
         self, customer_id: str, *, idempotency_key: str, requested_via: str = "assistant"

@@ -41,6 +41,7 @@ import abc
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from frontline.backends import Backend
@@ -191,6 +192,18 @@ class HandoffQueue(Backend, abc.ABC):
         """
         agent_id = check_agent_id(agent_id)
         return self._change(RESOLVE, entry_id, agent_id, check_resolution_code(resolution_code))
+
+    @abc.abstractmethod
+    def erase_conversation(self, conversation_id: str) -> int:
+        """Deletes every entry of one conversation, whatever its status (erasure).
+
+        Returns:
+            How many entries were deleted.
+        """
+
+    @abc.abstractmethod
+    def purge_resolved(self, before: datetime) -> int:
+        """Deletes the entries resolved before ``before`` (retention); returns how many."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -61,6 +61,7 @@ from frontline.handoff.entry import (
     CLAIMED,
     DEFAULT_LEASE_SECONDS,
     PENDING,
+    RESOLVED,
     STATUSES,
     Delivery,
     QueueEntry,
@@ -276,6 +277,53 @@ class RedisStreamHandoffQueue(HandoffQueue):
                 ", ".join(reoffered),
             )
         return Delivery(delivered=tuple(delivered), reoffered=tuple(reoffered))
+
+    def erase_conversation(self, conversation_id: str) -> int:
+        conversation_key = self._key("conversation", conversation_id)
+        with self._translate("erasing a conversation"):
+            ids = self._client.lrange(conversation_key, 0, -1)
+            self._delete_entries(ids)
+            self._client.delete(conversation_key)
+        return len(ids)
+
+    def purge_resolved(self, before: datetime) -> int:
+        purged = 0
+        start = "-"
+        with self._translate("purging resolved entries"):
+            for _ in range(_MAX_ROUNDS * 100):
+                page = self._client.xrange(self._stream, min=start, max="+", count=_BATCH)
+                ids = [entry_id for entry_id, _ in page]
+                old = [
+                    entry.entry_id
+                    for entry in self._load(ids)
+                    if entry.status == RESOLVED and entry.resolved_at and entry.resolved_at < before
+                ]
+                self._delete_entries(old)
+                purged += len(old)
+                if len(page) < _BATCH:
+                    break
+                start = f"({ids[-1]}"
+        return purged
+
+    def _delete_entries(self, ids: Sequence[str]) -> None:
+        """Removes entries from the stream, the group, the sets and their keys."""
+        if not ids:
+            return
+        handoffs = self._packets(ids)
+        pipe = self._client.pipeline(transaction=True)
+        for entry_id in ids:
+            packet = handoffs.get(entry_id)
+            if packet:
+                data = queue_entry.load_packet(packet, entry_id)
+                pipe.delete(self._key("handoff", str(data.get("handoff_id"))))
+                conversation = str(data.get("conversation_id"))
+                pipe.lrem(self._key("conversation", conversation), 0, entry_id)
+            pipe.xack(self._stream, CONSUMER_GROUP, entry_id)
+            pipe.xdel(self._stream, entry_id)
+            pipe.zrem(self._key("pending"), entry_id)
+            pipe.zrem(self._key("claimed"), entry_id)
+            pipe.delete(self._key("entry", entry_id))
+        pipe.execute()
 
     def close(self) -> None:
         self._closed = True

@@ -279,6 +279,22 @@ class SqlHandoffQueue(HandoffQueue):
             )
         return Delivery(reoffered=tuple(reoffered))
 
+    def erase_conversation(self, conversation_id: str) -> int:
+        mine = sa.and_(
+            _table.c.queue_name == self._queue_name, _table.c.conversation_id == conversation_id
+        )
+        with self._translate("erasing a conversation"), session_scope(self._url) as session:
+            return int(session.execute(sa.delete(_table).where(mine)).rowcount or 0)
+
+    def purge_resolved(self, before: datetime) -> int:
+        old = sa.and_(
+            _table.c.queue_name == self._queue_name,
+            _table.c.status == RESOLVED,
+            _table.c.resolved_at < before,
+        )
+        with self._translate("purging resolved entries"), session_scope(self._url) as session:
+            return int(session.execute(sa.delete(_table).where(old)).rowcount or 0)
+
     def close(self) -> None:
         # The engine is shared by the whole process; frontline.db disposes of it.
         self._closed = True

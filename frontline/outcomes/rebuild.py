@@ -19,17 +19,21 @@ import sqlalchemy as sa
 
 from frontline.db import get_engine
 from frontline.outcomes.processor import OutcomeProcessor
+from frontline.privacy.encryption import EventCipher, UnreadableEvent, tracker_cipher
+from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 
 def stored_conversations(
-    tracker_store_url: str, since: float | None = None
+    tracker_store_url: str, since: float | None = None, cipher: EventCipher | None = None
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Each conversation's events (``sender_id`` added), in the order Rasa stored them.
 
     With ``since``, only conversations with an event since then (all their events).
+    Events encrypted at rest are opened with ``cipher`` (default: the configured keys).
     """
+    cipher = cipher or tracker_cipher(get_settings())
     engine = get_engine(tracker_store_url)
     events = sa.Table("events", sa.MetaData(), autoload_with=engine)
     query = sa.select(events.c.sender_id, events.c.data).order_by(events.c.sender_id, events.c.id)
@@ -45,8 +49,8 @@ def stored_conversations(
                 batch = []
             current = sender
             try:
-                event = json.loads(data)
-            except (TypeError, ValueError):
+                event = json.loads(cipher.open(data))
+            except (TypeError, ValueError, UnreadableEvent):
                 logger.warning("Skipped an unreadable event of conversation %s", sender)
                 continue
             batch.append({**event, "sender_id": sender})

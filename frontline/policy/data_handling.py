@@ -15,6 +15,8 @@ from functools import cached_property
 from frontline.policy.loading import PolicyView, invalid
 
 PLACES = ("logs", "packets", "audit", "exports")
+#: The stores with a retention period (``rules.retention``).
+RETAINED_STORES = ("tracker", "handoff_queue", "csat", "outcomes", "audit", "logs")
 TREATMENTS = ("keep", "mask", "hash", "drop")
 
 
@@ -58,6 +60,16 @@ class DataHandlingPolicy(PolicyView):
     @cached_property
     def fields(self) -> Mapping[str, FieldHandling]:
         return {handling.name: handling for handling in self._by_key.values()}
+
+    def at_rest(self, store: str) -> str:
+        """How ``store`` holds personal data at rest (``encrypt``, ``mask``, ``keep``)."""
+        return str((self.module.rules.get("at_rest") or {}).get(store, "mask"))
+
+    @cached_property
+    def retention_days(self) -> Mapping[str, int]:
+        """Days each store keeps personal data (only the stores the policy names)."""
+        retention = self.module.rules.get("retention") or {}
+        return {store: int(retention[store]["days"]) for store in retention}
 
     def field_for_key(self, key: str) -> FieldHandling | None:
         """The personal field held under ``key`` (a slot, entity or record key), or None."""

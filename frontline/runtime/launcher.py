@@ -143,6 +143,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     from rasa.__main__ import main as rasa_main
 
+    from frontline.masking import install_record_masking
+
+    # Rasa's own log lines (an error quoting a message) are masked like ours.
+    install_record_masking()
+
     # Rasa parses sys.argv; the process's command line (/proc/<pid>/cmdline) stays as it
     # was started, without the secrets added here.
     sys.argv = ["rasa", *rasa_args]

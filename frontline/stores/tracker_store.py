@@ -26,7 +26,9 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from frontline.db import create_indexes
 from frontline.errors import ConfigurationError
+from frontline.privacy.encryption import EventCipher, tracker_cipher
 from frontline.resilience.turn import TRACKER_STORE, notes_failures
+from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,10 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
     its rows when it resumes. Parking saves a load between a reply and the customer's
     next message; a tracker kept for a conversation that has ended only holds memory
     (the 20-minute soak grew 6.6% that way with 200-turn conversations).
+
+    Each event's ``data`` (the customer's text, slot values, ...) is encrypted at rest
+    (:mod:`frontline.privacy.encryption`, key ``FRONTLINE_TRACKER_KEY``) and opened as
+    the tracker is loaded, so the conversation itself has everything it needs.
     """
 
     @contextmanager
@@ -97,9 +103,11 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         parked_trackers: int = 256,
         parked_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        cipher: EventCipher | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.cipher = cipher or tracker_cipher(get_settings())
         create_indexes(self.engine, [self.sender_latest_event_index()])
         self.parked_trackers = int(parked_trackers)
         self.parked_seconds = float(parked_seconds)
@@ -203,7 +211,7 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
             rows = self._event_query(
                 session, sender_id, fetch_events_from_all_sessions=all_sessions
             ).all()
-            events = [json.loads(row.data) for row in rows]
+            events = [json.loads(self.cipher.open(row.data)) for row in rows]
         if not (self.domain and events):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
@@ -260,9 +268,8 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
             .scalar()
         )
 
-    @staticmethod
-    def _row(sender_id: str, event: Event) -> dict[str, Any]:
-        """The event's row, with the columns Rasa's SQL tracker store fills."""
+    def _row(self, sender_id: str, event: Event) -> dict[str, Any]:
+        """The event's row, with the columns Rasa's SQL tracker store fills (data sealed)."""
         data = event.as_dict()
         return {
             "sender_id": sender_id,
@@ -270,5 +277,5 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
             "timestamp": data.get("timestamp"),
             "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
             "action_name": data.get("name"),
-            "data": json.dumps(data),
+            "data": self.cipher.seal(json.dumps(data)),
         }

@@ -131,6 +131,28 @@ async def customer_contacts(request: Request, customer_id: str) -> HTTPResponse:
     )
 
 
+async def erase_contacts(request: Request) -> HTTPResponse:
+    """``DELETE /crm/contacts?customer_id=&conversation_id=``: erases contacts (one needed).
+
+    The answer is ``{"deleted": <how many>}``; deleting again deletes nothing.
+    """
+    customer_id = request.args.get("customer_id") or None
+    conversation_id = request.args.get("conversation_id") or None
+    if customer_id is None and conversation_id is None:
+        raise invalid_request("Give 'customer_id' or 'conversation_id'.")
+    for name, value in (("customer_id", customer_id), ("conversation_id", conversation_id)):
+        if value is not None and len(value) > 255:
+            raise invalid_request(f"Query parameter {name!r} is too long.")
+    return json_response(
+        await read(
+            request,
+            store.erase_contacts,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+        )
+    )
+
+
 #: Fields of a customer that ``PATCH /crm/customers/{id}`` may change.
 CHANGEABLE_FIELDS = ("email", "phone", "shipping_address")
 
@@ -193,4 +215,5 @@ def blueprint() -> Blueprint:
     bp.add_route(password_resets, "/customers/<customer_id:str>/password-resets", methods=["GET"])
     bp.add_route(add_contact, "/customers/<customer_id:str>/contacts", methods=["POST"])
     bp.add_route(customer_contacts, "/customers/<customer_id:str>/contacts", methods=["GET"])
+    bp.add_route(erase_contacts, "/contacts", methods=["DELETE"])
     return bp

@@ -119,6 +119,24 @@ def customer_contacts(
     return [contact_json(row) for row in rows_of_customer(session, query, customer_id)]
 
 
+def erase_contacts(
+    session: Session, *, customer_id: str | None = None, conversation_id: str | None = None
+) -> JsonDict:
+    """Deletes the contacts of a customer or of a conversation (a person's erasure).
+
+    Returns:
+        ``{"deleted": <how many>}``.
+    """
+    query = sa.delete(_contacts)
+    if customer_id is not None:
+        query = query.where(_contacts.c.customer_id == customer_id)
+    if conversation_id is not None:
+        query = query.where(_contacts.c.conversation_id == conversation_id)
+    deleted = session.execute(query).rowcount or 0
+    logger.info("%d contacts erased", deleted)
+    return {"deleted": int(deleted)}
+
+
 def request_password_reset(
     session: Session, customer_id: str, requested_via: str, now: dt.datetime
 ) -> JsonDict:

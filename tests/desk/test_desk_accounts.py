@@ -14,6 +14,7 @@ from desk.accounts import (
     AccountError,
     AccountStoreUnavailable,
     AgentStore,
+    DeviceTokens,
     SignInThrottle,
     hash_password,
     token_digest,
@@ -208,14 +209,40 @@ def test_an_unreachable_database_is_a_project_error() -> None:
     assert raised.value.__cause__ is not None
 
 
-def test_the_throttle_counts_failures_per_key() -> None:
-    throttle = SignInThrottle(max_failures=3, window=60)
+def test_the_throttle_backs_off_per_key_and_counts_attempts_in_flight() -> None:
+    now = [100.0]
+    throttle = SignInThrottle(3, 60, base_delay=1.0, max_delay=8.0, clock=lambda: now[0])
     for _ in range(3):
-        assert not throttle.blocked("ana")
-        throttle.failed("ana")
-    assert throttle.blocked("ana") and not throttle.blocked("ben")
-    throttle.succeeded("ana")
-    assert not throttle.blocked("ana")
+        assert throttle.admit("ana") == 0
+        throttle.finish("ana", failed=True)
+    assert throttle.retry_after("ana") == 1.0 and throttle.retry_after("ben") == 0
+    now[0] += 1.0
+    assert throttle.admit("ana") == 0  # one more after the wait, then twice as long
+    throttle.finish("ana", failed=True)
+    assert throttle.retry_after("ana") == 2.0
+    now[0] += 100  # the failures age out of the window
+    assert throttle.retry_after("ana") == 0
+    throttle.admit("ana")
+    throttle.finish("ana", failed=False, forget=True)
+    assert throttle.retry_after("ana") == 0
+
+
+def test_concurrent_attempts_cannot_slip_past_the_free_attempts() -> None:
+    throttle = SignInThrottle(3, 60, max_in_flight=10, clock=lambda: 5.0)
+    admitted = [throttle.admit("office") == 0 for _ in range(40)]
+    assert admitted.count(True) == 3  # in flight counts: the rest wait for the backoff
+
+
+def test_device_tokens_are_per_name_and_revocable() -> None:
+    devices = DeviceTokens(capacity=2)
+    token = devices.issue("Cleo")
+    assert devices.valid(token, "cleo") and not devices.valid(token, "ana")
+    devices.revoke(token)
+    assert not devices.valid(token, "cleo")
+    first = devices.issue("a")
+    devices.issue("b")
+    devices.issue("c")
+    assert not devices.valid(first, "a")  # the oldest went first
 
 
 # -- the command line -----------------------------------------------------------------

@@ -26,8 +26,9 @@ from tests.support.consent import consented
 
 CONNECTORS = (OrdersClient, CrmClient, BillingClient)
 #: Connector calls that change a backend but are not customer-facing writes: the contact
-#: history the CRM keeps of every conversation (no consent asked, nothing to undo).
-BOOKKEEPING = {"CrmClient.record_contact"}
+#: history the CRM keeps of every conversation (no consent asked, nothing to undo), and
+#: its erasure by an operator's data-subject request (``python -m frontline.privacy``).
+BOOKKEEPING = {"CrmClient.record_contact", "CrmClient.erase_contacts"}
 
 
 def test_every_write_of_the_policy_has_exactly_one_guarded_connector_method():

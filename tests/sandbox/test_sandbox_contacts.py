@@ -147,3 +147,19 @@ def test_a_reset_forgets_the_contacts(fresh_api) -> None:
     assert len(_contacts(fresh_api, "C1010", channel=channel)) == 1
     fresh_api.post("/admin/reset", timeout=60).raise_for_status()
     assert _contacts(fresh_api, "C1010", channel=channel) == []
+
+
+def test_contacts_are_erased_by_conversation_or_customer(api) -> None:
+    channel = _channel()
+    for conversation in ("conv-erase-1", "conv-erase-2"):
+        _record(api, "C1005", channel=channel, conversation_id=f"{channel}-{conversation}")
+
+    one = api.delete("/crm/contacts", params={"conversation_id": f"{channel}-conv-erase-1"})
+    assert one.status_code == 200 and one.json() == {"deleted": 1}
+    left = [c["conversation_id"] for c in _contacts(api, "C1005", channel=channel)]
+    assert left == [f"{channel}-conv-erase-2"]
+
+    everything = api.delete("/crm/contacts", params={"customer_id": "C1005"})
+    assert everything.json()["deleted"] >= 1
+    assert _contacts(api, "C1005", channel=channel) == []
+    _assert_error(api.delete("/crm/contacts"), 400, "invalid_request")
