@@ -119,12 +119,12 @@ def test_user_turns_start_at_the_latest_session():
 
 
 def test_adding_a_keyword_makes_a_message_sensitive(policies_copy):
-    text = "I will report this to the trading standards office"
+    text = "I will report this to the chamber of commerce"
     assert fired(text) is None
     edit_policy(
         policies_copy,
         "escalation",
-        lambda d: d["rules"]["sensitive_topics"][0]["keywords"].append("trading standards"),
+        lambda d: d["rules"]["sensitive_topics"][0]["keywords"].append("chamber of commerce"),
     )
     assert fired(text, rules=load_policies(policies_copy)) == "sensitive.legal_threat"
 
@@ -132,7 +132,9 @@ def test_adding_a_keyword_makes_a_message_sensitive(policies_copy):
 def test_lowering_the_frustration_threshold_escalates_sooner(policies_copy):
     assert fired("this is useless!!") is None
     edit_policy(
-        policies_copy, "escalation", lambda d: d["rules"]["frustration"].update(threshold=0.5)
+        policies_copy,
+        "escalation",
+        lambda d: d["rules"]["frustration"].update(threshold=0.5, detect_threshold=0.5),
     )
     assert fired("this is useless!!", rules=load_policies(policies_copy)) == "frustration"
 
