@@ -82,6 +82,7 @@ class FrustrationScore:
         threshold: The policy's threshold.
         shouting: The latest message is mostly capitals.
         recontact: The latest message says the customer writes or waits again.
+        negatives: Earlier messages in the window with a negative intent.
         peak: The highest lexicon score of a message in the window.
         detect_threshold: From this score (or peak) on, the customer is frustrated.
     """
@@ -94,6 +95,7 @@ class FrustrationScore:
     threshold: float
     shouting: bool = False
     recontact: bool = False
+    negatives: int = 0
     peak: float = 0.0
     detect_threshold: float = 1.0
 
@@ -115,6 +117,7 @@ class FrustrationScore:
             "trend": round(self.trend, 3),
             "shouting": self.shouting,
             "recontact": self.recontact,
+            "negatives": self.negatives,
             "threshold": self.threshold,
         }
 
@@ -186,13 +189,16 @@ def frustration(turns: Sequence[UserTurn], rule: FrustrationRule) -> Frustration
     """Scores how frustrated the customer is at their latest message.
 
     ``score = w.message * lexicon(latest) + w.fallback * fallbacks + w.repeat * repeats
-    + w.trend * trend + w.shouting * shouting + w.recontact * recontact``, over the
+    + w.trend * trend + w.shouting * shouting + w.recontact * recontact
+    + w.negatives * negatives``, over the
     policy's window of the latest messages, where *fallbacks* counts not-understood
     messages in a row (the latest included), *repeats* counts earlier messages in the
     window asking the same thing as the latest (same request intent, or the same words),
     *trend* is how much higher the lexicon scores of the newer half of the window are
     than those of the older half, *shouting* is 1 when the latest message is mostly
-    capitals and *recontact* is 1 when it says the customer writes or waits again.
+    capitals, *recontact* is 1 when it says the customer writes or waits again, and
+    *negatives* counts earlier messages in the window with a negative intent (insults,
+    complaints: ``lexicon.intents``).
     """
     if not turns:
         return FrustrationScore(
@@ -215,6 +221,7 @@ def frustration(turns: Sequence[UserTurn], rule: FrustrationRule) -> Frustration
     weights = rule.weights
     is_shouted = shouted(latest.text, rule)
     is_recontact = recontacted(latest.text, rule)
+    negatives = sum(1 for turn in window[:-1] if rule.intents.get(turn.intent or "", 0.0) > 0)
     score = (
         weights["message"] * scores[-1]
         + weights["fallback"] * fallbacks
@@ -222,6 +229,7 @@ def frustration(turns: Sequence[UserTurn], rule: FrustrationRule) -> Frustration
         + weights["trend"] * trend
         + weights.get("shouting", 0.0) * is_shouted
         + weights.get("recontact", 0.0) * is_recontact
+        + weights.get("negatives", 0.0) * negatives
     )
     return FrustrationScore(
         score,
@@ -232,6 +240,7 @@ def frustration(turns: Sequence[UserTurn], rule: FrustrationRule) -> Frustration
         rule.threshold,
         shouting=is_shouted,
         recontact=is_recontact,
+        negatives=negatives,
         peak=max(scores),
         detect_threshold=rule.detect_threshold,
     )

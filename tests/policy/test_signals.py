@@ -74,7 +74,7 @@ def test_lexicon_score_of_single_messages():
     rule = RULES.escalation.frustration
     assert message_score("where is my order", "check_order_status", rule) == 0
     assert message_score("this is useless!!", "inform", rule) == pytest.approx(0.7)
-    assert message_score("you idiot", "insult", rule) == pytest.approx(0.3)
+    assert message_score("you idiot", "insult", rule) == pytest.approx(0.5)
     assert message_score("THIS IS RIDICULOUS, I AM FURIOUS", "inform", rule) == 1.0  # capped
 
 
@@ -149,8 +149,10 @@ def test_a_tier_restriction_added_to_scope_applies_to_that_tier(policies_copy):
 
 
 def test_one_insult_is_answered_calmly_the_second_in_a_row_hands_off():
-    assert fired(("you're useless", "insult")) is None
-    assert fired(("you're useless", "insult"), ("stupid bot", "insult")) == "frustration"
+    assert fired(("shut up", "insult")) is None
+    assert fired(("shut up", "insult"), ("get lost", "insult")) == "frustration"
+    # Strong words on top of the insult hand off at once (issue 17: abuse).
+    assert fired(("you're useless", "insult")) == "frustration"
 
 
 def test_recent_user_turns_assess_like_the_whole_session():
