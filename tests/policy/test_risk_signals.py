@@ -166,6 +166,10 @@ def test_a_complaint_from_a_furious_customer_is_handed_off_for_frustration():
     angry = turn("I WANT TO COMPLAIN, THIS IS RIDICULOUS AND I AM FURIOUS", ("complaint", 0.9))
     assert reason(angry) == "frustration"
     assert reason(turn("I want to complain about the courier", ("complaint", 0.9))) == "complaint"
+    # The case after a greeting: a complaint, not frustration (no trend from
+    # a calm "hi" to one sharp word).
+    complaint = turn("I want to complain about your terrible service", ("complaint", 0.99))
+    assert reason(turn("hi", ("greet", 0.99)), complaint) == "complaint"
     # A legal threat is as urgent as frustration: the topic keeps its own reason.
     assert reason(turn("I AM FURIOUS, MY LAWYER WILL CALL YOU")) == "legal"
 
