@@ -17,8 +17,9 @@ from frontline.services.csat import (
     read_feedback,
     record_feedback,
 )
+from frontline.vocabulary import Slot
 
-CSAT_SLOT = "csat"
+CSAT_SLOT = Slot.CSAT
 
 
 def csat_question(

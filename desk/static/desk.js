@@ -17,6 +17,7 @@
     chargeback: "Chargeback or payment dispute",
     self_harm: "Customer may be at risk: respond now",
     frustration: "Customer is frustrated",
+    outcome_unknown: "A change may or may not have happened: check it",
   };
   const state = {
     me: null,
