@@ -65,7 +65,7 @@ REASON_SLOT = Slot.HANDOFF_REASON
 RULE_SLOT = "escalation_rule"
 TIER_SLOT = "customer_tier"
 #: Set once the customer was frustrated in this conversation (domain/risk.yml).
-FRUSTRATED_SLOT = "frustrated"
+FRUSTRATED_SLOT = Slot.FRUSTRATED
 #: Key of the assessment in the metadata of the action this policy predicts.
 METADATA_KEY = "frontline_escalation"
 DEFAULT_PRIORITY = 7

@@ -24,7 +24,7 @@ from frontline.policy.loading import (
     load_policy,
     phrase_pattern,
 )
-from frontline.vocabulary import PRIORITIES
+from frontline.vocabulary import PRIORITIES, REASONS, Reason
 
 
 def urgency(priority: str | None) -> int:
@@ -53,7 +53,7 @@ class EscalationRule:
     version: str
     priority: str | None = None
     response: str | None = None
-    reason: str = "policy"
+    reason: str = Reason.POLICY
 
     def as_slot(self) -> dict[str, Any]:
         """The value of the ``escalation_rule`` slot."""
@@ -101,7 +101,7 @@ class SensitiveTopic:
     matcher: re.Pattern[str]
     priority: str | None = None
     response: str | None = None
-    reason: str = "policy"
+    reason: str = Reason.POLICY
     intents: frozenset[str] = frozenset()
 
     @property
@@ -149,7 +149,7 @@ class FrustrationRule:
     markers: Mapping[str, float]
     intents: Mapping[str, float]
     priority: str | None = None
-    reason: str = "frustration"
+    reason: str = Reason.FRUSTRATION
     detect_threshold: float = 1.0
     capitals: Mapping[str, float] = field(default_factory=dict)
     recontact: re.Pattern[str] | None = None
@@ -201,6 +201,11 @@ class EscalationRules(PolicyView):
                 topic.rationale.format(summary="")
             except (KeyError, IndexError, ValueError) as exc:
                 raise invalid(self.module, topic.rule_id, f"bad placeholder {exc}") from exc
+        for rule_id, reason in [(t.rule_id, t.reason) for t in self.sensitive_topics] + [
+            (self.frustration.rule_id, self.frustration.reason)
+        ]:
+            if reason not in REASONS:
+                raise invalid(self.module, rule_id, f"unknown reason code {reason!r}")
         if self.frustration.detect_threshold > self.frustration.threshold:
             raise invalid(self.module, "frustration", "detect_threshold must not exceed threshold")
         _ = self.writes

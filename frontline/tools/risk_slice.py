@@ -20,6 +20,7 @@ from typing import Any
 
 from frontline.dialogue.signals import assess, user_turns
 from frontline.policy import Policies
+from frontline.vocabulary import Reason
 
 REQUEST_HUMAN = "request_human"
 
@@ -31,7 +32,7 @@ def handoff_reason(text: str, parsed: Mapping[str, Any], policies: Policies) -> 
     if assessment.rule is not None:
         return assessment.reason
     if (parsed.get("intent") or {}).get("name") == REQUEST_HUMAN:
-        return "customer_request"
+        return Reason.CUSTOMER_REQUEST
     return None
 
 
