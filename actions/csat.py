@@ -11,7 +11,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.verification import latest_entities
-from frontline.services.csat import ask_csat, read_feedback, record_feedback
+from frontline.services.csat import (
+    answers_the_question,
+    ask_csat,
+    read_feedback,
+    record_feedback,
+)
 from frontline.vocabulary import Slot
 
 CSAT_SLOT = Slot.CSAT
@@ -32,7 +37,8 @@ def csat_question(
 
 
 class ActionSaveCsat(UsesBackends, Action):
-    """Stores a rating and/or comment answering the CSAT question."""
+    """Stores a rating and/or comment answering the CSAT question (a comment only right
+    after the question; other feedback is offered the way to a complaint instead)."""
 
     def name(self) -> str:
         return "action_save_csat"
@@ -52,6 +58,7 @@ class ActionSaveCsat(UsesBackends, Action):
             channel=tracker.get_latest_input_channel(),
             latest_intent=_latest_contact(tracker),
             now=datetime.now(timezone.utc),
+            answering=answers_the_question(tracker.events),
         )
         dispatcher.utter_message(response=result.response)
         return [SlotSet(CSAT_SLOT, result.pending)]

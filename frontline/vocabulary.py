@@ -62,6 +62,8 @@ class Slot:
     RESET_CONFIRMED: Final = "reset_confirmed"
     # csat
     CSAT: Final = "csat"
+    # risk: the customer was frustrated in this conversation (no small talk, no jokes)
+    FRUSTRATED: Final = "frustrated"
 
 
 SLOTS: Final = frozenset(_values(Slot))

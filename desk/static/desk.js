@@ -11,6 +11,12 @@
     backend_error: "A backend system failed",
     out_of_scope: "Request out of scope",
     policy: "Policy requires a person",
+    complaint: "Complaint",
+    fraud: "Possible fraud or account takeover",
+    legal: "Threat of legal action",
+    chargeback: "Chargeback or payment dispute",
+    self_harm: "Customer may be at risk: respond now",
+    frustration: "Customer is frustrated",
     outcome_unknown: "A change may or may not have happened: check it",
   };
   const state = {

@@ -46,6 +46,8 @@ from rasa.shared.core.events import ActionExecuted, Restarted, SessionStarted, S
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from frontline.dialogue.risk_signals import topic_from_intents
+from frontline.dialogue.signals import user_turns
 from frontline.flags.capabilities import METADATA_KEY, Evaluation, FlagCapabilityProvider
 from frontline.flags.evaluation import FlagContext
 from frontline.policy.escalation import EscalationRules, escalation_rules
@@ -136,7 +138,7 @@ class FlagControlPolicy(Policy):
             return self._prediction(self._default_predictions(domain))
         evaluations = self.evaluate(tracker, message)
         refused = next((e for e in evaluations if not e.enabled), None)
-        if refused is None or self._sensitive(message.text):
+        if refused is None or self._sensitive(message):
             return self._prediction(self._default_predictions(domain))
         rule = refused.escalation_rule()
         logger.info(
@@ -187,8 +189,15 @@ class FlagControlPolicy(Policy):
                     return None
         return None
 
-    def _sensitive(self, text: str | None) -> bool:
-        return any(topic.matches(text or "") for topic in self._escalation.sensitive_topics)
+    def _sensitive(self, message: UserUttered) -> bool:
+        """Whether the message names a sensitive topic, by its words or its trained intent
+        (those are left to the escalation rules, which hand off with the topic's reason)."""
+        text = message.text or ""
+        topics = self._escalation.sensitive_topics
+        if any(topic.matches(text) for topic in topics):
+            return True
+        [turn] = user_turns([{"event": "user", "text": text, "parse_data": message.parse_data}])
+        return topic_from_intents(turn, topics, self._escalation.intent_signals) is not None
 
     def _handed_off_just_now(self, tracker: DialogueStateTracker) -> bool:
         for event in reversed(tracker.events):

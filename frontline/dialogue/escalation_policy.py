@@ -7,12 +7,19 @@
         priority: 7     # above RulePolicy (6): wins a tie at confidence 1.0
 
 On each new customer message it assesses the conversation
-(:func:`frontline.dialogue.signals.assess`): a sensitive topic, an intent outside the
-assistant's scope on this channel, or a frustration score over the threshold predicts
-``action_handoff`` with confidence 1.0. If (and only if) that prediction wins, the
-slots ``handoff_reason`` (``policy``) and ``escalation_rule`` (rule id, rationale,
-policy version) are set first, so the handoff packet names the rule; the assessment
-goes into the action's metadata, so the audit trail records the score.
+(:func:`frontline.dialogue.signals.assess`): a sensitive topic (by its words or by the
+trained intent), an intent outside the assistant's scope on this channel, or a
+frustration score over the threshold predicts ``action_handoff`` with confidence 1.0.
+If (and only if) that prediction wins, the slots ``handoff_reason`` (the rule's reason
+code: ``legal``, ``fraud``, ``complaint``, ``frustration``...; ``policy`` for scope) and
+``escalation_rule`` (rule id, rationale, policy version) are set first, so the handoff
+packet names the rule; the assessment goes into the action's metadata, so the audit
+trail records the score.
+
+Once the customer is frustrated (the score over the policy's ``detect_threshold``, now
+or earlier in the conversation: the ``frustrated`` slot), small talk and jokes are not
+answered as such: the policy's ``no_small_talk.response`` (an apology and the offer of
+a person) is predicted instead, and then the assistant listens.
 
 Safety rules must win over a form that is running: Rasa lets "no user" predictions
 (a form continuing its happy path) overrule every other prediction, so this policy's
@@ -56,8 +63,9 @@ logger = logging.getLogger(__name__)
 HANDOFF_ACTION = "action_handoff"
 REASON_SLOT = Slot.HANDOFF_REASON
 RULE_SLOT = "escalation_rule"
-REASON_CODE = "policy"
 TIER_SLOT = "customer_tier"
+#: Set once the customer was frustrated in this conversation (domain/risk.yml).
+FRUSTRATED_SLOT = Slot.FRUSTRATED
 #: Key of the assessment in the metadata of the action this policy predicts.
 METADATA_KEY = "frontline_escalation"
 DEFAULT_PRIORITY = 7
@@ -127,6 +135,11 @@ class EscalationDialoguePolicy(Policy):
             return self._prediction(
                 confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain), is_no_user_prediction=True
             )
+        frustration = self._rules.escalation.frustration
+        if self._answered_small_talk_just_now(tracker, frustration.no_small_talk_response):
+            return self._prediction(
+                confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain), is_no_user_prediction=True
+            )
         if not self._new_user_message(tracker):
             return self._prediction(self._default_predictions(domain))
         assessment = assess(
@@ -137,7 +150,24 @@ class EscalationDialoguePolicy(Policy):
             tier=_text_slot(tracker, TIER_SLOT),
             policies=self._rules,
         )
+        frustrated = assessment.frustration.detected or bool(_slot(tracker, FRUSTRATED_SLOT))
         if assessment.rule is None:
+            intent = (
+                (tracker.latest_message.intent or {}).get("name")
+                if tracker.latest_message
+                else None
+            )
+            if (
+                frustrated
+                and intent in frustration.no_small_talk
+                and _known(frustration.no_small_talk_response, domain)
+            ):
+                return self._prediction(
+                    confidence_scores_for(frustration.no_small_talk_response, 1.0, domain),
+                    optional_events=[SlotSet(FRUSTRATED_SLOT, True)],
+                    is_no_user_prediction=True,
+                    action_metadata={METADATA_KEY: assessment.metadata()},
+                )
             return self._prediction(self._default_predictions(domain))
         logger.info(
             "Escalation rule %s fired in conversation %s",
@@ -147,8 +177,9 @@ class EscalationDialoguePolicy(Policy):
         return self._prediction(
             confidence_scores_for(HANDOFF_ACTION, 1.0, domain),
             optional_events=[
-                SlotSet(REASON_SLOT, REASON_CODE),
+                SlotSet(REASON_SLOT, assessment.rule.reason),
                 SlotSet(RULE_SLOT, assessment.rule.as_slot()),
+                *([SlotSet(FRUSTRATED_SLOT, True)] if frustrated else []),
             ],
             is_no_user_prediction=True,
             action_metadata={METADATA_KEY: assessment.metadata()},
@@ -161,6 +192,17 @@ class EscalationDialoguePolicy(Policy):
             if isinstance(event, UserUttered):
                 return True
             if isinstance(event, ActionExecuted):
+                return False
+        return False
+
+    def _answered_small_talk_just_now(
+        self, tracker: DialogueStateTracker, response: str | None
+    ) -> bool:
+        """Whether this policy's reply to small talk was the latest action."""
+        for event in reversed(tracker.events):
+            if isinstance(event, ActionExecuted):
+                return event.action_name == response and event.policy == self.__class__.__name__
+            if isinstance(event, UserUttered):
                 return False
         return False
 
@@ -181,9 +223,24 @@ def _user_events_newest_first(tracker: DialogueStateTracker) -> Iterator[dict[st
     """The customer's messages and session starts, newest first, as event dictionaries."""
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
-            yield {"event": "user", "text": event.text, "parse_data": {"intent": event.intent}}
+            yield {
+                "event": "user",
+                "text": event.text,
+                "parse_data": {
+                    "intent": event.intent,
+                    "intent_ranking": (event.parse_data or {}).get("intent_ranking") or [],
+                },
+            }
         elif isinstance(event, (Restarted, SessionStarted)):
             yield {"event": event.type_name}
+
+
+def _slot(tracker: DialogueStateTracker, name: str) -> Any:
+    return tracker.get_slot(name) if name in tracker.slots else None
+
+
+def _known(action: str | None, domain: Domain) -> bool:
+    return bool(action) and action in domain.action_names_or_texts
 
 
 def _text_slot(tracker: DialogueStateTracker, name: str) -> str | None:

@@ -2,14 +2,18 @@
 
 On every new customer message :func:`assess` asks, in this order:
 
-1. Does the message touch a sensitive topic (legal threats, fraud, chargebacks,
-   self-harm)? Keywords and patterns of the escalation policy's ``sensitive_topics``.
+1. Does the message touch a sensitive topic (self-harm, fraud, legal threats,
+   chargebacks, complaints)? Keywords and patterns of the escalation policy's
+   ``sensitive_topics``, then the trained intent (best, or a close runner-up;
+   :mod:`frontline.dialogue.risk_signals`). A topic less urgent than the frustration
+   rule (a complaint) is asked after 3.
 2. Is its intent restricted on this channel (or for this tier) by the scope policy?
-3. Is the customer frustrated? A per-message lexicon score combined with what the
-   conversation shows (see :func:`frustration`), compared with the escalation
-   policy's threshold.
+3. Is the customer frustrated? A small scoring classifier over the message's lexicon
+   score, capitals, "third time I write", and what the conversation shows (see
+   :func:`frustration`), compared with the escalation policy's threshold.
 
-The first rule that fires is returned with everything needed to explain it.
+The first rule that fires is returned with everything needed to explain it, and whether
+the customer counts as frustrated (no small talk, no jokes) even when nothing fired.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from frontline.dialogue.risk_signals import (
+    matched_topic,
+    recontacted,
+    shouted,
+    summary_line,
+    topic_from_intents,
+)
 from frontline.policy import EscalationRule, FrustrationRule, Policies
+from frontline.policy.escalation import urgency
 
 #: Intents that carry no request of their own; repeating them is not "asking again".
 CONVERSATIONAL_INTENTS = frozenset(
@@ -53,6 +65,8 @@ class UserTurn:
     text: str
     intent: str | None
     confidence: float | None = None
+    #: The NLU's intent ranking, best first (before the not-understood decision).
+    ranking: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,11 @@ class FrustrationScore:
         repeats: Earlier messages in the window asking the same thing again.
         trend: Rise of the lexicon score over the window (0..1).
         threshold: The policy's threshold.
+        shouting: The latest message is mostly capitals.
+        recontact: The latest message says the customer writes or waits again.
+        negatives: Earlier messages in the window with a negative intent.
+        peak: The highest lexicon score of a message in the window.
+        detect_threshold: From this score (or peak) on, the customer is frustrated.
     """
 
     score: float
@@ -74,10 +93,20 @@ class FrustrationScore:
     repeats: int
     trend: float
     threshold: float
+    shouting: bool = False
+    recontact: bool = False
+    negatives: int = 0
+    peak: float = 0.0
+    detect_threshold: float = 1.0
 
     @property
     def over_threshold(self) -> bool:
         return self.score >= self.threshold
+
+    @property
+    def detected(self) -> bool:
+        """Frustrated enough for no small talk and no jokes (not yet for a handoff)."""
+        return self.score >= self.detect_threshold or self.peak >= self.detect_threshold
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +115,9 @@ class FrustrationScore:
             "fallbacks": self.fallbacks,
             "repeats": self.repeats,
             "trend": round(self.trend, 3),
+            "shouting": self.shouting,
+            "recontact": self.recontact,
+            "negatives": self.negatives,
             "threshold": self.threshold,
         }
 
@@ -97,7 +129,8 @@ class Assessment:
     Attributes:
         rule: The rule that fired, or None.
         kind: ``sensitive_topic``, ``scope`` or ``frustration`` (None if nothing fired).
-        matched: The words that matched a sensitive topic, if one did.
+        matched: The words that matched a sensitive topic, or how its intent did
+            (``intent:<name>`` or ``runner_up:<name>``).
         frustration: The frustration score (always computed).
     """
 
@@ -106,11 +139,18 @@ class Assessment:
     frustration: FrustrationScore
     matched: str | None = None
 
+    @property
+    def reason(self) -> str | None:
+        """The handoff reason code of the rule that fired (None if nothing fired)."""
+        return self.rule.reason if self.rule else None
+
     def metadata(self) -> dict[str, Any]:
         """What the audit trail records about the decision (no personal data)."""
         result: dict[str, Any] = {"frustration": self.frustration.as_dict()}
         if self.rule is not None:
-            result |= {"kind": self.kind, "rule": self.rule.as_slot()}
+            result |= {"kind": self.kind, "rule": self.rule.as_slot(), "reason": self.reason}
+            if self.matched and self.matched.startswith(("intent:", "runner_up:")):
+                result["matched"] = self.matched  # an intent name, no personal data
         return result
 
 
@@ -149,14 +189,21 @@ def frustration(turns: Sequence[UserTurn], rule: FrustrationRule) -> Frustration
     """Scores how frustrated the customer is at their latest message.
 
     ``score = w.message * lexicon(latest) + w.fallback * fallbacks + w.repeat * repeats
-    + w.trend * trend``, over the policy's window of the latest messages, where
-    *fallbacks* counts not-understood messages in a row (the latest included),
-    *repeats* counts earlier messages in the window asking the same thing as the
-    latest (same request intent, or the same words), and *trend* is how much higher
-    the lexicon scores of the newer half of the window are than those of the older half.
+    + w.trend * trend + w.shouting * shouting + w.recontact * recontact
+    + w.negatives * negatives``, over the
+    policy's window of the latest messages, where *fallbacks* counts not-understood
+    messages in a row (the latest included), *repeats* counts earlier messages in the
+    window asking the same thing as the latest (same request intent, or the same words),
+    *trend* is how much higher the lexicon scores of the newer half of the window are
+    than those of the older half, *shouting* is 1 when the latest message is mostly
+    capitals, *recontact* is 1 when it says the customer writes or waits again, and
+    *negatives* counts earlier messages in the window with a negative intent (insults,
+    complaints: ``lexicon.intents``).
     """
     if not turns:
-        return FrustrationScore(0.0, 0.0, 0, 0, 0.0, rule.threshold)
+        return FrustrationScore(
+            0.0, 0.0, 0, 0, 0.0, rule.threshold, detect_threshold=rule.detect_threshold
+        )
     window = list(turns[-rule.window :])
     latest = window[-1]
     scores = [message_score(turn.text, turn.intent, rule) for turn in window]
@@ -172,22 +219,47 @@ def frustration(turns: Sequence[UserTurn], rule: FrustrationRule) -> Frustration
         older, newer = scores[:half], scores[half:]
         trend = max(sum(newer) / len(newer) - sum(older) / len(older), 0.0)
     weights = rule.weights
+    is_shouted = shouted(latest.text, rule)
+    is_recontact = recontacted(latest.text, rule)
+    negatives = sum(1 for turn in window[:-1] if rule.intents.get(turn.intent or "", 0.0) > 0)
     score = (
         weights["message"] * scores[-1]
         + weights["fallback"] * fallbacks
         + weights["repeat"] * repeats
         + weights["trend"] * trend
+        + weights.get("shouting", 0.0) * is_shouted
+        + weights.get("recontact", 0.0) * is_recontact
+        + weights.get("negatives", 0.0) * negatives
     )
-    return FrustrationScore(score, scores[-1], fallbacks, repeats, trend, rule.threshold)
+    return FrustrationScore(
+        score,
+        scores[-1],
+        fallbacks,
+        repeats,
+        trend,
+        rule.threshold,
+        shouting=is_shouted,
+        recontact=is_recontact,
+        negatives=negatives,
+        peak=max(scores),
+        detect_threshold=rule.detect_threshold,
+    )
 
 
 def _user_turn(event: Mapping[str, Any]) -> UserTurn:
-    intent = ((event.get("parse_data") or {}).get("intent") or {}) or {}
+    parse_data = event.get("parse_data") or {}
+    intent = (parse_data.get("intent") or {}) or {}
     confidence = intent.get("confidence")
+    ranking = tuple(
+        (str(entry["name"]), float(entry.get("confidence") or 0.0))
+        for entry in parse_data.get("intent_ranking") or ()
+        if isinstance(entry, Mapping) and entry.get("name")
+    )
     return UserTurn(
         text=str(event.get("text") or ""),
         intent=intent.get("name"),
         confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+        ranking=ranking,
     )
 
 
@@ -240,10 +312,16 @@ def assess(
         return Assessment(None, None, score)
     latest = turns[-1]
     text = latest.text if not latest.text.startswith("/") else ""  # a button's payload
-    for topic in escalation.sensitive_topics:
-        matched = topic.matches(text)
-        if matched:
-            return Assessment(escalation.topic_rule(topic), "sensitive_topic", score, matched)
+    topics = escalation.sensitive_topics
+    found = matched_topic(text, topics) or topic_from_intents(
+        latest, topics, escalation.intent_signals
+    )
+    # A topic less urgent than frustration (a complaint) yields to it.
+    yields = found is not None and found[0].rank > urgency(escalation.frustration.priority)
+    if found is not None and not (score.over_threshold and yields):
+        topic, matched = found
+        rule = escalation.topic_rule(topic, summary_line(turns))
+        return Assessment(rule, "sensitive_topic", score, matched)
     restriction = policies.scope.restriction_for(latest.intent, channel, tier)
     if restriction is not None:
         return Assessment(policies.scope.rule(restriction), "scope", score)

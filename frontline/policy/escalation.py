@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, cached_property
 from pathlib import Path
@@ -24,7 +24,12 @@ from frontline.policy.loading import (
     load_policy,
     phrase_pattern,
 )
-from frontline.vocabulary import PRIORITIES
+from frontline.vocabulary import PRIORITIES, REASONS, Reason
+
+
+def urgency(priority: str | None) -> int:
+    """0 for ``urgent`` up to 3 for ``low``; no priority ranks as ``normal``."""
+    return PRIORITIES[::-1].index(priority if priority in PRIORITIES else "normal")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class EscalationRule:
         version: That module's version.
         priority: The rule's own handoff priority, or None for the reason's default.
         response: A response sent to the customer before the handoff message, or None.
+        reason: The handoff reason code the rule hands off with (``legal``, ``fraud``,
+            ``frustration``...); ``policy`` for rules without one of their own.
     """
 
     rule_id: str
@@ -46,6 +53,7 @@ class EscalationRule:
     version: str
     priority: str | None = None
     response: str | None = None
+    reason: str = Reason.POLICY
 
     def as_slot(self) -> dict[str, Any]:
         """The value of the ``escalation_rule`` slot."""
@@ -79,7 +87,13 @@ class EscalationRule:
 
 @dataclass(frozen=True)
 class SensitiveTopic:
-    """A topic a human must handle (legal threats, fraud, chargebacks, self-harm)."""
+    """A topic a human must handle (legal threats, fraud, chargebacks, self-harm,
+    complaints).
+
+    Attributes:
+        reason: The handoff reason code (``legal``, ``fraud``...).
+        intents: Trained intents that name the topic (see :class:`IntentSignals`).
+    """
 
     rule_id: str
     label: str
@@ -87,6 +101,13 @@ class SensitiveTopic:
     matcher: re.Pattern[str]
     priority: str | None = None
     response: str | None = None
+    reason: str = Reason.POLICY
+    intents: frozenset[str] = frozenset()
+
+    @property
+    def rank(self) -> int:
+        """0 for an urgent topic up to 3 for a low one (see :func:`urgency`)."""
+        return urgency(self.priority)
 
     def matches(self, text: str) -> str | None:
         """The matched words in ``text``, or None."""
@@ -95,8 +116,29 @@ class SensitiveTopic:
 
 
 @dataclass(frozen=True)
+class IntentSignals:
+    """When the NLU's ranking names a sensitive topic's intent.
+
+    The best intent with at least ``min_confidence``, or the runner-up with at least
+    ``runner_up_min_confidence`` and within ``runner_up_max_gap`` of the best.
+    """
+
+    min_confidence: float
+    runner_up_min_confidence: float
+    runner_up_max_gap: float
+
+
+@dataclass(frozen=True)
 class FrustrationRule:
-    """How frustrated a customer seems, and when that hands the conversation off."""
+    """How frustrated a customer seems, and when that hands the conversation off.
+
+    Attributes:
+        detect_threshold: From this score on the customer counts as frustrated (no
+            small talk, no jokes), below the handoff ``threshold``.
+        capitals: ``min_share`` and ``min_letters`` of a shouted message.
+        recontact: Phrases saying the customer is writing or waiting again.
+        no_small_talk: Intents answered with ``no_small_talk_response`` once frustrated.
+    """
 
     rule_id: str
     threshold: float
@@ -107,6 +149,12 @@ class FrustrationRule:
     markers: Mapping[str, float]
     intents: Mapping[str, float]
     priority: str | None = None
+    reason: str = Reason.FRUSTRATION
+    detect_threshold: float = 1.0
+    capitals: Mapping[str, float] = field(default_factory=dict)
+    recontact: re.Pattern[str] | None = None
+    no_small_talk: frozenset[str] = frozenset()
+    no_small_talk_response: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +197,17 @@ class EscalationRules(PolicyView):
         for topic in self.sensitive_topics:
             if topic.matcher is None:
                 raise invalid(self.module, topic.rule_id, "needs keywords or patterns")
+            try:
+                topic.rationale.format(summary="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise invalid(self.module, topic.rule_id, f"bad placeholder {exc}") from exc
+        for rule_id, reason in [(t.rule_id, t.reason) for t in self.sensitive_topics] + [
+            (self.frustration.rule_id, self.frustration.reason)
+        ]:
+            if reason not in REASONS:
+                raise invalid(self.module, rule_id, f"unknown reason code {reason!r}")
+        if self.frustration.detect_threshold > self.frustration.threshold:
+            raise invalid(self.module, "frustration", "detect_threshold must not exceed threshold")
         _ = self.writes
 
     max_verification_attempts = RuleValue(int, "verification", "max_attempts")
@@ -200,9 +259,20 @@ class EscalationRules(PolicyView):
                     matcher=matcher,  # type: ignore[arg-type]  # checked in __post_init__
                     priority=spec.get("priority"),
                     response=spec.get("response"),
+                    reason=spec["reason"],
+                    intents=frozenset(spec.get("intents") or ()),
                 )
             )
         return tuple(topics)
+
+    @cached_property
+    def intent_signals(self) -> IntentSignals:
+        spec = self.module.rules["intent_signals"]
+        return IntentSignals(
+            min_confidence=float(spec["min_confidence"]),
+            runner_up_min_confidence=float(spec["runner_up_min_confidence"]),
+            runner_up_max_gap=float(spec["runner_up_max_gap"]),
+        )
 
     @cached_property
     def frustration(self) -> FrustrationRule:
@@ -228,6 +298,14 @@ class EscalationRules(PolicyView):
             markers={k: float(v) for k, v in lexicon["markers"].items()},
             intents={k: float(v) for k, v in lexicon["intents"].items()},
             priority=spec.get("priority"),
+            reason=spec["reason"],
+            detect_threshold=float(spec["detect_threshold"]),
+            capitals={k: float(v) for k, v in spec["capitals"].items()},
+            recontact=compile_patterns(
+                self.module, "frustration/recontact", list(spec["recontact"]["patterns"])
+            ),
+            no_small_talk=frozenset(spec["no_small_talk"]["intents"]),
+            no_small_talk_response=spec["no_small_talk"]["response"],
         )
 
     @cached_property
@@ -247,15 +325,22 @@ class EscalationRules(PolicyView):
             )
         return writes
 
-    def topic_rule(self, topic: SensitiveTopic) -> EscalationRule:
-        """The escalation rule for a sensitive topic."""
+    def topic_rule(self, topic: SensitiveTopic, summary: str = "") -> EscalationRule:
+        """The escalation rule for a sensitive topic.
+
+        Args:
+            topic: The topic that fired.
+            summary: The customer's words, masked and on one line, for a rationale
+                with a ``{summary}`` placeholder (a complaint's).
+        """
         return EscalationRule(
             topic.rule_id,
-            topic.rationale,
+            topic.rationale.format(summary=summary).strip(),
             self.module.name,
             self.version,
             topic.priority,
             topic.response,
+            topic.reason,
         )
 
     def frustration_rule(self, score: float) -> EscalationRule:
@@ -263,7 +348,12 @@ class EscalationRules(PolicyView):
         rule = self.frustration
         rationale = rule.rationale.format(score=score, threshold=rule.threshold)
         return EscalationRule(
-            rule.rule_id, rationale, self.module.name, self.version, rule.priority
+            rule.rule_id,
+            rationale,
+            self.module.name,
+            self.version,
+            rule.priority,
+            reason=rule.reason,
         )
 
 

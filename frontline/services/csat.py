@@ -9,6 +9,11 @@ question lives in the ``csat`` slot::
 
 An answer is a score from 1 to 5 and/or a comment, in one message or two; both
 complete the same record. Skipping is fine: any other request simply proceeds.
+
+A comment is only taken right after the question (or right after the thanks for a
+score, which invites one): :func:`answers_the_question`. Words of feedback at any other
+time ("I want to complain about your terrible service") are not a rating comment: they
+are not stored, and the customer is offered to make a complaint to a person.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import enum
 import hashlib
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +41,32 @@ _RATING_WORDS = frozenset(
     "one two three four five".split()
 )
 _WORD_RE = re.compile(r"[a-z']+")
+
+#: Responses after which the customer's next message answers the rating question.
+CSAT_PROMPTS = frozenset({"utter_ask_csat", "utter_csat_thanks"})
+
+
+def answers_the_question(events: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the latest customer message came right after the rating question.
+
+    True when the bot's messages between the previous customer message and the latest
+    one include the question (``utter_ask_csat``) or the thanks for a score that invites
+    a comment (``utter_csat_thanks``).
+
+    Args:
+        events: The conversation's events (tracker event dictionaries), oldest first.
+    """
+    seen_latest = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest:
+                return False
+            seen_latest = True
+        elif kind == "bot" and seen_latest:
+            if (event.get("metadata") or {}).get("utter_action") in CSAT_PROMPTS:
+                return True
+    return False
 
 
 def ask_csat(pending: Any, intent: str, conversation_id: str, now: datetime) -> dict | None:
@@ -94,6 +126,7 @@ class CsatOutcome(str, enum.Enum):
     SAVED = "saved"  # a score (with or without a comment)
     COMMENT_SAVED = "comment_saved"  # a comment completing an earlier score
     NOT_UNDERSTOOD = "not_understood"  # neither a score nor a comment
+    NOT_RATED = "not_rated"  # words of feedback nobody asked for: not stored
     FAILED = "failed"  # the store could not be reached; nothing is lost for the customer
 
 
@@ -101,6 +134,7 @@ CSAT_RESPONSES = {
     CsatOutcome.SAVED: "utter_csat_thanks",
     CsatOutcome.COMMENT_SAVED: "utter_csat_comment_thanks",
     CsatOutcome.NOT_UNDERSTOOD: "utter_csat_not_understood",
+    CsatOutcome.NOT_RATED: "utter_feedback_not_rated",
     CsatOutcome.FAILED: "utter_csat_thanks",
 }
 
@@ -125,6 +159,7 @@ async def record_feedback(
     channel: str | None,
     latest_intent: str | None,
     now: datetime,
+    answering: bool = True,
 ) -> CsatResult:
     """Stores an answer to the CSAT question (an upsert on the question's id).
 
@@ -133,12 +168,20 @@ async def record_feedback(
             question id of its own and the contact ``latest_intent``.
         feedback: What the message says.
         channel: The conversation's input channel.
+        answering: Whether the message came right after the question
+            (:func:`answers_the_question`). If not, its words are no rating comment:
+            only a score for a question still open is kept (a late tap on a rating
+            button), and without one nothing is stored (``NOT_RATED``).
 
     Returns:
         The outcome and the new ``csat`` slot value (marked as rated once a score
         arrived, so the question is not asked again).
     """
     question = dict(pending) if isinstance(pending, dict) else None
+    if not answering:
+        if question is None or question.get("rated") or feedback.score is None:
+            return CsatResult(CsatOutcome.NOT_RATED, question)
+        feedback = Feedback(feedback.score, None)
     if feedback.empty:
         return CsatResult(CsatOutcome.NOT_UNDERSTOOD, question)
     if question is None:

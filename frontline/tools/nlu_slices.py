@@ -5,7 +5,9 @@
 
 Slices: ``holdout`` (``tests/nlu/holdout.yml``), the holdout perturbed four ways
 (``frontline.tools.perturb``: typos, lower case, no punctuation, filler words) and
-``non_native`` (``tests/nlu/slices/non_native.yml``, written apart from the training data).
+``non_native`` (``tests/nlu/slices/non_native.yml``, written apart from the training data)
+and ``risk`` (``tests/nlu/slices/risk.yml``: complaints, fraud, legal threats, chargebacks,
+self-harm, anger; every one must go to a person).
 Every message is parsed by the model as the Rasa server would, and counted as
 
 - *right first time*: answered with the right intent (FAQ and small talk: the right answer);
@@ -18,7 +20,9 @@ and out-of-scope messages as *kept out* (not understood, asked, or answered as o
 scope), *answered otherwise* (small talk, a FAQ, a greeting: no flow starts) or *started a
 flow* (answered with a business intent of ``policies/clarification.yml``); *caught* is all
 but the last. Figures per
-slice and per intent go to ``slices.json`` and ``slices.md`` in ``--out``; with
+slice and per intent go to ``slices.json`` and ``slices.md`` in ``--out``, with each
+slice's share *handed to a person* by the escalation rules on its own
+(:mod:`frontline.tools.risk_slice`); with
 ``--floors`` the exit status is 1 when a slice falls below its floor.
 """
 
@@ -35,7 +39,9 @@ from typing import Any
 
 import yaml
 
+from frontline.policy.registry import Policies, load_policies
 from frontline.tools.perturb import KINDS, perturb_examples
+from frontline.tools.risk_slice import handoff_figures
 from frontline.tools.tune_thresholds import macro_f1
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,13 +61,17 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
     return [(m.get("text"), m.get_full_intent()) for m in data.intent_examples]
 
 
-def slices(holdout: Path, non_native: Path, seed: int) -> dict[str, list[tuple[str, str]]]:
+def slices(
+    holdout: Path, non_native: Path, seed: int, risk: Path | None = None
+) -> dict[str, list[tuple[str, str]]]:
     """Every slice's (text, intent) pairs, holdout first."""
     base = load_examples(holdout)
     result = {"holdout": base}
     for kind in KINDS:
         result[kind] = perturb_examples(base, kind, seed)
     result["non_native"] = load_examples(non_native)
+    if risk is not None:
+        result["risk"] = load_examples(risk)
     return result
 
 
@@ -142,9 +152,13 @@ async def _parse_all(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def evaluate(
-    model: Path, all_slices: dict[str, list[tuple[str, str]]], business: frozenset[str]
+    model: Path,
+    all_slices: dict[str, list[tuple[str, str]]],
+    business: frozenset[str],
+    policies: Policies | None = None,
 ) -> dict[str, Any]:
-    """Parses every message of every slice (one model load) and summarises each slice."""
+    """Parses every message of every slice (one model load) and summarises each slice
+    (with ``policies``: the share handed to a person too)."""
     texts = sorted({text for examples in all_slices.values() for text, _ in examples})
     parsed = dict(zip(texts, asyncio.run(_parse_all(model, texts)), strict=True))
     return {
@@ -152,6 +166,7 @@ def evaluate(
             [(e, outcome(e, parsed[t], business)) for t, e in examples],
             [(e, classified_as(parsed[t])) for t, e in examples],
         )
+        | (handoff_figures(examples, parsed, policies) if policies is not None else {})
         for name, examples in all_slices.items()
     }
 
@@ -184,6 +199,8 @@ def markdown(results: dict[str, Any], title: str) -> str:
         ("out-of-scope caught (no business flow started)", "out_of_scope_caught"),
         ("out-of-scope kept out (not understood, asked, or out of scope)", "out_of_scope_kept_out"),
     ]
+    if all("handed_to_person" in results[n] for n in names):
+        rows.append(("handed to a person on its own (escalation rules)", "handed_to_person"))
     lines = [
         f"# {title}",
         "",
@@ -224,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--non-native", type=Path, default=ROOT / "tests" / "nlu" / "slices" / "non_native.yml"
     )
+    parser.add_argument("--risk", type=Path, default=ROOT / "tests" / "nlu" / "slices" / "risk.yml")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--policies", type=Path, default=ROOT / "policies")
     parser.add_argument("--floors", type=Path, help="YAML: slice -> {min_resolved: 0.8, ...}")
@@ -234,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     from frontline.nlu.clarification_policy import load_clarification_policy
 
     business = load_clarification_policy(args.policies).offerable
-    results = evaluate(args.model, slices(args.holdout, args.non_native, args.seed), business)
+    all_slices = slices(args.holdout, args.non_native, args.seed, args.risk)
+    results = evaluate(args.model, all_slices, business, load_policies(args.policies))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.prefix}.json").write_text(json.dumps(results, indent=2) + "\n")
     report = markdown(results, "NLU outcomes on the holdout and robustness slices")

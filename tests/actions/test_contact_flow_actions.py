@@ -33,7 +33,7 @@ from actions.password_reset import (
     ValidatePasswordResetForm,
 )
 from actions.returns import ActionAskReturnConfirmed, ActionProcessReturn, ValidateReturnForm
-from tests.actions.conftest import make_tracker, slot_events
+from tests.actions.conftest import confirmation_question, make_tracker, slot_events
 from tests.support.consent import consent_events
 
 
@@ -449,6 +449,7 @@ async def test_a_rating_with_a_comment_is_stored(backends, domain):
         text="4, quick but the buttons were tiny",
         entities=[{"entity": "rating", "value": "4"}],
         sender_id="csat-action",
+        history=[confirmation_question("utter_ask_csat")],  # right after the question
     )
     dispatcher = CollectingDispatcher()
     events = await ActionSaveCsat(backends).run(dispatcher, tracker, domain)

@@ -124,7 +124,7 @@ def test_a_legal_threat_hands_off_with_the_rule_in_the_packet(live):
 
     [entry] = live.queue.find_by_conversation(chat.sender)
     packet = entry.packet
-    assert packet["reason"]["code"] == "policy"
+    assert packet["reason"]["code"] == "legal"
     assert packet["reason"]["rule"]["id"] == "sensitive.legal_threat"
     assert packet["reason"]["rule"]["policy"] == "escalation"
     assert packet["reason"]["rationale"].startswith("The customer mentioned legal action")

@@ -195,7 +195,16 @@ def test_a_sensitive_topic_is_left_to_the_escalation_rules(tmp_path, sqlite_worl
         [rules, ours.predict_action_probabilities(tracker, DOMAIN)]
     )
     assert best.policy_name == "EscalationDialoguePolicy"
-    assert [e.value for e in best.events][0] == "policy"
+    assert [e.value for e in best.events][0] == "legal"
+
+
+def test_a_sensitive_topic_named_only_by_its_intent_is_left_to_the_escalation_rules(
+    tmp_path, sqlite_world
+):
+    ours = make_policy(tmp_path, sqlite_world)
+    sqlite_world.admin.set_kill_switch("messages", OPERATOR, "incident")
+    tracker = tracker_after("other person is inside my profile buying things", "report_fraud")
+    assert predicted(ours.predict_action_probabilities(tracker, DOMAIN)) is None
 
 
 def test_the_handoff_wins_over_a_running_form_and_the_rules(tmp_path, sqlite_world):

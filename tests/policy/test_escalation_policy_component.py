@@ -70,7 +70,7 @@ def test_a_legal_threat_predicts_the_handoff_with_its_rule(tmp_path):
     assert prediction.max_confidence == 1.0
     assert prediction.policy_name == "EscalationDialoguePolicy" and prediction.policy_priority == 7
     [reason, rule] = prediction.optional_events
-    assert reason == SlotSet("handoff_reason", "policy")
+    assert reason == SlotSet("handoff_reason", "legal")
     assert rule.key == "escalation_rule" and rule.value["id"] == "sensitive.legal_threat"
     assert rule.value["rationale"].startswith("The customer mentioned legal action")
     assert rule.value["version"] == load_policies(POLICIES).escalation.version
@@ -132,7 +132,7 @@ def test_a_handoff_recorded_under_the_former_name_also_waits(tmp_path):
 
 
 def test_a_new_keyword_in_the_policy_file_hands_off(tmp_path, policies_copy):
-    text = "I am contacting the ombudsman about this"
+    text = "I am contacting the chamber of commerce about this"
     assert (
         predicted(make_policy(tmp_path).predict_action_probabilities(tracker_after(text), DOMAIN))
         is None
@@ -140,7 +140,7 @@ def test_a_new_keyword_in_the_policy_file_hands_off(tmp_path, policies_copy):
     edit_policy(
         policies_copy,
         "escalation",
-        lambda d: d["rules"]["sensitive_topics"][0]["keywords"].append("ombudsman"),
+        lambda d: d["rules"]["sensitive_topics"][0]["keywords"].append("chamber of commerce"),
     )
     changed = make_policy(tmp_path, policies_copy)
     prediction = changed.predict_action_probabilities(tracker_after(text), DOMAIN)

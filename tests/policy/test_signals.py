@@ -74,7 +74,7 @@ def test_lexicon_score_of_single_messages():
     rule = RULES.escalation.frustration
     assert message_score("where is my order", "check_order_status", rule) == 0
     assert message_score("this is useless!!", "inform", rule) == pytest.approx(0.7)
-    assert message_score("you idiot", "insult", rule) == pytest.approx(0.3)
+    assert message_score("you idiot", "insult", rule) == pytest.approx(0.5)
     assert message_score("THIS IS RIDICULOUS, I AM FURIOUS", "inform", rule) == 1.0  # capped
 
 
@@ -119,12 +119,12 @@ def test_user_turns_start_at_the_latest_session():
 
 
 def test_adding_a_keyword_makes_a_message_sensitive(policies_copy):
-    text = "I will report this to the trading standards office"
+    text = "I will report this to the chamber of commerce"
     assert fired(text) is None
     edit_policy(
         policies_copy,
         "escalation",
-        lambda d: d["rules"]["sensitive_topics"][0]["keywords"].append("trading standards"),
+        lambda d: d["rules"]["sensitive_topics"][0]["keywords"].append("chamber of commerce"),
     )
     assert fired(text, rules=load_policies(policies_copy)) == "sensitive.legal_threat"
 
@@ -132,7 +132,9 @@ def test_adding_a_keyword_makes_a_message_sensitive(policies_copy):
 def test_lowering_the_frustration_threshold_escalates_sooner(policies_copy):
     assert fired("this is useless!!") is None
     edit_policy(
-        policies_copy, "escalation", lambda d: d["rules"]["frustration"].update(threshold=0.5)
+        policies_copy,
+        "escalation",
+        lambda d: d["rules"]["frustration"].update(threshold=0.5, detect_threshold=0.5),
     )
     assert fired("this is useless!!", rules=load_policies(policies_copy)) == "frustration"
 
@@ -147,8 +149,10 @@ def test_a_tier_restriction_added_to_scope_applies_to_that_tier(policies_copy):
 
 
 def test_one_insult_is_answered_calmly_the_second_in_a_row_hands_off():
-    assert fired(("you're useless", "insult")) is None
-    assert fired(("you're useless", "insult"), ("stupid bot", "insult")) == "frustration"
+    assert fired(("shut up", "insult")) is None
+    assert fired(("shut up", "insult"), ("get lost", "insult")) == "frustration"
+    # Strong words on top of the insult hand off at once (issue 17: abuse).
+    assert fired(("you're useless", "insult")) == "frustration"
 
 
 def test_recent_user_turns_assess_like_the_whole_session():

@@ -49,6 +49,11 @@ _INTENT_PHRASES = {
     "change_shipping_address": "change their shipping address",
     "change_email": "change their e-mail address",
     "change_phone": "change their phone number",
+    "complaint": "make a complaint",
+    "report_fraud": "report fraud or someone else using their account",
+    "legal_threat": "take legal action",
+    "chargeback": "dispute a payment with their bank",
+    "self_harm": "get support (they may be at risk)",
 }
 
 _REASON_LABELS = {
@@ -58,6 +63,12 @@ _REASON_LABELS = {
     "backend_error": "a backend system failed",
     "out_of_scope": "request out of scope",
     "policy": "policy requires a person",
+    "complaint": "complaint",
+    "fraud": "possible fraud",
+    "legal": "legal threat",
+    "chargeback": "chargeback",
+    "self_harm": "customer may be at risk",
+    "frustration": "customer is frustrated",
 }
 
 ORDER_IN_TEXT_RE = re.compile(r"(?<![\d#*$])#?([1-9]\d{5})(?!\d)")
