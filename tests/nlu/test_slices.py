@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
 from frontline.tools import nlu_slices
@@ -152,3 +153,8 @@ def test_the_voices_slice_has_no_near_duplicates_of_training_data():
         and _near_duplicate(words, seen_sets)
     ]
     assert near == []
+
+
+def test_every_written_slice_has_floors():
+    floors = yaml.safe_load((ROOT / "tests/nlu/slices/floors.yml").read_text(encoding="utf-8"))
+    assert set(nlu_slices.written_slices()) <= set(floors)
