@@ -42,8 +42,9 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 	$(SPACY_MODEL)/meta.json
 
 
-.PHONY: help venv spacy train run desk test-deps lint validate test-unit test-stories test-nlu test-e2e \
+.PHONY: help venv spacy train run desk test-deps lint typecheck validate test-unit test-stories test-nlu test-e2e \
 	test bench bench-soak audit-verify bench-nlu bench-nlu-default tune-thresholds clean report \
+	demo-traffic \
 	bench-outcomes fuzz
 
 help:
@@ -51,6 +52,7 @@ help:
 	@echo "make desk   start only the agent desk, for a stack that runs already"
 	@echo "make test   everything CI runs (lint, data validation, unit, stories, NLU, e2e)"
 	@echo "make report the impact report (HTML) from the outcome records; REPORT_ARGS=--since ..."
+	@echo "make demo-traffic  simulated customers on the running stack (then make report)"
 
 venv: $(VENV)/.installed
 
@@ -104,8 +106,15 @@ validate: venv
 	$(BIN)/python -m frontline.policy_check
 	$(BIN)/rasa data validate --domain domain --quiet
 
+# Types of the product's packages ([tool.mypy] in pyproject.toml).
+typecheck: venv
+	$(BIN)/mypy
+
+# pytest-xdist: one worker per core; each worker has its own PostgreSQL and Redis
+# databases (tests/support/servers.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 test-unit: venv spacy
-	$(BIN)/python -m pytest -q -m "not e2e and not stories" tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not e2e and not stories" tests
 
 # `rasa test core` through the launcher: every story passes on the patched runtime, and
 # stock Rasa (FRONTLINE_STOCK_RASA=1) predicts the same for every story.
@@ -123,12 +132,18 @@ test-nlu: train
 test-e2e: train test-deps
 	$(BIN)/python -m pytest -q -m e2e tests
 
-test: lint validate test-unit test-stories test-nlu test-e2e
+test: lint typecheck validate test-unit test-stories test-nlu test-e2e
 
 # The impact report (docs/metrics.md) from the outcome records: a self-contained HTML file.
 # REPORT_ARGS="--since 2026-11-01 --until 2026-11-08 --out results/report.html"
 report: venv
 	$(BIN)/python -m frontline.metrics.report $(REPORT_ARGS)
+
+# Simulated customers on the stack `make run` started (REST, web chat, Slack; the desk
+# answers the handed-off ones), a week of contacts in a few minutes; then `make report`.
+# DEMO_ARGS="--days 3 --no-slack" to change it.
+demo-traffic: venv
+	$(BIN)/python -m scripts.demo_traffic $(DEMO_ARGS)
 
 # Checks the audit trail's hash chain; names the first bad record (exit 1).
 audit-verify: venv

@@ -20,6 +20,8 @@ from typing import Any
 
 from frontline.errors import QueueError
 from frontline.handoff.base import RESOLVED, HandoffQueue, QueueEntry
+from frontline.json_fields import object_at
+from frontline.outcomes.simulated_clock import shift_entries
 from frontline.outcomes.state import ContactState
 
 logger = logging.getLogger(__name__)
@@ -60,13 +62,13 @@ def apply_entries(state: ContactState, entries: Sequence[QueueEntry]) -> bool:
     else:
         state.resolution_code = None
     packet: dict[str, Any] = first.packet
-    reason = packet.get("reason") if isinstance(packet.get("reason"), dict) else {}
+    reason = object_at(packet, "reason")
     if reason.get("code"):
         state.escalation_reason = str(reason["code"])
     if reason.get("rule") and not state.escalation_rule:
         rule = reason["rule"]
         state.escalation_rule = str(rule.get("id") if isinstance(rule, dict) else rule)
-    customer = packet.get("customer") if isinstance(packet.get("customer"), dict) else {}
+    customer = object_at(packet, "customer")
     if customer.get("tier") and not state.tier:
         state.tier = str(customer["tier"])
     return latest.status != RESOLVED
@@ -81,21 +83,27 @@ class QueueReader:
 
     Args:
         open_queue: Builds the queue (``frontline.handoff.queue.create_from_settings``).
+        simulated_clock: Date the entries of demo conversations back like their events
+            (:mod:`frontline.outcomes.simulated_clock`).
     """
 
-    def __init__(self, open_queue: Callable[[], HandoffQueue]) -> None:
+    def __init__(
+        self, open_queue: Callable[[], HandoffQueue], simulated_clock: bool = False
+    ) -> None:
         self._open_queue = open_queue
         self._queue: HandoffQueue | None = None
+        self.simulated_clock = simulated_clock
 
     def entries(self, conversation_id: str) -> list[QueueEntry] | None:
         """The conversation's entries; None when the queue cannot be read now."""
         try:
             if self._queue is None:
                 self._queue = self._open_queue()
-            return self._queue.find_by_conversation(conversation_id)
+            entries = self._queue.find_by_conversation(conversation_id)
         except QueueError as exc:
             logger.warning("Handoff queue unreadable for outcome %s: %s", conversation_id, exc)
             return None
+        return shift_entries(conversation_id, entries) if self.simulated_clock else entries
 
     def close(self) -> None:
         if self._queue is not None:
