@@ -11,7 +11,7 @@ MODEL := models/frontline.tar.gz
 # Held-out macro-F1 bar of `make test-nlu` for FAQ and small-talk answers: set with a margin
 # below what the model reaches, so a regression breaks it.
 NLU_MIN_RESPONSE_F1 ?= 0.90
-# Floors per slice (the holdout, the holdout perturbed, non-native): the classifier's own
+# Floors per slice (the holdout, the holdout perturbed, non-native, voices): the classifier's own
 # macro-F1, right first time or after one click, confidently wrong, out-of-scope caught;
 # set with a margin below what the model reaches (docs/decisions/sentence-encoder.md).
 NLU_SLICE_FLOORS ?= tests/nlu/slices/floors.yml

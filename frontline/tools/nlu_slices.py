@@ -4,10 +4,11 @@
         [--floors tests/nlu/slices/floors.yml] [--out results/nlu]
 
 Slices: ``holdout`` (``tests/nlu/holdout.yml``), the holdout perturbed four ways
-(``frontline.tools.perturb``: typos, lower case, no punctuation, filler words) and
-``non_native`` (``tests/nlu/slices/non_native.yml``, written apart from the training data)
-and ``risk`` (``tests/nlu/slices/risk.yml``: complaints, fraud, legal threats, chargebacks,
-self-harm, anger; every one must go to a person).
+(``frontline.tools.perturb``: typos, lower case, no punctuation, filler words) and every
+slice written apart from the training data, one per file of ``tests/nlu/slices`` and named
+after it (``non_native``: English as a second language; ``voices``: styles the training
+data does not use; ``risk``: complaints, fraud, legal threats,
+chargebacks, self-harm, anger — every one must go to a person). ``floors.yml`` there holds the floors, not messages.
 Every message is parsed by the model as the Rasa server would, and counted as
 
 - *right first time*: answered with the right intent (FAQ and small talk: the right answer);
@@ -61,17 +62,23 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
     return [(m.get("text"), m.get_full_intent()) for m in data.intent_examples]
 
 
-def slices(
-    holdout: Path, non_native: Path, seed: int, risk: Path | None = None
-) -> dict[str, list[tuple[str, str]]]:
-    """Every slice's (text, intent) pairs, holdout first."""
+SLICES = ROOT / "tests" / "nlu" / "slices"
+FLOORS_FILE = "floors.yml"
+
+
+def written_slices(folder: Path = SLICES) -> dict[str, Path]:
+    """The slices written apart from the training data: name (file stem) -> file."""
+    return {path.stem: path for path in sorted(folder.glob("*.yml")) if path.name != FLOORS_FILE}
+
+
+def slices(holdout: Path, written: dict[str, Path], seed: int) -> dict[str, list[tuple[str, str]]]:
+    """Every slice's (text, intent) pairs: the holdout, its perturbations, then ``written``."""
     base = load_examples(holdout)
     result = {"holdout": base}
     for kind in KINDS:
         result[kind] = perturb_examples(base, kind, seed)
-    result["non_native"] = load_examples(non_native)
-    if risk is not None:
-        result["risk"] = load_examples(risk)
+    for name, path in written.items():
+        result[name] = load_examples(path)
     return result
 
 
@@ -239,9 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "frontline.tar.gz")
     parser.add_argument("--holdout", type=Path, default=ROOT / "tests" / "nlu" / "holdout.yml")
     parser.add_argument(
-        "--non-native", type=Path, default=ROOT / "tests" / "nlu" / "slices" / "non_native.yml"
+        "--slices",
+        type=Path,
+        default=SLICES,
+        help="folder of written slices, one YAML file each (floors.yml excepted)",
     )
-    parser.add_argument("--risk", type=Path, default=ROOT / "tests" / "nlu" / "slices" / "risk.yml")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--policies", type=Path, default=ROOT / "policies")
     parser.add_argument("--floors", type=Path, help="YAML: slice -> {min_resolved: 0.8, ...}")
@@ -252,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     from frontline.nlu.clarification_policy import load_clarification_policy
 
     business = load_clarification_policy(args.policies).offerable
-    all_slices = slices(args.holdout, args.non_native, args.seed, args.risk)
+    all_slices = slices(args.holdout, written_slices(args.slices), args.seed)
     results = evaluate(args.model, all_slices, business, load_policies(args.policies))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.prefix}.json").write_text(json.dumps(results, indent=2) + "\n")
