@@ -1,12 +1,16 @@
-"""``python -m frontline.release candidate|promote|rollback|status``.
+"""``python -m frontline.release candidate|canary|report|guard|promote|rollback|status``.
 
-* ``candidate [--model PATH]``: train (unless a model is given), check and compare with
-  production (``make candidate``); exit 1 when the gate rejects it.
-* ``promote``: the approved candidate becomes the production model.
-* ``rollback``: back to the model production replaced (or withdraw an approved candidate).
-* ``status``: production, previous and approved model ids.
+* ``candidate [--model PATH] [--folds N]``: train (unless a model is given), check and
+  compare with production (``make candidate``); exit 1 when the gate rejects it.
+* ``canary [--percentage P]``: the approved candidate serves a sticky share of customers.
+* ``report [--json FILE]``: the arms compared per segment, with confidence intervals.
+* ``guard``: rolls the canary back on its own on a guardrail breach (exit 3 when it did);
+  run it on a schedule (cron, a Kubernetes CronJob).
+* ``promote``: the approved candidate becomes production (ending its canary).
+* ``rollback [--reason TEXT]``: ends the canary, or goes back to the previous model.
+* ``status``: production, previous and approved model ids, and the canary.
 
-Every decision is appended to the audit trail (kind ``release``).
+Every step is appended to the audit trail (kind ``release``).
 """
 
 from __future__ import annotations
@@ -17,89 +21,60 @@ import logging
 import sys
 from pathlib import Path
 
-from frontline.audit.store import AuditStore, audit_store
+from frontline.audit.store import audit_store
 from frontline.errors import ConfigurationError
-from frontline.release.candidate import RasaSteps, audit_release, run_candidate
-from frontline.release.policy import ReleasePolicy, release_policy
+from frontline.outcomes.policy import outcome_policies
+from frontline.release.arms import report_markdown
+from frontline.release.canary import CanaryStore
+from frontline.release.candidate import RasaSteps, run_candidate
+from frontline.release.operations import Release
+from frontline.release.policy import release_policy
 from frontline.release.registry import Registry
-from frontline.settings import PROJECT_ROOT
+from frontline.settings import PROJECT_ROOT, get_settings
 
 logger = logging.getLogger(__name__)
+GUARD_ROLLED_BACK = 3
 
 
-def promote(registry: Registry, policy: ReleasePolicy, audit: AuditStore | None) -> str:
-    """Makes the approved candidate the production model, audited.
-
-    Raises:
-        ConfigurationError: no candidate has passed the gate.
-    """
-    candidate = registry.approved()
-    if candidate is None:
-        raise ConfigurationError("no approved candidate: run `make candidate` first")
-    replaced = registry.promote(candidate)
-    audit_release(
-        audit,
-        "promoted",
-        {
-            "candidate_model": candidate.model_id,
-            "production_model": replaced.model_id,
-            "policy_version": policy.version,
-            "figures": candidate.figures,
-        },
-    )
-    return f"promoted {candidate.model_id} (replaces {replaced.model_id})"
-
-
-def rollback(registry: Registry, policy: ReleasePolicy, audit: AuditStore | None, why: str) -> str:
-    """Withdraws the approved candidate, or else restores the previous production model."""
-    withdrawn = registry.reject_approved()
-    if withdrawn is not None:
-        production = registry.production()
-        audit_release(
-            audit,
-            "rolled_back",
-            {
-                "candidate_model": withdrawn.model_id,
-                "production_model": production.model_id,
-                "policy_version": policy.version,
-                "reason": why,
-            },
-        )
-        return f"withdrew candidate {withdrawn.model_id}; production stays {production.model_id}"
-    restored, withdrawn_prod = registry.restore_previous()
-    audit_release(
-        audit,
-        "rolled_back",
-        {
-            "candidate_model": withdrawn_prod.model_id,
-            "production_model": restored.model_id,
-            "policy_version": policy.version,
-            "reason": why,
-        },
-    )
-    return f"rolled back to {restored.model_id} (withdrew {withdrawn_prod.model_id})"
-
-
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
+    parser.add_argument("--actor", default="operator", help="who does this (audited)")
     commands = parser.add_subparsers(dest="command", required=True)
     candidate = commands.add_parser("candidate", help="train, check and compare a candidate")
     candidate.add_argument("--model", type=Path, help="judge this model instead of training")
+    candidate.add_argument("--folds", type=int, help="cross-validation folds (0: skip)")
     candidate.add_argument("--json", type=Path, help="write the verdict here too")
+    canary = commands.add_parser("canary", help="the approved candidate serves a share")
+    canary.add_argument("--percentage", type=float)
+    report = commands.add_parser("report", help="the arms compared per segment")
+    report.add_argument("--json", type=Path)
+    commands.add_parser("guard", help="roll the canary back on a guardrail breach")
     commands.add_parser("promote", help="the approved candidate becomes production")
-    back = commands.add_parser("rollback", help="withdraw the candidate / the last promotion")
+    back = commands.add_parser("rollback", help="end the canary / undo the last promotion")
     back.add_argument("--reason", default="operator")
-    commands.add_parser("status", help="production, previous and approved models")
-    args = parser.parse_args(argv)
+    commands.add_parser("status", help="production, previous, approved, canary")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     registry = Registry(args.root)
     try:
         policy = release_policy(args.root / "policies")
         audit = audit_store()
+        release = Release(
+            registry, CanaryStore(get_settings().database_url), policy, audit, args.actor
+        )
         if args.command == "candidate":
             result = run_candidate(
-                RasaSteps(args.root), registry, policy, audit, model=args.model, report=print
+                RasaSteps(args.root),
+                registry,
+                policy,
+                audit,
+                model=args.model,
+                folds=args.folds,
+                report=print,
             )
             if args.json:
                 args.json.write_text(json.dumps(result.verdict.as_dict(), indent=2) + "\n")
@@ -108,17 +83,38 @@ def main(argv: list[str] | None = None) -> int:
             verdict = "passes" if result.verdict.promote else "is rejected by"
             print(f"candidate {result.candidate.model_id} {verdict} the gate")
             return 0 if result.verdict.promote else 1
-        if args.command == "promote":
-            print(promote(registry, policy, audit))
+        if args.command == "canary":
+            print(release.start_canary(args.percentage))
+        elif args.command == "report":
+            arms = release.arms_report()
+            current = release.canary.current()
+            assert current is not None
+            print(report_markdown(arms, current))
+            if args.json:
+                numbers = {
+                    s: {a: {m: r.as_dict() for m, r in rates.items()} for a, rates in v.items()}
+                    for s, v in arms.items()
+                }
+                args.json.write_text(json.dumps(numbers, indent=2) + "\n")
+        elif args.command == "guard":
+            breaches = release.guard(outcome_policies(args.root / "policies").slo.objectives)
+            for breach in breaches:
+                print(f"BREACH {breach}", file=sys.stderr)
+            print("rolled back" if breaches else "no breach")
+            return GUARD_ROLLED_BACK if breaches else 0
+        elif args.command == "promote":
+            print(release.promote())
         elif args.command == "rollback":
-            print(rollback(registry, policy, audit, args.reason))
+            print(release.rollback(args.reason))
         else:
-            approved = registry.approved()
-            previous = registry.previous()
+            approved, previous = registry.approved(), registry.previous()
+            current = release.canary.current()
             print(f"production {registry.production().model_id}")
             print(f"previous   {previous.model_id if previous else '-'}")
             print(f"approved   {approved.model_id if approved else '-'}")
-    except ConfigurationError as exc:
+            canary = f"{current.candidate_model} {current.percentage:g}% {current.status}"
+            print(f"canary     {canary if current else '-'}")
+    except (ConfigurationError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

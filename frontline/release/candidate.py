@@ -145,12 +145,14 @@ def run_candidate(
     audit: AuditStore | None,
     *,
     model: Path | None = None,
+    folds: int | None = None,
     report: Callable[[str], None] = logger.info,
 ) -> CandidateResult:
     """Trains (unless ``model`` is given), checks, compares and records the verdict.
 
     A candidate that passes is recorded as approved in the registry (``promote`` or a
     canary then puts it in front of customers); one that fails is kept on disk for study.
+    ``folds`` overrides the policy's cross-validation folds (0 skips it).
     """
     if model is None:
         report("training the candidate")
@@ -158,7 +160,12 @@ def run_candidate(
         identifier = model_id(trained)
         model = registry.root / CANDIDATES_DIR / f"{identifier}.tar.gz"
         trained.replace(model)
-    candidate = ModelRef(model_id(model), str(model.relative_to(registry.root)))
+    model = model.resolve()
+    try:
+        where = str(model.relative_to(registry.root.resolve()))
+    except ValueError:  # a model outside the project: kept by its absolute path
+        where = str(model)
+    candidate = ModelRef(model_id(model), where)
     production = registry.production()
     report(f"candidate {candidate.model_id}, production {production.model_id}")
     checks = {"data_validate": steps.data_validate()}
@@ -168,7 +175,7 @@ def run_candidate(
     report("NLU holdout and robustness slices, both models")
     candidate_slices = steps.slices(model)
     production_slices = steps.slices(registry.path_of(production))
-    cv = steps.cross_validation(policy.cv_folds)
+    cv = steps.cross_validation(policy.cv_folds if folds is None else folds)
     production_cv = (production.figures or {}).get("cv_macro_f1")
     verdict = judge(
         Figures(production_slices, production_cv),

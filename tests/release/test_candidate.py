@@ -14,8 +14,9 @@ import pytest
 
 from frontline.audit.store import AuditStore
 from frontline.errors import ConfigurationError
-from frontline.release.__main__ import promote, rollback
+from frontline.release.canary import CanaryStore
 from frontline.release.candidate import AUDIT_KIND, run_candidate
+from frontline.release.operations import Release
 from frontline.release.policy import release_policy
 from frontline.release.registry import Registry
 from tests.release.support import all_slices, fake_model
@@ -84,10 +85,16 @@ def test_a_good_candidate_is_approved_promoted_and_rolled_back_all_audited(regis
     assert registry.approved().model_id == "cand1"
     assert registry.production().model_id == "prod1"
 
-    assert promote(registry, POLICY, audit) == "promoted cand1 (replaces prod1)"
+    assert (
+        Release(registry, CanaryStore(audit.url), POLICY, audit).promote()
+        == "promoted cand1 (replaces prod1)"
+    )
     assert registry.production().path == "models/candidates/cand1.tar.gz"
     assert registry.approved() is None
-    assert rollback(registry, POLICY, audit, "test") == "rolled back to prod1 (withdrew cand1)"
+    assert (
+        Release(registry, CanaryStore(audit.url), POLICY, audit).rollback("test")
+        == "rolled back to prod1 (withdrew cand1)"
+    )
     assert registry.production().model_id == "prod1"
 
     records = audit.records(kind=AUDIT_KIND)
@@ -108,7 +115,7 @@ def test_a_worse_candidate_is_rejected_and_cannot_be_promoted(registry, audit):
     assert not result.verdict.promote
     assert registry.approved() is None
     with pytest.raises(ConfigurationError, match="no approved candidate"):
-        promote(registry, POLICY, audit)
+        Release(registry, CanaryStore(audit.url), POLICY, audit).promote()
     (record,) = audit.records(kind=AUDIT_KIND)
     assert record.payload["event"] == "gate_failed"
     assert record.payload["candidate_model"] == "cand2"
@@ -130,7 +137,7 @@ def test_a_given_model_is_judged_without_training(registry, audit):
 def test_rollback_of_an_approved_candidate_withdraws_it(registry, audit):
     steps = RecordingSteps("cand4", {"prod1": all_slices(GOOD), "cand4": all_slices(GOOD)})
     run_candidate(steps, registry, POLICY, audit)
-    message = rollback(registry, POLICY, audit, "canary breach")
+    message = Release(registry, CanaryStore(audit.url), POLICY, audit).rollback("canary breach")
     assert message == "withdrew candidate cand4; production stays prod1"
     assert registry.approved() is None
     last = audit.records(kind=AUDIT_KIND)[-1].payload
