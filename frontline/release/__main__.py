@@ -9,6 +9,9 @@
 * ``promote``: the approved candidate becomes production (ending its canary).
 * ``rollback [--reason TEXT]``: ends the canary, or goes back to the previous model.
 * ``status``: production, previous and approved model ids, and the canary.
+* ``path``: the production model's file (what the Rasa server loads; ``make run`` uses it).
+* ``router --production URL --candidate URL [--port 5004]``: the canary router
+  (:mod:`frontline.release.router`).
 
 Every step is appended to the audit trail (kind ``release``).
 """
@@ -54,12 +57,34 @@ def _parser() -> argparse.ArgumentParser:
     back = commands.add_parser("rollback", help="end the canary / undo the last promotion")
     back.add_argument("--reason", default="operator")
     commands.add_parser("status", help="production, previous, approved, canary")
+    commands.add_parser("path", help="the production model's file")
+    router = commands.add_parser("router", help="route messages to the arms")
+    router.add_argument("--production", required=True, help="production Rasa server URL")
+    router.add_argument("--candidate", required=True, help="candidate Rasa server URL")
+    router.add_argument("--host", default="127.0.0.1")
+    router.add_argument("--port", type=int, default=5004)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     registry = Registry(args.root)
+    if args.command == "path":
+        try:
+            print(registry.path_of(registry.production()))
+        except ConfigurationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "router":
+        from aiohttp import web
+
+        from frontline.release.router import create_app
+
+        store = CanaryStore(get_settings().database_url)
+        arms = {"production": args.production, "candidate": args.candidate}
+        web.run_app(create_app(store, arms), host=args.host, port=args.port)
+        return 0
     try:
         policy = release_policy(args.root / "policies")
         audit = audit_store()
@@ -112,8 +137,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"production {registry.production().model_id}")
             print(f"previous   {previous.model_id if previous else '-'}")
             print(f"approved   {approved.model_id if approved else '-'}")
-            canary = f"{current.candidate_model} {current.percentage:g}% {current.status}"
-            print(f"canary     {canary if current else '-'}")
+            canary = (
+                f"{current.candidate_model} {current.percentage:g}% {current.status}"
+                if current
+                else "-"
+            )
+            print(f"canary     {canary}")
     except (ConfigurationError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -122,4 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
     sys.exit(main())
