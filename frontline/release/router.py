@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -72,15 +72,13 @@ def create_app(store: CanaryStore, arms: Mapping[str, str]) -> web.Application:
             logger.warning("Arm %s at %s unreachable: %s", assignment.arm, target, exc)
             return _error(502, "arm_unreachable", f"The {assignment.arm} model did not answer.")
 
-    async def open_session(app: web.Application) -> None:
+    async def client_session(app: web.Application) -> AsyncIterator[None]:
         timeout = aiohttp.ClientTimeout(total=FORWARD_TIMEOUT_SECONDS)
         app[SESSION] = aiohttp.ClientSession(timeout=timeout)
-
-    async def close_session(app: web.Application) -> None:
+        yield
         await app[SESSION].close()
 
-    app.on_startup.append(open_session)
-    app.on_cleanup.append(close_session)
+    app.cleanup_ctx.append(client_session)
     app.router.add_get("/health", health)
     app.router.add_post("/webhooks/{channel}/webhook", forward)
     return app
