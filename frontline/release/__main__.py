@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             registry, CanaryStore(get_settings().database_url), policy, audit, args.actor
         )
         if args.command == "candidate":
+            from rasa.utils.log_utils import configure_structlog
+
+            configure_structlog(logging.WARNING)  # Rasa's parse logs, once per message
             result = run_candidate(
                 RasaSteps(args.root),
                 registry,
@@ -151,7 +154,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)
     sys.exit(main())
