@@ -51,7 +51,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 .PHONY: help venv spacy train run desk test-deps lint typecheck validate test-unit test-stories test-nlu test-e2e \
 	test bench bench-soak audit-verify bench-nlu bench-nlu-default tune-thresholds clean report \
 	demo-traffic \
-	bench-outcomes fuzz
+	bench-outcomes fuzz candidate
 
 help:
 	@echo "make run    start the sandbox services, action server and Rasa server"
@@ -150,6 +150,13 @@ report: venv
 # DEMO_ARGS="--days 3 --no-slack" to change it.
 demo-traffic: venv
 	$(BIN)/python -m scripts.demo_traffic $(DEMO_ARGS)
+
+# Gated retraining (docs/decisions/release.md): trains models/candidates/<id>.tar.gz, runs
+# data validation, the test stories, the NLU holdout and robustness slices and
+# cross-validation, compares with production per intent within policies/release.yml's
+# margins; the verdict goes to the audit trail. Then `python -m frontline.release promote`.
+candidate: venv spacy
+	$(BIN)/python -m frontline.release candidate $(CANDIDATE_ARGS)
 
 # Checks the audit trail's hash chain; names the first bad record (exit 1).
 audit-verify: venv

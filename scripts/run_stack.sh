@@ -104,8 +104,11 @@ wait_for actions "http://127.0.0.1:$ACTIONS_PORT/health" $!
 # patches were written for, applies them and verifies each took effect (refusing to
 # start otherwise); FRONTLINE_STOCK_RASA=1 runs stock Rasa. It reads the API token from
 # RASA_AUTH_TOKEN (or an owner-only RASA_AUTH_TOKEN_FILE).
+# The model is the registry's production model (models/production.json, written by
+# `python -m frontline.release promote`; models/frontline.tar.gz without it).
+MODEL_FILE=$($BIN/python -m frontline.release path 2>/dev/null || echo models/frontline.tar.gz)
 RASA_AUTH_TOKEN="$RASA_AUTH_TOKEN" $BIN/python -m frontline.runtime run \
-  --model models/frontline.tar.gz --port "$RASA_PORT" --enable-api --cors "*" \
+  --model "$MODEL_FILE" --port "$RASA_PORT" --enable-api --cors "*" \
   >var/log/rasa.log 2>&1 &
 pids+=($!)
 wait_for rasa "http://127.0.0.1:$RASA_PORT/" $!
