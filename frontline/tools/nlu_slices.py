@@ -7,8 +7,8 @@ Slices: ``holdout`` (``tests/nlu/holdout.yml``), the holdout perturbed four ways
 (``frontline.tools.perturb``: typos, lower case, no punctuation, filler words) and every
 slice written apart from the training data, one per file of ``tests/nlu/slices`` and named
 after it (``non_native``: English as a second language; ``voices``: styles the training
-data does not use; ``risk``: complaints, fraud, legal threats,
-chargebacks, self-harm, anger — every one must go to a person). ``floors.yml`` there holds the floors, not messages.
+data does not use; ``risk``: complaints, fraud, legal threats, chargebacks, self-harm,
+anger — every one must go to a person). ``floors.yml`` there holds the floors.
 Every message is parsed by the model as the Rasa server would, and counted as
 
 - *right first time*: answered with the right intent (FAQ and small talk: the right answer);
