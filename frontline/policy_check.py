@@ -18,6 +18,7 @@ from frontline.outcomes import policy as outcome_policy
 from frontline.policy.escalation import EscalationRules
 from frontline.policy.loading import load_policy
 from frontline.policy.registry import MODULE_NAMES, Policies, load_policies, typed_view
+from frontline.review import policy as review_policy
 from frontline.settings import get_settings
 
 
@@ -32,12 +33,18 @@ def check_all(policies_dir: Path) -> list[str]:
             outcome_policy.typed_view(module)  # outcomes, cost, slo (frontline/outcomes/)
             flag_definitions.typed_view(module)  # flags (frontline/flags/)
             clarification_policy.typed_view(module)  # "Did you mean" (frontline/nlu/)
+            review_policy.typed_view(module)  # the review inbox (frontline/review/)
         except ConfigurationError as exc:
             problems.append(str(exc))
         else:
             found.add(module.name)
             print(f"ok  {module.name} {module.version} (owner {module.owner})")
-    required = MODULE_NAMES + outcome_policy.MODULE_NAMES + flag_definitions.MODULE_NAMES
+    required = (
+        MODULE_NAMES
+        + outcome_policy.MODULE_NAMES
+        + flag_definitions.MODULE_NAMES
+        + (review_policy.MODULE_NAME,)
+    )
     missing = [name for name in required if not (policies_dir / f"{name}.yml").exists()]
     problems += [f"policy '{name}' is missing from {policies_dir}" for name in missing]
     if not problems:
