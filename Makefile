@@ -44,7 +44,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 
 .PHONY: help venv spacy train run desk test-deps lint validate test-unit test-stories test-nlu test-e2e \
 	test bench bench-soak audit-verify bench-nlu bench-nlu-default tune-thresholds clean report \
-	bench-outcomes fuzz
+	bench-outcomes fuzz review-export
 
 help:
 	@echo "make run    start the sandbox services, action server and Rasa server"
@@ -129,6 +129,11 @@ test: lint validate test-unit test-stories test-nlu test-e2e
 # REPORT_ARGS="--since 2026-11-01 --until 2026-11-08 --out results/report.html"
 report: venv
 	$(BIN)/python -m frontline.metrics.report $(REPORT_ARGS)
+
+# The review inbox's labels as masked NLU training data under data/nlu/reviewed/ (one file
+# per intent), with conflicts, held-out texts and near-duplicates reported; then `git diff`.
+review-export: venv
+	$(BIN)/python -m frontline.review export --report results/review/export.json
 
 # Checks the audit trail's hash chain; names the first bad record (exit 1).
 audit-verify: venv

@@ -162,8 +162,10 @@
   }
 
   function actions(group) {
-    const intents = el("select", { className: "correct-intent", attrs: { "aria-label": "Correct intent" } },
-      review.inbox.intents.map((name) => el("option", { text: human(name), attrs: { value: name } })));
+    const intents = el("select", { className: "correct-intent", attrs: { "aria-label": "Correct intent" } }, [
+      el("option", { text: "Correct to…", attrs: { value: "", disabled: "", selected: "" } }),
+      ...review.inbox.intents.map((name) => el("option", { text: human(name), attrs: { value: name } })),
+    ]);
     const proposed = el("input", {
       className: "new-intent",
       attrs: { placeholder: "new_intent_name", "aria-label": "New intent name", spellcheck: "false" },
