@@ -32,7 +32,7 @@ from frontline.review.sources import Message
 from frontline.review.store import Flag, Verdict
 
 UNRECOGNISED = "unrecognised"
-#: A bot turn answers the latest message at most this long before it (clock skew).
+#: A contact's messages may be stamped this much outside its record's times.
 TURN_SLACK_SECONDS = 1.0
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
 
@@ -136,7 +136,7 @@ class _ByConversation:
 
     def answered_by(self, conversation_id: str, turn_at: float) -> Message | None:
         """The latest message before a bot turn (the one it answered)."""
-        index = bisect_right(self.times.get(conversation_id, []), turn_at + TURN_SLACK_SECONDS)
+        index = bisect_right(self.times.get(conversation_id, []), turn_at)
         return self.messages[conversation_id][index - 1] if index else None
 
     def first_request(self, record: OutcomeRecord) -> Message | None:
