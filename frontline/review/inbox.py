@@ -148,7 +148,8 @@ class _ByConversation:
             if record.started_at - TURN_SLACK_SECONDS <= m.at <= end
         ]
         typed = [m for m in within if m.intent and m.intent == record.interaction_type]
-        return (typed or within or [None])[0]
+        chosen = typed or within
+        return chosen[0] if chosen else None
 
 
 def build_items(

@@ -215,7 +215,8 @@ class ReviewService:
             raise ValueError("the conversation is not in the review window")
         contact = _latest(self.outcomes.for_conversation(conversation_id), None)
         now = self.clock()
-        row = Verdict(conversation_id, verdict, reviewer, contact and contact.contact_id, note, now)
+        contact_id = contact.contact_id if contact is not None else None
+        row = Verdict(conversation_id, verdict, reviewer, contact_id, note, now)
         changed = self.store.save_verdict(row)
         if changed:
             if verdict == "could_have_handled" and contact is not None:

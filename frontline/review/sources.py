@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -113,7 +113,7 @@ def _intent(decision: Mapping[str, Any]) -> tuple[str | None, float | None, str 
     return name, confidence, None
 
 
-def messages_from_decisions(decisions: list[Mapping[str, Any]]) -> list[Message]:
+def messages_from_decisions(decisions: Sequence[Mapping[str, Any]]) -> list[Message]:
     """The customer messages behind decision records (oldest first, one per message).
 
     Button payloads (``/intent``) and decisions without a message are left out.
