@@ -170,3 +170,25 @@ def test_could_have_handled_verdict_marks_the_outcome_record(scenario) -> None:
     with pytest.raises(ValueError, match="not in the review window"):
         service.verdict("rita", "nobody", "wrong_answer")
     assert audit_kinds(service) == ["review_verdict", "review_verdict"]
+
+
+def test_flagged_contacts_are_a_metric(sqlite_url: str) -> None:
+    from frontline.metrics.summary import compute_metrics
+
+    run = Scenario(uuid.uuid4().hex[:10], NOW)
+    seed(sqlite_url, "main", run)
+    service = ReviewService(
+        store=create({"type": "sql", "url": sqlite_url}),
+        outcomes=SqlOutcomeStore(sqlite_url),
+        audit=AuditStore(sqlite_url, "main"),
+        database_url=sqlite_url,
+        policy=review_policy(),
+        clock=lambda: NOW,
+    )
+    service.flag("ben", run.conversation("f"), run.at("f") + 2, "Returns are free.", "tone")
+
+    overall = compute_metrics(service.outcomes, NOW - 7200, NOW + 60, now=NOW).overall
+
+    assert overall.counted == 2  # contacts d and f
+    assert (overall.agent_flagged.numerator, overall.agent_flagged.denominator) == (1, 2)
+    assert overall.as_dict()["agent_flagged"]["value"] == 0.5
