@@ -44,6 +44,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 
 .PHONY: help venv spacy train run desk test-deps lint typecheck validate test-unit test-stories test-nlu test-e2e \
 	test bench bench-soak audit-verify bench-nlu bench-nlu-default tune-thresholds clean report \
+	demo-traffic \
 	bench-outcomes fuzz review-export
 
 help:
@@ -51,6 +52,7 @@ help:
 	@echo "make desk   start only the agent desk, for a stack that runs already"
 	@echo "make test   everything CI runs (lint, data validation, unit, stories, NLU, e2e)"
 	@echo "make report the impact report (HTML) from the outcome records; REPORT_ARGS=--since ..."
+	@echo "make demo-traffic  simulated customers on the running stack (then make report)"
 
 venv: $(VENV)/.installed
 
@@ -141,6 +143,12 @@ report: venv
 # per intent), with conflicts, held-out texts and near-duplicates reported; then `git diff`.
 review-export: venv
 	$(BIN)/python -m frontline.review export --report results/review/export.json
+
+# Simulated customers on the stack `make run` started (REST, web chat, Slack; the desk
+# answers the handed-off ones), a week of contacts in a few minutes; then `make report`.
+# DEMO_ARGS="--days 3 --no-slack" to change it.
+demo-traffic: venv
+	$(BIN)/python -m scripts.demo_traffic $(DEMO_ARGS)
 
 # Checks the audit trail's hash chain; names the first bad record (exit 1).
 audit-verify: venv

@@ -61,6 +61,9 @@ class Settings:
             (``FRONTLINE_PSEUDONYM_KEY``; see :mod:`frontline.outcomes.pseudonym`).
         metrics_token: When set, ``/metrics`` of every server needs it as a bearer
             token (``FRONTLINE_METRICS_TOKEN``).
+        simulated_clock: Demos only (``FRONTLINE_SIMULATED_CLOCK=1``, which ``make run``
+            sets): the outcome records date conversations whose id starts ``SIM<N>D``
+            N days back (:mod:`frontline.outcomes.simulated_clock`). Off by default.
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -86,6 +89,7 @@ class Settings:
     trusted_proxy_hops: int = 0
     pseudonym_key: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)
+    simulated_clock: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -124,6 +128,8 @@ class Settings:
             trusted_proxy_hops=int(env.get("FRONTLINE_TRUSTED_PROXY_HOPS") or 0),
             pseudonym_key=env.get("FRONTLINE_PSEUDONYM_KEY") or None,
             metrics_token=env.get("FRONTLINE_METRICS_TOKEN") or None,
+            simulated_clock=env.get("FRONTLINE_SIMULATED_CLOCK", "").lower()
+            in ("1", "true", "yes"),
         )
 
 

@@ -67,6 +67,23 @@ if [ "${1:-}" = desk ]; then
   exit 0
 fi
 
+# The local stack is a demo: `make demo-traffic` dates some of its simulated contacts days
+# back (frontline/outcomes/simulated_clock.py; only conversation ids starting SIM<N>D).
+export FRONTLINE_SIMULATED_CLOCK=${FRONTLINE_SIMULATED_CLOCK:-1}
+# Without a real Slack app, Slack is the demo's: `make demo-traffic` fakes Slack's Web API
+# on DEMO_SLACK_PORT and signs its events with a local, owner-only secret.
+if [ -z "${SLACK_BOT_TOKEN:-}" ]; then
+  DEMO_SLACK_SECRET=var/demo_slack_signing_secret
+  if [ ! -s "$DEMO_SLACK_SECRET" ]; then
+    (umask 077 && $BIN/python -c 'import secrets; print(secrets.token_hex(24))' >"$DEMO_SLACK_SECRET")
+  fi
+  export SLACK_BOT_TOKEN=xoxb-frontline-demo
+  SLACK_SIGNING_SECRET=$(cat "$DEMO_SLACK_SECRET")
+  export SLACK_SIGNING_SECRET
+  export SLACK_API_URL=${SLACK_API_URL:-http://127.0.0.1:${DEMO_SLACK_PORT:-5091}/api/}
+  export SLACK_CHANNEL=${SLACK_CHANNEL:-}
+fi
+
 $BIN/python -m sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" >var/log/sandbox.log 2>&1 &
 pids+=($!)
 wait_for sandbox "http://127.0.0.1:$SANDBOX_PORT/health" $!

@@ -282,6 +282,8 @@
     renderContacts(packet.recent_contacts || []);
     renderTimings(entry);
     renderTranscript(entry);
+    // insights.js adds the "could have handled" verdict of a resolved escalation.
+    document.dispatchEvent(new CustomEvent("desk:entry", { detail: entry }));
   }
 
   function leaseLapsed(entry) {
@@ -437,6 +439,8 @@
       });
     }
     $("signin-form").addEventListener("submit", signIn);
+    // The Insights view opens a handed-off conversation here.
+    document.addEventListener("desk:open-entry", (event) => select(event.detail));
     $("signout").addEventListener("click", signOut);
   }
 
@@ -466,6 +470,8 @@
       return;
     }
     $("tab-claimed").hidden = me.agent.role !== "supervisor";
+    // insights.js shows the Insights view to supervisors.
+    document.dispatchEvent(new CustomEvent("desk:me", { detail: me.agent }));
     const codes = $("resolution-code");
     clear(codes);
     for (const code of me.resolution_codes) {

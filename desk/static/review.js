@@ -64,23 +64,29 @@
     $("review-notice").hidden = !text;
   }
 
-  // -- switching between the queue and the inbox ---------------------------------------
+  // -- the inbox is a view like the queue and Insights (#review) -----------------------
 
-  function showReview(on) {
-    document.querySelector(".layout").hidden = on;
+  function reviews() {
+    return review.me && (review.me.role === "reviewer" || review.me.role === "supervisor");
+  }
+
+  function showView() {
+    // Reviewers see nothing else; supervisors open it from the top bar.
+    const on = Boolean(review.me) && (review.me.role === "reviewer" || (reviews() && location.hash === "#review"));
     $("review").hidden = !on;
-    $("view-review").setAttribute("aria-pressed", String(on));
-    $("view-queue").setAttribute("aria-pressed", String(!on));
+    if (on) {
+      document.querySelector("main.layout").hidden = true;
+      $("insights").hidden = true;
+    }
+    $("nav-review").classList.toggle("current", on);
     if (on) loadInbox();
   }
 
   function ready(event) {
     review.me = event.detail.agent;
-    const role = review.me.role;
-    const reviews = role === "reviewer" || role === "supervisor";
-    $("review-switch").hidden = role !== "supervisor";
-    if (role === "reviewer") showReview(true);
-    else if (!reviews) showReview(false);
+    $("nav-review").hidden = !reviews() || review.me.role === "reviewer";
+    $("nav-queue").hidden = review.me.role === "reviewer";
+    showView();
   }
 
   // -- the inbox ------------------------------------------------------------------------
@@ -309,16 +315,17 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    $("view-review").addEventListener("click", () => showReview(true));
-    $("view-queue").addEventListener("click", () => showReview(false));
     $("review-refresh").addEventListener("click", loadInbox);
+    window.addEventListener("hashchange", showView);
   });
   document.addEventListener("desk:ready", ready);
   document.addEventListener("desk:signed-out", () => {
     review.me = null;
     review.inbox = null;
     $("review").hidden = true;
-    document.querySelector(".layout").hidden = false;
+    $("nav-review").hidden = true;
+    $("nav-queue").hidden = false;
+    document.querySelector("main.layout").hidden = false;
   });
   document.addEventListener("desk:transcript", flagButtons);
   document.addEventListener("keydown", onKey);

@@ -70,7 +70,8 @@ def test_an_agent_flags_a_turn_and_a_reviewer_labels_in_the_browser(
     # A reviewer signs in and lands in the inbox, highest impact first.
     sign_in(browser, wait, run.desk.url, run.reviewer_name)
     wait.until(ready.visibility_of_element_located((By.CSS_SELECTOR, ".review-group")))
-    assert not browser.find_element(By.ID, "review-switch").is_displayed()
+    for link in ("nav-queue", "nav-insights", "nav-review"):  # nothing else to go to
+        assert not browser.find_element(By.ID, link).is_displayed()
     intents = [
         g.get_attribute("data-intent")
         for g in browser.find_elements(By.CSS_SELECTOR, ".review-group")
@@ -129,6 +130,16 @@ def test_an_agent_flags_a_turn_and_a_reviewer_labels_in_the_browser(
     wait.until(ready.text_to_be_present_in_element((By.ID, "review-notice"), "Marked out of scope"))
     wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".review-group")) == 1)
     save_screenshot(browser, "review-after-labels")
+
+    # A supervisor opens the inbox from the top bar: what is left to review.
+    browser.find_element(By.ID, "signout").click()
+    sign_in(browser, wait, run.desk.url, run.desk.agents["ana"].name)
+    wait.until(ready.element_to_be_clickable((By.ID, "nav-review"))).click()
+    wait.until(ready.visibility_of_element_located((By.CSS_SELECTOR, ".review-group")))
+    assert not browser.find_element(By.ID, "queue-list").is_displayed()
+    remaining = browser.find_elements(By.CSS_SELECTOR, ".review-group")
+    assert [g.get_attribute("data-intent") for g in remaining] == ["cancel_order"]
+    save_screenshot(browser, "review-supervisor")
 
     labels = create({"type": "sql", "url": run.desk.database_url}).labels()
     mine = [label for label in labels.values() if run.scenario.tag in label.conversation_id]
