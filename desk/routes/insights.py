@@ -101,11 +101,12 @@ def date_range(args: Mapping[str, Any], now: float) -> tuple[float, float]:
 
 def _text(args: Mapping[str, Any], name: str) -> str | None:
     value = args.get(name)
-    if value in (None, ""):
+    if value is None or value == "":
         return None
+    value = str(value)
     if len(value) > MAX_VALUE_LENGTH:
         raise ApiError(400, "invalid_filter", f"{name} is too long.")
-    return str(value)
+    return value
 
 
 def segment_filter(args: Mapping[str, Any]) -> dict[str, str]:
