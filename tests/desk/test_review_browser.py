@@ -105,6 +105,7 @@ def test_an_agent_flags_a_turn_and_a_reviewer_labels_in_the_browser(
             (By.ID, "review-notice"), "Corrected to faq/payment options"
         )
     )
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".review-group")) == 2)
     cancel = (
         By.CSS_SELECTOR,
         '.review-group[data-intent="cancel_order"] button[data-verdict="could_have_handled"]',
