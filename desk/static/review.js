@@ -77,6 +77,7 @@
     if (on) {
       document.querySelector("main.layout").hidden = true;
       $("insights").hidden = true;
+      $("nav-queue").classList.remove("current");
     }
     $("nav-review").classList.toggle("current", on);
     if (on) loadInbox();
@@ -100,7 +101,8 @@
     }
     const inbox = review.inbox;
     $("review-summary").textContent =
-      `${inbox.total_items} messages in ${inbox.total_groups} groups · last ${inbox.window_days} days`;
+      `${inbox.total_items} message${inbox.total_items === 1 ? "" : "s"} in ${inbox.total_groups} ` +
+      `group${inbox.total_groups === 1 ? "" : "s"} · last ${inbox.window_days} days`;
     review.selected = Math.min(review.selected, Math.max(inbox.groups.length - 1, 0));
     render();
   }
