@@ -22,6 +22,12 @@ export SANDBOX_URL ?= http://127.0.0.1:5080
 # against real backends, where the current time applies).
 export FRONTLINE_AS_OF ?= 2026-11-01T12:00:00Z
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
+# The secret the Rasa server sends the action server (endpoints.yml): from the environment,
+# else FRONTLINE_ACTION_SECRET_FILE (owner-only), else a fresh one for this make run only.
+ifeq ($(origin FRONTLINE_ACTION_SECRET)$(FRONTLINE_ACTION_SECRET_FILE),undefined)
+FRONTLINE_ACTION_SECRET := $(shell python3 -c 'import secrets; print(secrets.token_hex(32))')
+endif
+export FRONTLINE_ACTION_SECRET
 export TRACKER_STORE_URL ?= sqlite:///var/tracker.db
 export REDIS_URL ?=
 # Frontline's own tables: SQL handoff queue, audit trail (the Rasa server's event broker

@@ -46,6 +46,12 @@ if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
   RASA_AUTH_TOKEN=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(32))')
   (umask 077 && printf '%s\n' "$RASA_AUTH_TOKEN" >"$TOKEN_FILE")
 fi
+# The Rasa server sends the action server a shared secret (endpoints.yml); without
+# FRONTLINE_ACTION_SECRET(_FILE) this stack makes one of its own, in the environment only.
+if [ -z "${FRONTLINE_ACTION_SECRET:-}" ] && [ -z "${FRONTLINE_ACTION_SECRET_FILE:-}" ]; then
+  FRONTLINE_ACTION_SECRET=$($BIN/python -c 'import secrets; print(secrets.token_hex(32))')
+fi
+export FRONTLINE_ACTION_SECRET
 # The token goes only to the Rasa server and the desk, in their environment: never on a
 # command line, which every local user can read.
 export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}

@@ -11,6 +11,7 @@
     backend_error: "A backend system failed",
     out_of_scope: "Request out of scope",
     policy: "Policy requires a person",
+    outcome_unknown: "A change may or may not have happened: check it",
   };
   const state = {
     me: null,
