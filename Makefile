@@ -51,7 +51,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 .PHONY: help venv spacy train run desk test-deps lint typecheck validate test-unit test-stories test-nlu test-e2e \
 	test bench bench-soak audit-verify bench-nlu bench-nlu-default tune-thresholds clean report \
 	demo-traffic \
-	bench-outcomes fuzz candidate
+	bench-outcomes fuzz candidate review-export
 
 help:
 	@echo "make run    start the sandbox services, action server and Rasa server"
@@ -144,6 +144,11 @@ test: lint typecheck validate test-unit test-stories test-nlu test-e2e
 # REPORT_ARGS="--since 2026-11-01 --until 2026-11-08 --out results/report.html"
 report: venv
 	$(BIN)/python -m frontline.metrics.report $(REPORT_ARGS)
+
+# The review inbox's labels as masked NLU training data under data/nlu/reviewed/ (one file
+# per intent), with conflicts, held-out texts and near-duplicates reported; then `git diff`.
+review-export: venv
+	$(BIN)/python -m frontline.review export --report results/review/export.json
 
 # Simulated customers on the stack `make run` started (REST, web chat, Slack; the desk
 # answers the handed-off ones), a week of contacts in a few minutes; then `make report`.

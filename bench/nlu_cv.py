@@ -124,12 +124,13 @@ def response_selection_cv(
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from frontline.tools.tune_thresholds import stratified_folds
+    from frontline.review.holdout import cv_folds, reviewed_texts
 
     data = load_data(str(data_path))
     examples = [m for m in data.intent_examples if m.get("intent_response_key")]
     labels = [m.get("intent_response_key") for m in examples]
-    assignment = stratified_folds(labels, folds, seed)
+    texts = [m.get("text") for m in examples]  # reviewed examples: never held out
+    assignment = cv_folds(texts, labels, folds, seed, reviewed_texts(Path(data_path)))
 
     async def pick(model: str, texts: list[str]) -> list[str]:
         agent = Agent.load(model)

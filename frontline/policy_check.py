@@ -19,6 +19,7 @@ from frontline.policy.escalation import EscalationRules
 from frontline.policy.loading import load_policy
 from frontline.policy.registry import MODULE_NAMES, Policies, load_policies, typed_view
 from frontline.release import policy as release_policy
+from frontline.review import policy as review_policy
 from frontline.settings import get_settings
 
 
@@ -34,6 +35,7 @@ def check_all(policies_dir: Path) -> list[str]:
             flag_definitions.typed_view(module)  # flags (frontline/flags/)
             clarification_policy.typed_view(module)  # "Did you mean" (frontline/nlu/)
             release_policy.typed_view(module)  # gate and canary (frontline/release/)
+            review_policy.typed_view(module)  # the review inbox (frontline/review/)
         except ConfigurationError as exc:
             problems.append(str(exc))
         else:
@@ -44,6 +46,7 @@ def check_all(policies_dir: Path) -> list[str]:
         + outcome_policy.MODULE_NAMES
         + flag_definitions.MODULE_NAMES
         + release_policy.MODULE_NAMES
+        + (review_policy.MODULE_NAME,)
     )
     missing = [name for name in required if not (policies_dir / f"{name}.yml").exists()]
     problems += [f"policy '{name}' is missing from {policies_dir}" for name in missing]

@@ -33,6 +33,7 @@ from desk.accounts.passwords import (
     verify_password,
 )
 from desk.accounts.tables import AGENT_COLUMNS, agent_of, agents_table, sessions_table
+from desk.accounts.upgrade import widen_role_check
 from frontline.db import add_missing_columns, ensure_tables, get_engine, session_scope
 from frontline.handoff.entry import utcnow
 
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 def _add_later_columns(engine: Engine) -> None:
     """Adds the columns of later versions to tables an earlier one created."""
     add_missing_columns(engine, agents_table, ("display_name",))
+    widen_role_check(engine)
 
 
 class AgentStore:

@@ -7,16 +7,18 @@ import sqlalchemy as sa
 from desk.accounts.model import MAX_DISPLAY_NAME_LENGTH, Agent
 from frontline.db import Base, UTCDateTime
 from frontline.handoff.entry import MAX_AGENT_ID_LENGTH
-from frontline.handoff.transitions import AGENT
+from frontline.handoff.transitions import AGENT, ROLES
+
+#: The check that a role is one of the desk's (named, so a later version can widen it).
+ROLE_CHECK_NAME = "ck_desk_agents_role"
+ROLE_CHECK = "role IN ({})".format(", ".join(f"'{role}'" for role in ROLES))
 
 
 class AgentRow(Base):
     """One agent account."""
 
     __tablename__ = "desk_agents"
-    __table_args__ = (
-        sa.CheckConstraint("role IN ('agent', 'supervisor')", name="ck_desk_agents_role"),
-    )
+    __table_args__ = (sa.CheckConstraint(ROLE_CHECK, name=ROLE_CHECK_NAME),)
 
     id = sa.Column(
         sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True

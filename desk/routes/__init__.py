@@ -12,8 +12,18 @@ below; ``docs/desk.md`` ("Adding a route") shows one.
 
 from __future__ import annotations
 
-from desk.routes import agents, auth, conversations, insights, metrics, queue, static, verdicts
+from desk.routes import (
+    agents,
+    auth,
+    conversations,
+    insights,
+    metrics,
+    queue,
+    review,
+    static,
+    verdicts,
+)
 
 #: Every route module, registered in this order (``auth`` first: its middleware
 #: checks every ``/api/`` request).
-ROUTE_MODULES = (auth, static, metrics, queue, agents, conversations, insights, verdicts)
+ROUTE_MODULES = (auth, static, metrics, queue, agents, conversations, insights, verdicts, review)

@@ -118,6 +118,7 @@
   function showSignIn() {
     stopTimers();
     state.me = null;
+    document.dispatchEvent(new CustomEvent("desk:signed-out"));
     $("app").hidden = true;
     $("signin").hidden = false;
     $("signin-name").focus();
@@ -380,9 +381,12 @@
       const meta = [who, clock(turn.timestamp), turn.while_waiting ? "while waiting for a person" : ""].filter(Boolean).join(" · ");
       list.appendChild(el("li", {
         className: `turn ${turn.speaker}${turn.while_waiting ? " waiting" : ""}`,
+        attrs: { "data-speaker": turn.speaker || "", "data-timestamp": turn.timestamp || "" },
       }, [el("span", { className: "meta", text: meta }), el("span", { className: "text", text: turn.text })]));
     }
     if (atBottom) list.scrollTop = list.scrollHeight;
+    // review.js adds its "Flag" buttons to the assistant's turns.
+    document.dispatchEvent(new CustomEvent("desk:transcript", { detail: { entryId: state.selectedId } }));
   }
 
   // -- actions ------------------------------------------------------------------------
@@ -464,6 +468,14 @@
     state.config = me;
     $("agent-name").textContent = me.agent.name;
     $("agent-role").textContent = me.agent.role;
+    if (me.agent.role === "reviewer") {
+      // Reviewers never see the queue: review.js shows them the review inbox.
+      stopTimers();
+      $("signin").hidden = true;
+      $("app").hidden = false;
+      document.dispatchEvent(new CustomEvent("desk:ready", { detail: me }));
+      return;
+    }
     $("tab-claimed").hidden = me.agent.role !== "supervisor";
     // insights.js shows the Insights view to supervisors.
     document.dispatchEvent(new CustomEvent("desk:me", { detail: me.agent }));
@@ -491,6 +503,7 @@
     });
     every(Math.max(500, me.heartbeat_seconds * 1000), heartbeat);
     await heartbeat();
+    document.dispatchEvent(new CustomEvent("desk:ready", { detail: me }));
   }
 
   document.addEventListener("DOMContentLoaded", () => {

@@ -85,7 +85,8 @@
   function showView() {
     const wanted = location.hash === "#insights" && ins.me && ins.me.role === "supervisor";
     $("insights").hidden = !wanted;
-    document.querySelector("main.layout").hidden = wanted;
+    // The review inbox (review.js) is another view the queue gives way to.
+    document.querySelector("main.layout").hidden = wanted || location.hash === "#review";
     $("nav-insights").classList.toggle("current", wanted);
     $("nav-queue").classList.toggle("current", !wanted);
     if (wanted && !ins.data) load().catch((error) => ($("ins-status").textContent = error.message));

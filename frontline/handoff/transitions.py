@@ -40,8 +40,11 @@ from frontline.handoff.entry import (
 
 AGENT = "agent"
 SUPERVISOR = "supervisor"
-#: The desk's roles: agents work the queue, supervisors also reassign and see everything.
-ROLES = (AGENT, SUPERVISOR)
+REVIEWER = "reviewer"
+#: The roles that work the queue: agents, and supervisors who also reassign and see everything.
+QUEUE_ROLES = (AGENT, SUPERVISOR)
+#: Every desk role: reviewers label messages in the review inbox and never work the queue.
+ROLES = (*QUEUE_ROLES, REVIEWER)
 
 
 class Owner(enum.Enum):
@@ -84,7 +87,7 @@ class From:
     status: EntryStatus
     owner: Owner = Owner.ANYONE
     lease: Lease = Lease.ANY
-    roles: tuple[str, ...] = ROLES
+    roles: tuple[str, ...] = QUEUE_ROLES
 
     def matches(self, entry: QueueEntry, agent_id: str, now_expired: bool) -> bool:
         """Whether ``entry`` is in this state for ``agent_id``.
@@ -133,7 +136,7 @@ class Transition:
         """
         paths = [path for path in self.start if path.status == status]
         if not paths:
-            return ROLES
+            return QUEUE_ROLES
         return tuple(role for role in ROLES if any(role in path.roles for path in paths))
 
     @property

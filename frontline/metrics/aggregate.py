@@ -96,6 +96,7 @@ SUMS: dict[str, Any] = {
     "actions_completed": _sum(table.c.actions_completed, _counted),
     "could_have_handled_marked": _count(table.c.could_have_handled.is_not(None)),
     "could_have_handled": _count(table.c.could_have_handled.is_(True)),
+    "agent_flagged": _count(_counted & (table.c.agent_flags > 0)),
 }
 
 

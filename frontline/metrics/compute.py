@@ -69,6 +69,8 @@ class SegmentMetrics:
     failed_backend: Rate
     action_completion: Rate
     could_have_handled: Rate
+    #: Contacts in which an agent flagged an answer of the assistant (frontline/review).
+    agent_flagged: Rate
     mean_turns: float | None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -122,6 +124,7 @@ def metrics_from_sums(sums: Mapping[str, float], confidence: float = 0.95) -> Se
         action_completion=rate("actions_completed", s.get("actions_started", 0)),
         could_have_handled=rate("could_have_handled", s.get("could_have_handled_marked", 0)),
         mean_turns=_mean(sums.get("turns", 0), n),
+        agent_flagged=rate("agent_flagged", n),
     )
 
 

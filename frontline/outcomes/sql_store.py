@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from frontline.db import create_tables, get_engine
+from frontline.db import add_missing_columns, create_tables, get_engine
+from frontline.outcomes.annotations import add_agent_flag
 from frontline.outcomes.model import IN_PROGRESS, OutcomeRecord
 from frontline.outcomes.state import ContactState
 from frontline.outcomes.store import (
@@ -21,7 +22,9 @@ from frontline.outcomes.store import (
     SloEvaluation,
 )
 from frontline.outcomes.tables import (
+    ADDED_COLUMNS,
     FOLDED_COLUMNS,
+    PERSON_COLUMNS,
     TABLES,
     contact_outcomes,
     slo_breaches,
@@ -46,12 +49,6 @@ _RECORD_FIELDS = (
     "could_have_handled",
 )
 _HIDDEN_COLUMNS = {"fold_state"}
-_VERDICT_COLUMNS = (
-    "could_have_handled",
-    "could_have_handled_by",
-    "could_have_handled_at",
-    "could_have_handled_note",
-)
 MAX_NOTE_LENGTH = 500
 MAX_AGENT_ID_LENGTH = 255
 #: Most conversations read in one ``IN (...)`` query.
@@ -106,6 +103,7 @@ class SqlOutcomeStore(OutcomeStore):
         with _ready_lock:
             if engine not in _ready_engines:
                 create_tables(engine, TABLES)
+                add_missing_columns(engine, contact_outcomes, ADDED_COLUMNS)
                 _ready_engines.add(engine)
         return engine
 
@@ -278,19 +276,20 @@ class SqlOutcomeStore(OutcomeStore):
     def forget_conversations(self, conversation_ids: Iterable[str]) -> dict[str, dict]:
         ids = sorted(set(conversation_ids))
         table = contact_outcomes
-        columns = [table.c[name] for name in _VERDICT_COLUMNS]
+        columns = [table.c[name] for name in PERSON_COLUMNS]
         verdicts: dict[str, dict] = {}
         try:
             with self._begin() as connection:
                 for chunk in _chunks(ids):
                     mine = table.c.conversation_id.in_(chunk)
+                    flagged = table.c.agent_flags > 0
                     rows = connection.execute(
                         sa.select(table.c.contact_id, *columns)
                         .where(mine)
-                        .where(table.c.could_have_handled.is_not(None))
+                        .where(sa.or_(table.c.could_have_handled.is_not(None), flagged))
                     ).mappings()
                     verdicts |= {
-                        row["contact_id"]: {k: row[k] for k in _VERDICT_COLUMNS} for row in rows
+                        row["contact_id"]: {k: row[k] for k in PERSON_COLUMNS} for row in rows
                     }
                     connection.execute(table.delete().where(mine))
         except sa.exc.SQLAlchemyError as exc:
@@ -396,6 +395,13 @@ class SqlOutcomeStore(OutcomeStore):
         except sa.exc.SQLAlchemyError as exc:
             raise OutcomeStoreError(f"could not annotate contact {contact_id}") from exc
         record = self.get(contact_id) if updated else None
+        if record is None:
+            raise ContactNotFound(f"no outcome record {contact_id!r}")
+        return record
+
+    def mark_agent_flag(self, contact_id: str, reason: str, now: float) -> OutcomeRecord:
+        add_agent_flag(self._begin, contact_id, reason, now)
+        record = self.get(contact_id)
         if record is None:
             raise ContactNotFound(f"no outcome record {contact_id!r}")
         return record

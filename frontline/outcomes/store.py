@@ -161,6 +161,17 @@ class OutcomeStore(abc.ABC):
             ValueError: The agent id or note is empty or too long.
         """
 
+    @abc.abstractmethod
+    def mark_agent_flag(self, contact_id: str, reason: str, now: float) -> OutcomeRecord:
+        """Counts an agent's flag on one of the assistant's turns in a contact.
+
+        ``agent_flags`` goes up by one and ``reason`` joins ``agent_flag_reasons``.
+
+        Raises:
+            ContactNotFound: No such contact.
+            ValueError: The reason is empty or holds a comma.
+        """
+
     # -- SLOs ------------------------------------------------------------------------
 
     @abc.abstractmethod

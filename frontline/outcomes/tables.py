@@ -72,6 +72,9 @@ contact_outcomes = sa.Table(
     sa.Column("could_have_handled_by", sa.String(255)),
     sa.Column("could_have_handled_at", Time),
     sa.Column("could_have_handled_note", sa.String(500)),
+    # -- set when an agent flags one of the assistant's turns (frontline/review/)
+    sa.Column("agent_flags", sa.Integer, nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("agent_flag_reasons", sa.String(255)),
     # -- bookkeeping
     sa.Column("fold_state", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=1),
@@ -96,9 +99,21 @@ FOLDED_COLUMNS = tuple(
         "could_have_handled_by",
         "could_have_handled_at",
         "could_have_handled_note",
+        "agent_flags",
+        "agent_flag_reasons",
         "version",
         "updated_at",
     }
+)
+
+#: Columns people set (kept when a rebuild folds the contacts again).
+PERSON_COLUMNS = (
+    "could_have_handled",
+    "could_have_handled_by",
+    "could_have_handled_at",
+    "could_have_handled_note",
+    "agent_flags",
+    "agent_flag_reasons",
 )
 
 #: The latest evaluation of each objective in each segment.
@@ -142,3 +157,5 @@ slo_breaches = sa.Table(
 )
 
 TABLES = [contact_outcomes, slo_status, slo_breaches]
+#: Columns added after the first release (added to existing tables on first use).
+ADDED_COLUMNS = ("agent_flags", "agent_flag_reasons")

@@ -4,8 +4,9 @@
 
 Every example in ``data/nlu`` is predicted by a model that did not see it (k-fold
 cross-validation with ``config.yml`` minus the components that don't change the intent
-ranking). ``frontline.tools.clarification_tuning`` then replays the decision over them for
-every FallbackClassifier ``threshold``, ClarificationClassifier ``clarify_threshold`` and
+ranking), but the reviewed ones (``data/nlu/reviewed``), in every training fold.
+``frontline.tools.clarification_tuning`` then replays the decision over them for every
+FallbackClassifier ``threshold``, ClarificationClassifier ``clarify_threshold`` and
 ``ambiguity_margin`` on a grid and keeps the best combination whose misroutes and
 out-of-scope caught meet the targets of ``policies/clarification.yml`` (options here
 override them) at the pessimistic end of their one-sided ``--confidence`` interval (Wilson
@@ -41,6 +42,7 @@ import yaml
 
 from frontline.errors import ConfigurationError
 from frontline.nlu.clarification_policy import TuningTargets, load_clarification_policy
+from frontline.review.holdout import cv_folds, reviewed_texts
 
 if TYPE_CHECKING:  # clarification_tuning builds on this module's predictions
     from frontline.tools.clarification_tuning import BandOutcome
@@ -249,7 +251,8 @@ def cross_validated_predictions(
     data = load_data(str(data_path))
     examples = data.intent_examples
     labels = [m.get_full_intent() for m in examples]
-    assignment = stratified_folds(labels, folds, seed)
+    texts = [m.get("text") for m in examples]
+    assignment = cv_folds(texts, labels, folds, seed, reviewed_texts(Path(data_path)))
     predictions: list[Prediction] = []
     with tempfile.TemporaryDirectory(prefix="frontline-cv-") as folder:
         work = Path(folder)
