@@ -86,6 +86,20 @@ _RATING_FORMS = (
     # "rating 4", "rate you 4", "give it a 4", "score: 4"
     re.compile(rf"\b(?:rating|rate|score|give)\b[\w\s:]{{0,12}}?\b{_NUMBER}\b(?![./]\d)"),
 )
+# A message that starts with the rating and goes on with a verdict, no punctuation between:
+# "5 great service thanks", "1 terrible", "4 pretty quick". Only verdict words: "2 items
+# were missing" is about something else, not a rating.
+_VERDICT_WORDS = (
+    "great|good|excellent|amazing|awesome|perfect|brilliant|fantastic|super|nice|fine|ok|okay"
+    "|helpful|useful|quick|fast|easy|friendly|smooth|love|loved|thanks|thank|ty|thx|cheers"
+    "|bad|terrible|awful|horrible|poor|useless|unhelpful|slow|annoying|frustrating|meh|hated"
+    "|not|didnt|didn't|could|couldnt|couldn't"
+)
+_RATING_FORMS += (
+    re.compile(
+        rf"^{_NUMBER}\s+(?:(?:very|really|so|super|pretty|quite|too)\s+)?(?:{_VERDICT_WORDS})\b"
+    ),
+)
 _STAR_SYMBOLS_RE = re.compile(r"^\s*([★⭐]{1,5})\s*$")
 
 # A rating said on its own ("5, very helpful", "4 because it was quick", "id say 3"): the

@@ -7,6 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.account_changes import ValidateAccountChangeForm
 from actions.billing import ValidateBillingForm
+from actions.csat import ActionSaveCsat
 from actions.fallback import ActionFallback
 from actions.order_status import ValidateOrderStatusForm
 from tests.actions.conftest import make_tracker, slot_events
@@ -113,3 +114,20 @@ async def test_an_address_is_stored_without_its_lead_in(backends, domain):
         SlotSet("account_new_value", "5 Elm Rd, Austin TX 78701"),
         SlotSet("requested_slot", "account_change_confirmed"),
     ]
+
+
+async def test_a_score_and_a_verdict_without_punctuation_are_one_answer(backends, domain):
+    pending = {"feedback_id": "csat-typed-test", "intent": "explain_charge", "rated": False}
+    tracker = make_tracker(
+        domain,
+        slots={"csat": pending},
+        intent="csat_feedback",
+        text="5 great service thanks",
+        sender_id="csat-typed",
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionSaveCsat(backends).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_csat_thanks"]
+    assert events == [SlotSet("csat", pending | {"rated": True})]
+    [record] = backends.feedback.for_conversation("csat-typed")
+    assert (record.score, record.comment) == (5, "5 great service thanks")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from frontline.patterns import amount_in_answer, contains_card_number, normalize_order_id
+from frontline.patterns import (
+    amount_in_answer,
+    contains_card_number,
+    normalize_order_id,
+    normalize_rating,
+)
 from frontline.services.account_changes import normalize_address
 from frontline.services.fallback import consecutive_fallbacks
 from frontline.services.typed_answers import match_offered_order, typed_answer
@@ -112,3 +117,19 @@ def test_a_fallback_that_let_the_form_fill_its_slot_was_understood():
     assert consecutive_fallbacks(asked + taken + [_user()]) == 1
     refused = [_user(), fallback, form, _slot("charge_amount", None)]
     assert consecutive_fallbacks(asked + refused + [_user()]) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("5 great service thanks", 5),
+        ("1 terrible", 1),
+        ("4 pretty quick", 4),
+        ("2 not helpful at all", 2),
+        ("2 items were missing", None),
+        ("3 weeks late", None),
+        ("10 great", None),
+    ],
+)
+def test_a_score_followed_by_a_verdict(text, score):
+    assert normalize_rating(text) == score
