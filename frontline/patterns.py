@@ -78,7 +78,7 @@ LAST_POSITION = -1
 LAST_VALUE = "last"
 
 _NUMBER = r"(?:\d{1,2}|" + "|".join(NUMBER_WORDS) + r")"
-_RATING_FORMS = (
+_RATING_FORMS: tuple[re.Pattern[str], ...] = (
     # "4/5", "4 / 5", "4 out of 5", "four out of five", "4 of 5"
     re.compile(rf"(?<![\w./]){_NUMBER}\s*(?:/|out of|of)\s*(?:5|five)(?![\w/])"),
     # "4 stars", "four star", "5*"
