@@ -21,6 +21,8 @@ from actions.verification import (
     ValidatesYesOrNo,
     VerifiedFormValidationAction,
     give_up,
+    latest_entities,
+    latest_text,
 )
 from frontline.services.action_log import log_entry
 from frontline.services.billing import (
@@ -38,6 +40,7 @@ from frontline.services.billing import (
 )
 from frontline.services.handoff import BACKEND_ERROR, POLICY
 from frontline.services.orders import idempotency_key
+from frontline.services.typed_answers import typed_answer
 from frontline.vocabulary import Slot
 
 TOPIC_SLOT = Slot.BILLING_TOPIC
@@ -68,6 +71,15 @@ class ValidateBillingForm(ValidatesYesOrNo, VerifiedFormValidationAction):
         slots = await super().required_slots(domain_slots, dispatcher, tracker, domain)
         wanted = TOPIC_SLOTS.get(tracker.get_slot(TOPIC_SLOT) or INVOICES, ())
         return [slot for slot in slots if slot in IDENTITY_SLOTS or slot in wanted]
+
+    async def extract_charge_amount(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A bare amount typed when asked for one ("59.90", "it was 120.5")."""
+        if tracker.get_slot("requested_slot") != AMOUNT_SLOT or latest_entities(tracker, "amount"):
+            return {}
+        amount = typed_answer(AMOUNT_SLOT, latest_text(tracker))
+        return {AMOUNT_SLOT: amount} if amount else {}
 
     def validate_charge_amount(
         self,

@@ -8,8 +8,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
+from actions.verification import latest_text, offered_orders
 from frontline.services.fallback import FallbackStep, is_dialogue_fallback, next_fallback_step
 from frontline.services.handoff import REPEATED_FALLBACK
+from frontline.services.typed_answers import typed_answer
 from frontline.vocabulary import Slot
 
 RESPONSES = {
@@ -36,6 +38,8 @@ class ActionFallback(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if await self._form_takes_it(tracker):
+            return []  # the active form reads the message as its answer (and fills the slot)
         step = next_fallback_step(tracker.events, self.backends.escalation)
         if step is FallbackStep.HAND_OFF:
             return [
@@ -46,3 +50,16 @@ class ActionFallback(UsesBackends, Action):
         if is_dialogue_fallback(tracker.latest_message, tracker.events):
             return [UserUtteranceReverted()]
         return []
+
+    async def _form_takes_it(self, tracker: Tracker) -> bool:
+        """Whether the message NLU did not place is the value the active form asked for."""
+        requested = tracker.get_slot("requested_slot")
+        if not tracker.active_loop_name or not requested:
+            return False
+        if is_dialogue_fallback(tracker.latest_message, tracker.events):
+            return False  # the form has already had the message and refused it
+        orders = []
+        if requested == Slot.ORDER_ID:
+            customer_id = await self.verified_customer(tracker)
+            orders = await offered_orders(self.backends.crm, customer_id, tracker)
+        return typed_answer(requested, latest_text(tracker), orders) is not None

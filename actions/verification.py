@@ -18,10 +18,12 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
+from frontline.connectors import CrmClient
 from frontline.patterns import normalize_email, normalize_order_id, normalize_ordinal
 from frontline.services.contacts import ContactContext, session_started_at, topic_of_form
 from frontline.services.handoff import BACKEND_ERROR, VERIFICATION_FAILED
-from frontline.services.orders import LookupStatus, find_customer_order
+from frontline.services.orders import LookupStatus, find_customer_order, recent_orders
+from frontline.services.typed_answers import offered, typed_answer
 from frontline.services.verification import VerificationStatus, classify_secret, verify_identity
 from frontline.vocabulary import Slot
 
@@ -51,6 +53,21 @@ def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
         elif event.get("event") in ("restart", "session_started"):
             value = None
     return value
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The text of the customer's latest message."""
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+async def offered_orders(
+    crm: CrmClient, customer_id: str | None, tracker: Tracker
+) -> list[dict[str, Any]]:
+    """The orders last offered as buttons (``listed_orders``), with their states and items."""
+    listed = tracker.get_slot(LISTED_ORDERS_SLOT) or []
+    if not listed or not customer_id:
+        return []
+    return offered(await recent_orders(crm, customer_id, limit=4), listed)
 
 
 def give_up(reason_code: str) -> dict[str, Any]:
@@ -194,8 +211,17 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
         if requested not in (None, "order_id"):
             return {}
         ordinals = latest_entities(tracker, "ordinal")
-        if not ordinals or latest_entities(tracker, "order_id"):
+        if latest_entities(tracker, "order_id"):
             return {}
+        if not ordinals:
+            # "the shipped one", "the earbuds": the words of one of the offered buttons.
+            if requested != "order_id":
+                return {}
+            orders = await offered_orders(
+                self.backends.crm, await self.verified_customer(tracker), tracker
+            )
+            named = typed_answer(Slot.ORDER_ID, latest_text(tracker), orders)
+            return {"order_id": named} if named else {}
         listed = tracker.get_slot(LISTED_ORDERS_SLOT) or []
         position = normalize_ordinal(ordinals[0])
         if position is None or not listed or position > len(listed):

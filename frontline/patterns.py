@@ -104,13 +104,27 @@ LAST_POSITION = -1
 LAST_VALUE = "last"
 
 _NUMBER = r"(?:\d{1,2}|" + "|".join(NUMBER_WORDS) + r")"
-_RATING_FORMS = (
+_RATING_FORMS: tuple[re.Pattern[str], ...] = (
     # "4/5", "4 / 5", "4 out of 5", "four out of five", "4 of 5"
     re.compile(rf"(?<![\w./]){_NUMBER}\s*(?:/|out of|of)\s*(?:5|five)(?![\w/])"),
     # "4 stars", "four star", "5*"
     re.compile(rf"(?<![\w./]){_NUMBER}\s*(?:stars?\b|\*)"),
     # "rating 4", "rate you 4", "give it a 4", "score: 4"
     re.compile(rf"\b(?:rating|rate|score|give)\b[\w\s:]{{0,12}}?\b{_NUMBER}\b(?![./]\d)"),
+)
+# A message that starts with the rating and goes on with a verdict, no punctuation between:
+# "5 great service thanks", "1 terrible", "4 pretty quick". Only verdict words: "2 items
+# were missing" is about something else, not a rating.
+_VERDICT_WORDS = (
+    "great|good|excellent|amazing|awesome|perfect|brilliant|fantastic|super|nice|fine|ok|okay"
+    "|helpful|useful|quick|fast|easy|friendly|smooth|love|loved|thanks|thank|ty|thx|cheers"
+    "|bad|terrible|awful|horrible|poor|useless|unhelpful|slow|annoying|frustrating|meh|hated"
+    "|not|didnt|didn't|could|couldnt|couldn't"
+)
+_RATING_FORMS += (
+    re.compile(
+        rf"^{_NUMBER}\s+(?:(?:very|really|so|super|pretty|quite|too)\s+)?(?:{_VERDICT_WORDS})\b"
+    ),
 )
 _STAR_SYMBOLS_RE = re.compile(r"^\s*([★⭐]{1,5})\s*$")
 
@@ -279,3 +293,62 @@ def normalize_phone_number(value: object, default_country_code: str = "1") -> st
     if not PHONE_DIGITS_MIN <= len(number) <= PHONE_DIGITS_MAX or number.startswith("0"):
         return None
     return "+" + number
+
+
+# --- values typed as answers: card numbers, amounts (docs/decisions/typed-answers.md) ---
+
+CARD_DIGITS_MIN, CARD_DIGITS_MAX = 13, 19
+_DIGIT_RUN_RE = re.compile(r"\d(?:[ -]?\d)*")
+# One amount: "59.90", "$59.90", "59,90", "120.5 dollars", "usd 35". Not part of a date,
+# a time, a share or a longer number ("12/05", "3:45", "10%", "4242-4242...").
+_AMOUNT_IN_TEXT_RE = re.compile(
+    r"(?<![\w.,/:%-])(?:(?:us)?\$\s?|usd\s?)?(\d{1,6}(?:[.,]\d{1,2})?)"
+    r"(?:\s?(?:dollars?|bucks|usd))?(?![\w/:%]|[.,]\d)",
+    re.IGNORECASE,
+)
+# At most this many other words around an amount typed as the answer ("it was 120.5",
+# "the one for $59.90 i think"); more is a sentence about something else.
+AMOUNT_ANSWER_MAX_WORDS = 6
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn check of card numbers."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def contains_card_number(text: object) -> bool:
+    """Whether ``text`` holds a payment card number: 13-19 digits (spaces or dashes
+    between them allowed) that pass the Luhn check. Such a message never fills an order
+    number or an amount."""
+    for run in _DIGIT_RUN_RE.findall(str(text or "")):
+        digits = re.sub(r"\D", "", run)
+        if CARD_DIGITS_MIN <= len(digits) <= CARD_DIGITS_MAX and luhn_valid(digits):
+            return True
+    return False
+
+
+def amount_in_answer(text: object) -> str | None:
+    """The amount a customer typed when asked for one, as typed ("59.90"), or None.
+
+    Accepts a bare amount ("59.90", "$59.90", "120.5 dollars") and one with a few words
+    around it ("it was 120.5", "the 59.90 one"). Gives None for two numbers, a card
+    number, a six-digit order number without a currency sign or decimals, or an amount
+    inside a longer sentence.
+    """
+    if text is None or contains_card_number(text):
+        return None
+    line = str(text).strip()
+    matches = list(_AMOUNT_IN_TEXT_RE.finditer(line))
+    if len(matches) != 1:
+        return None
+    match = matches[0]
+    number = match.group(1)
+    if normalize_order_id(number) and match.group(0).strip() == number:
+        return None  # "482913" is an order number, not a charge
+    rest = (line[: match.start()] + " " + line[match.end() :]).split()
+    words = [w for w in rest if any(c.isalnum() for c in w)]
+    return number if len(words) <= AMOUNT_ANSWER_MAX_WORDS else None

@@ -61,7 +61,7 @@ _LEAD_IN_RE = re.compile(
     r"|mail(?:\s+(?:it|them))?(?:\s+to)?|change(?:\s+it)?\s+to|update(?:\s+it)?\s+to"
     r"|set(?:\s+it)?\s+to|make\s+it)"
     r"|please|pls|plz"
-    r"|(?:(?:my|the)\s+)?(?:new\s+)?(?:shipping\s+|delivery\s+|mailing\s+)?address"
+    r"|(?:(?:my|the)\s+)?(?:new\s+)?(?:shipping\s+|delivery\s+|mailing\s+)?(?:address|addy|addr)"
     r"(?:\s+(?:is|should\s+be|will\s+be|would\s+be))?"
     r"|(?:(?:my|the)\s+)?new\s+one(?:\s+(?:is|should\s+be|will\s+be))?"
     r"|(?:i|we)(?:['\u2019]ve|\s+have)?\s+moved\s+to|(?:i|we)\s+(?:now\s+)?live\s+at"

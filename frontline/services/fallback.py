@@ -14,6 +14,7 @@ from frontline.policy import EscalationPolicy
 
 FALLBACK_ACTION = "action_fallback"
 NLU_FALLBACK_INTENT = "nlu_fallback"
+REQUESTED_SLOT = "requested_slot"
 
 
 class FallbackStep(str, enum.Enum):
@@ -46,15 +47,29 @@ def is_dialogue_fallback(latest_message: dict[str, Any], events: Sequence[dict[s
 def consecutive_fallbacks(events: Iterable[dict[str, Any]]) -> int:
     """Number of trailing customer turns answered by the fallback, the current one included.
 
+    A turn in which the fallback let an active form take the message and the form
+    filled the slot it had asked for ("59.90" when asked for an amount) was understood.
+
     Args:
         events: the tracker's events; the current turn's fallback has not run yet.
     """
     turns: list[bool] = []
+    requested: Any = None  # the form's requested slot as the events go
+    asked: Any = None  # the slot requested when this turn's fallback ran
     for event in events:
-        if event.get("event") == "user":
+        kind = event.get("event")
+        if kind == "user":
             turns.append(False)
-        elif event.get("event") == "action" and event.get("name") == FALLBACK_ACTION and turns:
+            asked = None
+        elif kind == "action" and event.get("name") == FALLBACK_ACTION and turns:
             turns[-1] = True
+            asked = requested
+        elif kind == "slot" and event.get("name") == REQUESTED_SLOT:
+            requested = event.get("value")
+        elif kind == "slot" and asked and event.get("name") == asked and turns:
+            turns[-1] = event.get("value") is None  # the form took the message
+        elif kind in ("restart", "session_started"):
+            requested = None
     if turns:
         turns[-1] = True  # the turn being answered now is a fallback turn
     count = 0
