@@ -25,6 +25,7 @@ from frontline.policy import (
     policies,
     returns_policy,
 )
+from frontline.policy.delivery import DeliveryPolicy, delivery_policy
 from frontline.services.handoff import handoff_queue
 from frontline.settings import business_now
 
@@ -37,6 +38,7 @@ class Backends:
         clock: The instant date rules are judged at (``FRONTLINE_AS_OF`` or now).
         rules: Every policy module, for the guardrail before each write.
         audit: Where writes record their decision and result (None: not recorded).
+        delivery: When a late order goes to a person (``policies/delivery.yml``).
     """
 
     crm: CrmClient
@@ -49,6 +51,7 @@ class Backends:
     clock: Callable[[], datetime] = field(default=business_now)
     rules: Policies = field(default_factory=policies)
     audit: AuditStore | None = None
+    delivery: DeliveryPolicy = field(default_factory=delivery_policy)
 
 
 def default_backends() -> Backends:

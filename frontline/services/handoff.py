@@ -25,6 +25,11 @@ VERIFICATION_FAILED = "verification_failed"
 REPEATED_FALLBACK = "repeated_fallback"
 BACKEND_ERROR = "backend_error"
 POLICY = "policy"
+#: Reason codes of the contact types that end with a person (issue 17).
+LATE_DELIVERY = "late_delivery"
+REFUND_OVERDUE = "refund_overdue"
+PROTECTED_CHANGE = "protected_change"
+PRIVACY_REQUEST = "privacy_request"
 #: Slot with a flow's own one-sentence rationale (e.g. which returns rule needs a person);
 #: used instead of the reason code's generic sentence when the flow set one.
 HANDOFF_NOTE_SLOT = "handoff_note"
