@@ -13,6 +13,7 @@ from frontline.audit.decisions import decisions_from_events, default_thresholds
 from frontline.connectors import CrmClient
 from frontline.errors import BackendError, PacketInvalid, QueueError
 from frontline.handoff.packet import build_packet
+from frontline.handoff.packet.build import PRIVACY_REQUEST_REASON
 from frontline.handoff.queue import HandoffQueue, create_from_settings
 from frontline.policy import EscalationPolicy, EscalationRule, policies
 from frontline.services.contacts import recent_contacts
@@ -29,7 +30,7 @@ POLICY = "policy"
 LATE_DELIVERY = "late_delivery"
 REFUND_OVERDUE = "refund_overdue"
 PROTECTED_CHANGE = "protected_change"
-PRIVACY_REQUEST = "privacy_request"
+PRIVACY_REQUEST = PRIVACY_REQUEST_REASON
 #: Slot with a flow's own one-sentence rationale (e.g. which returns rule needs a person);
 #: used instead of the reason code's generic sentence when the flow set one.
 HANDOFF_NOTE_SLOT = "handoff_note"

@@ -13,11 +13,13 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import Backends
+from actions.handoff import ActionHandoff
 from actions.invoice_copy import ActionSendInvoiceCopy, ValidateInvoiceCopyForm
 from actions.late_delivery import ActionLateDelivery
 from actions.payment_problem import ActionPaymentStatus
 from actions.protected_requests import ActionExplainPrivacyRequest, ActionExplainProtectedChange
 from actions.refund_status import ActionRefundStatus
+from frontline.services.protected_requests import PRIVACY_REQUEST_EXPLAINED
 from tests.actions.conftest import SANDBOX_NOW, make_tracker, slot_events
 
 
@@ -293,3 +295,40 @@ async def test_a_privacy_request_is_explained_and_handed_off(domain):
     assert events[1] == SlotSet("handoff_reason", "privacy_request")
     assert events[2]["value"].startswith("Privacy request:")
     assert events[3] == FollowupAction("action_handoff")
+
+
+async def test_the_privacy_handoff_packet_is_marked_and_keeps_the_reason(backends, domain):
+    tracker = make_tracker(
+        domain, intent="data_request", text="delete my account", sender_id="privacy-1"
+    )
+    events = await ActionExplainPrivacyRequest().run(CollectingDispatcher(), tracker, domain)
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    handed = make_tracker(
+        domain, slots=slots, intent="data_request", text="delete my account", sender_id="privacy-1"
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionHandoff(backends).run(dispatcher, handed, domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff"]
+    [entry] = backends.queue.find_by_conversation("privacy-1")
+    assert entry.packet["privacy_request"] is True
+    assert entry.packet["reason"] == {
+        "code": "privacy_request",
+        "rationale": PRIVACY_REQUEST_EXPLAINED.rationale,
+    }
+    assert entry.packet["priority"] == "normal"
+
+
+async def test_the_late_delivery_packet_names_the_rule(backends, domain):
+    tracker = make_tracker(
+        domain, slots=LI | {"order_id": "630002"}, intent="late_delivery", sender_id="late-1"
+    )
+    events = await ActionLateDelivery(backends).run(CollectingDispatcher(), tracker, domain)
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    handed = make_tracker(
+        domain, slots=LI | slots, intent="late_delivery", text="late", sender_id="late-1"
+    )
+    await ActionHandoff(backends).run(CollectingDispatcher(), handed, domain)
+    [entry] = backends.queue.find_by_conversation("late-1")
+    assert entry.packet["reason"]["code"] == "late_delivery"
+    assert "late_after_days" in entry.packet["reason"]["rationale"]
+    assert "privacy_request" not in entry.packet

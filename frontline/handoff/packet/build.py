@@ -28,7 +28,13 @@ REASON_CODES = (
     "backend_error",
     "out_of_scope",
     "policy",
+    "late_delivery",
+    "refund_overdue",
+    "protected_change",
+    "privacy_request",
 )
+#: The reason code whose packets are marked ``privacy_request`` (data protection procedure).
+PRIVACY_REQUEST_REASON = "privacy_request"
 
 DEFAULT_MAX_TURNS = 10
 HANDOFF_ID_LENGTH = 24
@@ -132,6 +138,8 @@ def build_packet(
         ),
     }
     packet["decisions"] = sections.decisions(decisions, scrub)
+    if reason_code == PRIVACY_REQUEST_REASON:
+        packet["privacy_request"] = True
     agent_slots = sections.agent_slots(slots, scrub)
     if agent_slots:
         packet["slots"] = agent_slots
