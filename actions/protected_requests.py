@@ -6,6 +6,8 @@ the person verifies with proof; nothing is read or changed here).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,8 +21,14 @@ from frontline.services.protected_requests import (
 )
 
 
-class _ExplainAndHandOff(Action):
+class ExplainAndHandOff(Action, ABC):
+    """Sends the explanation, then hands off with its reason (abstract: no name)."""
+
     explained: Explained
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -35,7 +43,7 @@ class _ExplainAndHandOff(Action):
         )
 
 
-class ActionExplainProtectedChange(_ExplainAndHandOff):
+class ActionExplainProtectedChange(ExplainAndHandOff):
     """Legal name and date of birth: only a person, with proof, changes them."""
 
     explained = PROTECTED_CHANGE_EXPLAINED
@@ -44,7 +52,7 @@ class ActionExplainProtectedChange(_ExplainAndHandOff):
         return "action_explain_protected_change"
 
 
-class ActionExplainPrivacyRequest(_ExplainAndHandOff):
+class ActionExplainPrivacyRequest(ExplainAndHandOff):
     """Account deletion and "what data do you hold": a privacy request for a person."""
 
     explained = PRIVACY_REQUEST_EXPLAINED
