@@ -42,7 +42,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 	$(SPACY_MODEL)/meta.json
 
 
-.PHONY: help venv spacy train run desk test-deps lint validate test-unit test-stories test-nlu test-e2e \
+.PHONY: help venv spacy train run desk test-deps lint typecheck validate test-unit test-stories test-nlu test-e2e \
 	test bench bench-soak audit-verify bench-nlu bench-nlu-default tune-thresholds clean report \
 	bench-outcomes fuzz
 
@@ -104,8 +104,15 @@ validate: venv
 	$(BIN)/python -m frontline.policy_check
 	$(BIN)/rasa data validate --domain domain --quiet
 
+# Types of the product's packages ([tool.mypy] in pyproject.toml).
+typecheck: venv
+	$(BIN)/mypy
+
+# pytest-xdist: one worker per core; each worker has its own PostgreSQL and Redis
+# databases (tests/support/servers.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 test-unit: venv spacy
-	$(BIN)/python -m pytest -q -m "not e2e and not stories" tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not e2e and not stories" tests
 
 # `rasa test core` through the launcher: every story passes on the patched runtime, and
 # stock Rasa (FRONTLINE_STOCK_RASA=1) predicts the same for every story.
@@ -123,7 +130,7 @@ test-nlu: train
 test-e2e: train test-deps
 	$(BIN)/python -m pytest -q -m e2e tests
 
-test: lint validate test-unit test-stories test-nlu test-e2e
+test: lint typecheck validate test-unit test-stories test-nlu test-e2e
 
 # The impact report (docs/metrics.md) from the outcome records: a self-contained HTML file.
 # REPORT_ARGS="--since 2026-11-01 --until 2026-11-08 --out results/report.html"

@@ -9,8 +9,12 @@ in :mod:`desk.routes.auth`.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sanic import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse
+
+ResponseT = TypeVar("ResponseT", bound=BaseHTTPResponse)
 
 COOKIE_NAME = "frontline_desk"
 
@@ -26,14 +30,14 @@ SECURITY_HEADERS = {
 }
 
 
-def with_security_headers(response: HTTPResponse) -> HTTPResponse:
+def with_security_headers(response: ResponseT) -> ResponseT:
     """Adds the :data:`SECURITY_HEADERS` the answer does not set itself."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
 
 
-async def add_security_headers(request: Request, response: HTTPResponse) -> None:
+async def add_security_headers(request: Request, response: BaseHTTPResponse) -> None:
     """Response middleware: :func:`with_security_headers` on every answer."""
     with_security_headers(response)
 
@@ -47,7 +51,7 @@ def token_of(request: Request) -> str | None:
 
 
 def set_cookie(
-    request: Request, response: HTTPResponse, token: str, max_age: int, *, secure: bool
+    request: Request, response: BaseHTTPResponse, token: str, max_age: int, *, secure: bool
 ) -> None:
     """Sets (or, with ``max_age`` 0, clears) the session cookie.
 

@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine
@@ -20,7 +21,8 @@ from sqlalchemy.sql.schema import MetaData, Table
 
 logger = logging.getLogger(__name__)
 
-Base = declarative_base()
+# SQLAlchemy 1.4 without its mypy plugin: the declarative base is dynamic to the checker.
+Base: Any = declarative_base()
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()

@@ -116,7 +116,7 @@ _RATING_FILLERS = frozenset(
 
 def _clause_ratings(text: str) -> list[int]:
     """The numbers that make up a clause on their own: "5, very helpful" -> [5]."""
-    found = []
+    found: list[int] = []
     for clause in _CLAUSE_BREAK_RE.split(text.replace("\u2019", "'")):
         words = [word.strip("'\"`") for word in clause.split()]
         numbers = [word for word in words if re.fullmatch(_NUMBER, word)]
@@ -124,7 +124,9 @@ def _clause_ratings(text: str) -> list[int]:
         if len(numbers) != 1:
             continue
         if all(word in _RATING_FILLERS for word in others) or _rates_an_aspect(words):
-            found.append(_number_value(numbers[0]))
+            value = _number_value(numbers[0])
+            if value is not None:
+                found.append(value)
     return found
 
 

@@ -18,6 +18,7 @@ from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.db import dispose_all, get_database
 from sandbox.seed import reset, seed_if_empty
+from sandbox.seed.builder import SeedSummary
 
 logger = logging.getLogger("sandbox")
 
@@ -55,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = replace(config, database_url=args.database_url)
 
     database = get_database(config.database_url, pool_size=config.db_threads)
+    summary: SeedSummary | None
     if args.reset:
         summary = reset(database)
         logger.info("database reset and seeded: %s", summary.as_dict())

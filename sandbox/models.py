@@ -16,7 +16,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-Base = declarative_base()
+# SQLAlchemy 1.4 without its mypy plugin: the declarative base is dynamic to the checker.
+Base: Any = declarative_base()
 
 CENT = Decimal("0.01")
 

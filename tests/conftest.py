@@ -11,7 +11,17 @@ import uuid
 
 import pytest
 
-from tests.support.servers import POSTGRES_URL, REDIS_URL, require_server
+from tests.support.servers import (
+    POSTGRES_URL,
+    REDIS_URL,
+    ensure_worker_database,
+    require_server,
+)
+
+
+def pytest_sessionstart(session) -> None:
+    """Each pytest-xdist worker gets its own PostgreSQL database (tests/support/servers.py)."""
+    ensure_worker_database()
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from frontline.masking import apply_treatment
 from frontline.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
-    from frontline.policy import DataHandlingPolicy
+    from frontline.policy import DataHandlingPolicy, FieldHandling
 
 logger = logging.getLogger(__name__)
 
@@ -234,8 +234,9 @@ class DecisionBuilder:
     def _message(self, event: Mapping[str, Any]) -> _Message:
         parse = event.get("parse_data") or {}
         intent = _intent(parse.get("intent"))
-        ranking = [_intent(item) for item in parse.get("intent_ranking") or []]
-        ranking = [item for item in ranking if item]
+        ranking = [
+            item for item in (_intent(raw) for raw in parse.get("intent_ranking") or []) if item
+        ]
         runner_up = next(
             (item for item in ranking if not intent or item["name"] != intent["name"]), None
         )
@@ -254,7 +255,7 @@ class DecisionBuilder:
         text = str(text)
         if self.data_handling is None:
             return text
-        spans = []
+        spans: list[tuple[int, int, FieldHandling]] = []
         for entity in entities:
             if not isinstance(entity, Mapping):
                 continue
@@ -262,7 +263,7 @@ class DecisionBuilder:
             field = self.data_handling.field_for_key(str(entity.get("entity") or ""))
             if field and isinstance(start, int) and isinstance(end, int) and 0 <= start < end:
                 spans.append((start, end, field))
-        kept: list[tuple[int, int, Any]] = []
+        kept: list[tuple[int, int, FieldHandling]] = []
         for span in sorted(spans, key=lambda s: (s[0], -s[1])):
             if span[1] <= len(text) and (not kept or span[0] >= kept[-1][1]):
                 kept.append(span)

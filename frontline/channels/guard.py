@@ -26,7 +26,7 @@ import json
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 MAX_CONTROL_SHARE = 0.1  # share of control characters above which text is binary data
 MAX_METADATA_KEY_CHARS = 64
@@ -314,4 +314,5 @@ def check_rest_body(body: bytes, limits: InputLimits = DEFAULT_LIMITS) -> RestMe
     )
     if rejection is not None:
         return rejection
-    return RestMessage(sender, clean_text(text), dict(metadata or {}), token)
+    # The checks above refused anything but strings.
+    return RestMessage(cast(str, sender), clean_text(cast(str, text)), dict(metadata or {}), token)

@@ -135,7 +135,8 @@ class GuardedRestInput(InputChannel):
     ) -> HTTPResponse:
         """Checks, binds and limits one message, then runs it (see module)."""
         limits = self.admission.policy.input
-        request.stream.request_max_size = limits.max_request_bytes
+        if request.stream is not None:  # set for every request read from a socket
+            request.stream.request_max_size = limits.max_request_bytes
         try:
             await request.receive_body()
         except PayloadTooLarge:

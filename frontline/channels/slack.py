@@ -58,6 +58,7 @@ from frontline.channels import ids
 from frontline.channels.admission import (
     Admission,
     RecordsResponses,
+    Refusal,
     conversation_verified,
     domain_texts,
     load_limits,
@@ -256,7 +257,8 @@ class SlackChannel(SlackInput):
     ) -> HTTPResponse:
         """Authenticates and reads a Slack request, then runs its message once."""
         limits = self.admission.policy.input
-        request.stream.request_max_size = limits.max_request_bytes
+        if request.stream is not None:  # set for every request read from a socket
+            request.stream.request_max_size = limits.max_request_bytes
         try:
             await request.receive_body()
         except PayloadTooLarge:
@@ -310,7 +312,7 @@ class SlackChannel(SlackInput):
         )
         output = self.get_output_channel(inbound.channel, thread_id)
         text = self._sanitize_user_message(inbound.text, list(inbound.app_users))
-        problem = check_message_text(text, self.admission.policy.input)
+        problem: Rejection | Refusal | None = check_message_text(text, self.admission.policy.input)
         if problem is None:
             client = f"slack:{inbound.team}:{inbound.user}"
             problem = await self.admission.check_client(client) or (

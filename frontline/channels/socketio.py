@@ -312,7 +312,7 @@ class WebChatInput(SocketIOInput):
             requested = data.get("session_id") if isinstance(data, dict) else None
             conversation_id = self.signer.conversation_of(requested)
             new = conversation_id is None or ids.split(conversation_id).channel != CHANNEL
-            if new:
+            if conversation_id is None or new:
                 if requested:
                     logger.info("Web chat %s sent a session it was not given: new one", sid)
                 conversation_id = new_conversation_id()
@@ -350,7 +350,7 @@ class WebChatInput(SocketIOInput):
                     sid, Rejection(400, "no_session", "Please reload the page to start the chat.")
                 )
                 return
-            problem = self._check(data, session)
+            problem: Rejection | Refusal | None = self._check(data, session)
             if problem is None:
                 client = session.get("client", "ip:unknown")
                 problem = await self.admission.check_client(client) or (

@@ -206,7 +206,7 @@ class DeskService:
         logger.info("Supervisor %s gave %s to %s", actor.agent_id, entry_id, agent_id)
         return entry
 
-    async def reply(self, actor: Actor, entry_id: str, text: str) -> dict[str, Any]:
+    async def reply(self, actor: Actor, entry_id: str, text: object) -> dict[str, Any]:
         """Sends the agent's message to the customer; returns the ``bot`` event.
 
         Raises:

@@ -13,6 +13,7 @@ from typing import Any
 
 from frontline.channels import ids
 from frontline.handoff.entry import QueueEntry
+from frontline.json_fields import object_at
 from frontline.masking import mask_email, mask_text
 from frontline.patterns import CARD_IN_TEXT_RE, EMAIL_IN_TEXT_RE
 
@@ -27,8 +28,8 @@ def _iso(moment: datetime | None) -> str | None:
 def entry_card(entry: QueueEntry, now: datetime) -> dict[str, Any]:
     """An entry as one line of the queue: enough to pick what to work on next."""
     packet = entry.packet
-    customer = packet.get("customer") if isinstance(packet.get("customer"), Mapping) else {}
-    reason = packet.get("reason") if isinstance(packet.get("reason"), Mapping) else {}
+    customer = object_at(packet, "customer")
+    reason = object_at(packet, "reason")
     summary = str(packet.get("summary") or "")
     conversation = ids.split(entry.conversation_id)
     if len(summary) > SUMMARY_PREVIEW_LENGTH:
@@ -107,7 +108,7 @@ def transcript(tracker: Mapping[str, Any]) -> list[dict[str, Any]]:
         text = event.get("text")
         if not isinstance(text, str) or not text.strip():
             continue
-        metadata = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
+        metadata = object_at(event, "metadata")
         agent = metadata.get("frontline_agent") if kind == "bot" else None
         speaker = "customer" if kind == "user" else ("agent" if agent else "assistant")
         turn: dict[str, Any] = {

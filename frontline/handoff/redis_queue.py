@@ -48,7 +48,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -250,7 +250,10 @@ class RedisStreamHandoffQueue(HandoffQueue):
 
     def find_by_conversation(self, conversation_id: str) -> list[QueueEntry]:
         with self._translate("finding a conversation's entries"):
-            ids = self._client.lrange(self._key("conversation", conversation_id), 0, -1)
+            # The client decodes responses (decode_responses=True): ids are str.
+            ids = cast(
+                list[str], self._client.lrange(self._key("conversation", conversation_id), 0, -1)
+            )
             return self._load(ids)
 
     def renew(self, agent_id: str) -> list[QueueEntry]:
@@ -309,12 +312,17 @@ class RedisStreamHandoffQueue(HandoffQueue):
 
     def _ordered(self, key: str, limit: int) -> list[tuple[str, float]]:
         """The first ``limit`` members of a sorted set by score, ties in stream order."""
-        head = self._client.zrange(key, 0, limit - 1, withscores=True)
+        head = cast(
+            list[tuple[str, float]], self._client.zrange(key, 0, limit - 1, withscores=True)
+        )
         if len(head) == limit:
             # Entries of the same millisecond and priority share a score and sort as
             # strings ("…-10" before "…-2"): fetch every tie of the last score and re-sort.
             last_score = head[-1][1]
-            ties = self._client.zrangebyscore(key, last_score, last_score, withscores=True)
+            ties = cast(
+                list[tuple[str, float]],
+                self._client.zrangebyscore(key, last_score, last_score, withscores=True),
+            )
             head = list(dict(head + ties).items())
         return sorted(head, key=lambda item: (item[1], _id_order(item[0])))[:limit]
 

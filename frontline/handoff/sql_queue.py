@@ -416,9 +416,10 @@ class SqlHandoffQueue(HandoffQueue):
 
 def _to_entry(row: Mapping[str, Any]) -> QueueEntry:
     rank = row.get("priority_rank")
+    columns: dict[str, Any] = {name: row[name] for name in _PLAIN_COLUMNS}
+    columns.update({name: row.get(name) for name in _LATER_TIMES})  # None on rows before leases
     return QueueEntry(
-        **{name: row[name] for name in _PLAIN_COLUMNS},
-        **{name: row.get(name) for name in _LATER_TIMES},  # None on rows older than leases
+        **columns,
         packet=queue_entry.load_packet(row["packet"], row["entry_id"]),
         priority=PRIORITY_ORDER[rank] if isinstance(rank, int) and 0 <= rank < 4 else "normal",
         claims=int(row.get("claims") or 0),

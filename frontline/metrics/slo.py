@@ -110,9 +110,9 @@ def evaluate_objective(
             results.append((key, value, lower, upper, n))
     else:
         waits = _waits(store, since, now, where, per)
-        for key, values in sorted(waits.items()):
-            lower, upper = quantile_interval(values, 0.95, policy.confidence)
-            results.append((key, quantile(values, 0.95), lower, upper, len(values)))
+        for key, samples in sorted(waits.items()):
+            lower, upper = quantile_interval(samples, 0.95, policy.confidence)
+            results.append((key, quantile(samples, 0.95), lower, upper, len(samples)))
     if not results:  # nothing in the window: say so rather than show nothing
         results.append((None, None, None, None, 0))
     evaluations = []

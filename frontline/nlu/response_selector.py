@@ -238,11 +238,12 @@ class EmbeddingResponseSelector(GraphComponent):
             if selector == RESPONSE_SELECTOR_DEFAULT_INTENT or key.startswith(f"{selector}/")
         ]
         total = float(sum(probabilities[i] for i in allowed)) or 1.0
-        ranking = sorted(
-            ({INTENT_RESPONSE_KEY: keys[i], "confidence": float(probabilities[i]) / total}
-             for i in allowed),
-            key=lambda entry: -entry["confidence"],
-        )  # fmt: skip
+        scored = sorted(
+            ((float(probabilities[i]) / total, keys[i]) for i in allowed), key=lambda s: -s[0]
+        )
+        ranking = [
+            {INTENT_RESPONSE_KEY: key, "confidence": confidence} for confidence, key in scored
+        ]
         best = ranking[0]
         template = f"{UTTER_PREFIX}{best[INTENT_RESPONSE_KEY]}"
         properties = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}

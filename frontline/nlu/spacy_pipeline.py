@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import spacy
 from spacy.language import Language
+from spacy.pipeline import EntityRuler
 
 from frontline.patterns import (
     LAST_WORDS,
@@ -132,7 +133,7 @@ def entity_patterns() -> list[dict[str, Any]]:
 def build_pipeline() -> Language:
     """Creates the blank English pipeline with the entity ruler."""
     nlp = spacy.blank("en")
-    ruler = nlp.add_pipe("entity_ruler", config={"validate": True})
+    ruler = cast(EntityRuler, nlp.add_pipe("entity_ruler", config={"validate": True}))
     ruler.add_patterns(entity_patterns())
     return nlp
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from frontline.json_fields import object_at
 from frontline.outcomes.model import CONFIDENCE_BINS
 from frontline.outcomes.policy import OutcomePolicy
 from frontline.outcomes.state import MAX_LOG_KEYS, MAX_SCORES, ContactState
@@ -52,7 +53,7 @@ def _timestamp(event: Mapping[str, Any], default: float) -> float:
 
 
 def _template(event: Mapping[str, Any]) -> str | None:
-    metadata = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
+    metadata = object_at(event, "metadata")
     name = metadata.get("utter_action") or metadata.get("template_name")
     return str(name) if name else None
 
@@ -110,7 +111,7 @@ class OutcomeFolder:
             if not isinstance(event, Mapping):
                 continue
             kind = event.get("event")
-            at = _timestamp(event, current.last_event_at if current else 0.0)
+            at = _timestamp(event, (current.last_event_at or 0.0) if current else 0.0)
             if kind in _NEW_CONTACT_EVENTS or current is None or current.session_ended:
                 if current is not None and kind in _NEW_CONTACT_EVENTS:
                     if current.turns == 0 and current.escalated_at is None:
@@ -135,8 +136,8 @@ class OutcomeFolder:
     # -- events ----------------------------------------------------------------------
 
     def _on_user(self, state: ContactState, event: Mapping[str, Any], at: float) -> None:
-        parse = event.get("parse_data") if isinstance(event.get("parse_data"), Mapping) else {}
-        intent_data = parse.get("intent") if isinstance(parse.get("intent"), Mapping) else {}
+        parse = object_at(event, "parse_data")
+        intent_data = object_at(parse, "intent")
         intent = intent_data.get("name")
         intent = str(intent) if intent else None
         state.turns += 1
@@ -147,7 +148,7 @@ class OutcomeFolder:
             state.channel = str(channel)
             if not state.customer_key:
                 state.customer_key = self.pseudonymize(f"sender:{channel}:{state.conversation_id}")
-        metadata = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
+        metadata = object_at(event, "metadata")
         if metadata.get("model_id"):
             state.model_id = str(metadata["model_id"])
         if not state.paused and state.segment_start is None:
@@ -182,7 +183,7 @@ class OutcomeFolder:
         state.confidence_hist[min(int(confidence * CONFIDENCE_BINS), CONFIDENCE_BINS - 1)] += 1
 
     def _on_bot(self, state: ContactState, event: Mapping[str, Any], at: float) -> None:
-        metadata = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
+        metadata = object_at(event, "metadata")
         if (
             state.first_response_at is None
             and state.first_customer_at is not None

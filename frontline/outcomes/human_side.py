@@ -20,6 +20,7 @@ from typing import Any
 
 from frontline.errors import QueueError
 from frontline.handoff.base import RESOLVED, HandoffQueue, QueueEntry
+from frontline.json_fields import object_at
 from frontline.outcomes.state import ContactState
 
 logger = logging.getLogger(__name__)
@@ -60,13 +61,13 @@ def apply_entries(state: ContactState, entries: Sequence[QueueEntry]) -> bool:
     else:
         state.resolution_code = None
     packet: dict[str, Any] = first.packet
-    reason = packet.get("reason") if isinstance(packet.get("reason"), dict) else {}
+    reason = object_at(packet, "reason")
     if reason.get("code"):
         state.escalation_reason = str(reason["code"])
     if reason.get("rule") and not state.escalation_rule:
         rule = reason["rule"]
         state.escalation_rule = str(rule.get("id") if isinstance(rule, dict) else rule)
-    customer = packet.get("customer") if isinstance(packet.get("customer"), dict) else {}
+    customer = object_at(packet, "customer")
     if customer.get("tier") and not state.tier:
         state.tier = str(customer["tier"])
     return latest.status != RESOLVED

@@ -296,7 +296,7 @@ def typed_view(module: PolicyModule) -> object | None:
         ConfigurationError: The module breaks a rule its schema cannot express.
     """
     view = VIEWS.get(module.name)
-    return view(module) if view else None  # type: ignore[abstract]
+    return view(module) if view else None
 
 
 def load_outcome_policies(policies_dir: Path | None = None) -> OutcomePolicies:

@@ -66,7 +66,7 @@ class OutcomeProcessor:
         queue: QueueReader | None = None,
         clock: Callable[[], float] = time.time,
         housekeeping_every: float = 15.0,
-        on_tick: Callable[[float], None] | None = None,
+        on_tick: Callable[[float], object] | None = None,
     ) -> None:
         self.store = store
         self.folder = folder

@@ -425,7 +425,7 @@ class SqlOutcomeStore(OutcomeStore):
             if dialect == "postgresql":
                 from sqlalchemy.dialects.postgresql import insert
             else:
-                from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+                from sqlalchemy.dialects.sqlite import insert
             connection.execute(insert(slo_status).values(values).on_conflict_do_nothing())
 
     @staticmethod
@@ -455,7 +455,7 @@ class SqlOutcomeStore(OutcomeStore):
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+            from sqlalchemy.dialects.sqlite import insert
         statement = (
             insert(slo_breaches)
             .values(

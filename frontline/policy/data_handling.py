@@ -46,8 +46,8 @@ class DataHandlingPolicy(PolicyView):
                 by_key[key] = handling
         # The packet schema only accepts masked contact details.
         for name in ("email", "phone"):
-            handling = self.module.rules["fields"].get(name)
-            if handling and handling["places"]["packets"] not in ("mask", "drop"):
+            spec = self.module.rules["fields"].get(name)
+            if spec and spec["places"]["packets"] not in ("mask", "drop"):
                 raise invalid(
                     self.module,
                     f"fields/{name}/places/packets",

@@ -64,7 +64,12 @@ def load_policies(policies_dir: Path | None = None) -> Policies:
     Raises:
         ConfigurationError: any module is missing or invalid.
     """
-    return Policies(**{name: VIEWS[name](load_policy(name, policies_dir)) for name in MODULE_NAMES})
+    return Policies(
+        escalation=EscalationRules(load_policy("escalation", policies_dir)),
+        consent=ConsentPolicy(load_policy("consent", policies_dir)),
+        scope=ScopePolicy(load_policy("scope", policies_dir)),
+        data_handling=DataHandlingPolicy(load_policy("data_handling", policies_dir)),
+    )
 
 
 @cache

@@ -365,7 +365,7 @@ async def dispute_duplicate(
     variables = duplicate_variables(duplicate)
     if not confirmed:
         return DisputeResult(DisputeOutcome.KEPT, duplicate, variables=variables)
-    check = check_write(
+    write_check = check_write(
         DISPUTE_OPERATION,
         context,
         subject=duplicate.charge_id,
@@ -373,17 +373,17 @@ async def dispute_duplicate(
         currency=duplicate.currency,
         rules=rules,
     )
-    if check.allowed:
+    if write_check.allowed:
         written = await _open_dispute(billing, duplicate, variables, idempotency_key)
         result = DisputeResult(
-            written.outcome, written.duplicate, written.dispute_id, written.variables, check
+            written.outcome, written.duplicate, written.dispute_id, written.variables, write_check
         )
     else:
-        result = DisputeResult(DisputeOutcome.NEEDS_HUMAN, duplicate, None, variables, check)
+        result = DisputeResult(DisputeOutcome.NEEDS_HUMAN, duplicate, None, variables, write_check)
     await record_write(
         audit,
         context,
-        check,
+        write_check,
         idempotency_key=idempotency_key,
         outcome=result.outcome.value,
         details={"charge_id": duplicate.charge_id, "dispute_id": result.dispute_id},

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from frontline.policy import ConsentPolicy, EscalationRule, Policies, policies
@@ -131,32 +132,27 @@ def consent_from_events(
         return Consent(False, reason)
     asked_subject, intent, confidence, turn = answer
     turns_ago = user_turns - turn
-    evidence = {
-        "subject": asked_subject,
-        "intent": intent,
-        "confidence": confidence,
-        "turns_ago": turns_ago,
-    }
+    evidence = partial(
+        Consent, subject=asked_subject, intent=intent, confidence=confidence, turns_ago=turns_ago
+    )
     if intent not in policy.consent_intents:
-        return Consent(False, f"the customer answered '{intent}', not a yes", **evidence)
+        return evidence(False, f"the customer answered '{intent}', not a yes")
     if confidence is None or confidence < policy.min_confidence:
-        return Consent(
+        return evidence(
             False,
             f"the yes was understood with confidence {confidence or 0:.2f}, "
             f"below {policy.min_confidence:.2f}",
-            **evidence,
         )
     if subject is not None and asked_subject != str(subject):
-        return Consent(
-            False, f"the yes was for {asked_subject or 'another change'}, not {subject}", **evidence
+        return evidence(
+            False, f"the yes was for {asked_subject or 'another change'}, not {subject}"
         )
     if turns_ago > rule.max_turns:
-        return Consent(
+        return evidence(
             False,
             f"the yes was given {turns_ago} messages ago, more than the {rule.max_turns} allowed",
-            **evidence,
         )
-    return Consent(True, "the customer said yes to this very change", **evidence)
+    return evidence(True, "the customer said yes to this very change")
 
 
 # -- decisions -------------------------------------------------------------------

@@ -11,6 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from frontline.audit.store import AuditStore
@@ -33,7 +34,7 @@ STATE_DESCRIPTIONS = {
 }
 
 
-def format_money(amount: str | float | None, currency: str | None = "USD") -> str:
+def format_money(amount: str | float | Decimal | None, currency: str | None = "USD") -> str:
     """``"59.9", "USD"`` -> ``"$59.90"``."""
     if amount is None:
         return "-"

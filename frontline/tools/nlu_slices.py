@@ -112,7 +112,7 @@ def summarise(
     out_scope = [o for e, o in outcomes if e == OUT_OF_SCOPE]
     counts = Counter(in_scope)
     total = max(len(in_scope), 1)
-    per_intent: dict[str, dict[str, int]] = defaultdict(Counter)  # type: ignore[arg-type]
+    per_intent: dict[str, Counter[str]] = defaultdict(Counter)
     for expected, result in outcomes:
         per_intent[expected][result] += 1
     shares = {name: counts[name] / total for name in IN_SCOPE_OUTCOMES}

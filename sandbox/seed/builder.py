@@ -252,7 +252,11 @@ class Builder:
         """A plausible history for an order now in ``state``, ending before the reference."""
         rng = self.rng
 
-        def later(start: dt.datetime, low_minutes: float, high_minutes: float) -> dt.datetime:
+        def later(
+            start: dt.datetime | None, low_minutes: float, high_minutes: float
+        ) -> dt.datetime:
+            # Each step is only taken after the one before it was set.
+            assert start is not None
             return start + dt.timedelta(seconds=int(rng.uniform(low_minutes, high_minutes) * 60))
 
         while True:

@@ -66,7 +66,7 @@ CITIES = (
     ("Denver", "CO"), ("Boston", "MA"), ("Seattle", "WA"), ("Atlanta", "GA"),
     ("Phoenix", "AZ"), ("Raleigh", "NC"), ("Columbus", "OH"), ("Tampa", "FL"),
 )  # fmt: skip
-TIER_WEIGHTS = (("bronze", 50), ("silver", 33), ("gold", 17))
+TIER_WEIGHTS: tuple[tuple[str, int], ...] = (("bronze", 50), ("silver", 33), ("gold", 17))
 STATE_WEIGHTS = (
     ("placed", 8),
     ("paid", 9),

@@ -8,12 +8,61 @@ from __future__ import annotations
 
 import os
 import socket
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist each worker ("gw0", "gw1", ...) gets its own PostgreSQL database and
+# Redis database, so tests that create, flush or drop do not meet another worker's.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_INDEX = int(_WORKER[2:]) if _WORKER.startswith("gw") and _WORKER[2:].isdigit() else None
+
+_BASE_POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+_BASE_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _for_worker_postgres(url: str) -> str:
+    if _WORKER_INDEX is None:
+        return url
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path=f"{parsed.path}_{_WORKER}"))
+
+
+def _for_worker_redis(url: str) -> str:
+    if _WORKER_INDEX is None:
+        return url
+    parsed = urlparse(url)
+    database = int(parsed.path.lstrip("/") or 0)
+    return urlunparse(parsed._replace(path=f"/{(database - _WORKER_INDEX) % 16}"))
+
+
+POSTGRES_URL = _for_worker_postgres(_BASE_POSTGRES_URL)
+REDIS_URL = _for_worker_redis(_BASE_REDIS_URL)
+
+
+def ensure_worker_database() -> None:
+    """Creates this xdist worker's PostgreSQL database when it is missing.
+
+    Called once per worker at session start; a missing server is left to
+    :func:`require_server`, which skips or fails the tests that need it.
+    """
+    if _WORKER_INDEX is None or not reachable(_BASE_POSTGRES_URL):
+        return
+    import psycopg2
+    from psycopg2 import sql
+
+    name = urlparse(POSTGRES_URL).path.lstrip("/")
+    connection = psycopg2.connect(_BASE_POSTGRES_URL)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        connection.close()
 
 
 def reachable(url: str) -> bool:

@@ -42,7 +42,7 @@ def evaluate(graph: dict[str, Any], targets: list[str]) -> list[Any]:
     """
     values: dict[str, Any] = {}
 
-    def value_of(key: str) -> Any:
+    def value_of(key: Any) -> Any:
         if key in values:
             return values[key]
         node = graph[key]

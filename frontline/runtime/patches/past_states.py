@@ -263,8 +263,8 @@ def _copy_states(states: list[State]) -> list[State]:
             user_copy = user_copies.get(id(user))
             if user_copy is None:
                 user_copy = user_copies[id(user)] = dict(user)
-            copied[core_constants.USER] = user_copy  # type: ignore[literal-required]
-        result.append(copied)  # type: ignore[arg-type]
+            copied[core_constants.USER] = user_copy
+        result.append(copied)
     return result
 
 
