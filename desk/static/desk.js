@@ -11,6 +11,10 @@
     backend_error: "A backend system failed",
     out_of_scope: "Request out of scope",
     policy: "Policy requires a person",
+    late_delivery: "Late delivery",
+    refund_overdue: "Refund overdue",
+    protected_change: "Protected detail change",
+    privacy_request: "Privacy request",
   };
   const state = {
     me: null,

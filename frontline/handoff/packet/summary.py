@@ -49,6 +49,12 @@ _INTENT_PHRASES = {
     "change_shipping_address": "change their shipping address",
     "change_email": "change their e-mail address",
     "change_phone": "change their phone number",
+    "refund_status": "know where their refund is",
+    "late_delivery": "report a late or missing delivery",
+    "payment_problem": "sort out a payment problem",
+    "invoice_copy": "get a copy of an invoice",
+    "change_protected_details": "change their legal name or date of birth",
+    "data_request": "delete their account or see their data (privacy request)",
 }
 
 _REASON_LABELS = {
@@ -58,6 +64,10 @@ _REASON_LABELS = {
     "backend_error": "a backend system failed",
     "out_of_scope": "request out of scope",
     "policy": "policy requires a person",
+    "late_delivery": "delivery late past the policy's days",
+    "refund_overdue": "refund overdue",
+    "protected_change": "change of a protected detail",
+    "privacy_request": "privacy request",
 }
 
 ORDER_IN_TEXT_RE = re.compile(r"(?<![\d#*$])#?([1-9]\d{5})(?!\d)")
