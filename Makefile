@@ -22,6 +22,12 @@ export SANDBOX_URL ?= http://127.0.0.1:5080
 # against real backends, where the current time applies).
 export FRONTLINE_AS_OF ?= 2026-11-01T12:00:00Z
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
+# The secret the Rasa server sends the action server (endpoints.yml): from the environment,
+# else FRONTLINE_ACTION_SECRET_FILE (owner-only), else a fresh one for this make run only.
+ifeq ($(origin FRONTLINE_ACTION_SECRET)$(FRONTLINE_ACTION_SECRET_FILE),undefined)
+FRONTLINE_ACTION_SECRET := $(shell python3 -c 'import secrets; print(secrets.token_hex(32))')
+endif
+export FRONTLINE_ACTION_SECRET
 export TRACKER_STORE_URL ?= sqlite:///var/tracker.db
 export REDIS_URL ?=
 # Frontline's own tables: SQL handoff queue, audit trail (the Rasa server's event broker
@@ -44,6 +50,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 
 .PHONY: help venv spacy train run desk test-deps lint typecheck validate test-unit test-stories test-nlu test-e2e \
 	test bench bench-soak audit-verify bench-nlu bench-nlu-default tune-thresholds clean report \
+	demo-traffic \
 	bench-outcomes fuzz
 
 help:
@@ -51,6 +58,7 @@ help:
 	@echo "make desk   start only the agent desk, for a stack that runs already"
 	@echo "make test   everything CI runs (lint, data validation, unit, stories, NLU, e2e)"
 	@echo "make report the impact report (HTML) from the outcome records; REPORT_ARGS=--since ..."
+	@echo "make demo-traffic  simulated customers on the running stack (then make report)"
 
 venv: $(VENV)/.installed
 
@@ -136,6 +144,12 @@ test: lint typecheck validate test-unit test-stories test-nlu test-e2e
 # REPORT_ARGS="--since 2026-11-01 --until 2026-11-08 --out results/report.html"
 report: venv
 	$(BIN)/python -m frontline.metrics.report $(REPORT_ARGS)
+
+# Simulated customers on the stack `make run` started (REST, web chat, Slack; the desk
+# answers the handed-off ones), a week of contacts in a few minutes; then `make report`.
+# DEMO_ARGS="--days 3 --no-slack" to change it.
+demo-traffic: venv
+	$(BIN)/python -m scripts.demo_traffic $(DEMO_ARGS)
 
 # Checks the audit trail's hash chain; names the first bad record (exit 1).
 audit-verify: venv

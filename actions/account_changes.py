@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.guardrails import refusal_events, write_log_fields
+from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import (
     ValidatesYesOrNo,
     VerifiedFormValidationAction,
@@ -29,13 +29,13 @@ from frontline.services.account_changes import (
     normalize_new_value,
 )
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import idempotency_key
+from frontline.vocabulary import Slot
 
-FIELD_SLOT = "account_field"
-VALUE_SLOT = "account_new_value"
-CONFIRMATION_SLOT = "account_change_confirmed"
+FIELD_SLOT = Slot.ACCOUNT_FIELD
+VALUE_SLOT = Slot.ACCOUNT_NEW_VALUE
+CONFIRMATION_SLOT = Slot.ACCOUNT_CHANGE_CONFIRMED
 TRANSIENT_SLOTS = (FIELD_SLOT, VALUE_SLOT, CONFIRMATION_SLOT)
 
 
@@ -94,7 +94,7 @@ class ActionAskAccountChangeConfirmed(UsesBackends, Action):
     ) -> list[EventType]:
         prompt = await change_prompt(
             self.backends.crm,
-            tracker.get_slot("customer_id"),
+            await self.verified_customer(tracker),
             _field(tracker),
             tracker.get_slot(VALUE_SLOT),
         )
@@ -116,11 +116,12 @@ class ActionChangeAccount(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         account_field = _field(tracker)
         new_value = tracker.get_slot(VALUE_SLOT)
-        customer_id = tracker.get_slot("customer_id")
+        customer_id = conversation.customer_id
         key = idempotency_key(
-            tracker.sender_id, "account-change", customer_id, account_field, new_value
+            tracker.sender_id, "account-change", customer_id or "", account_field, new_value or ""
         )
         result = await apply_change(
             self.backends.crm,
@@ -129,25 +130,32 @@ class ActionChangeAccount(UsesBackends, Action):
             new_value=new_value,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )
         dispatcher.utter_message(response=result.response, **result.variables)
         log = log_entry(
-            tracker.get_slot("action_log"),
+            tracker.get_slot(Slot.ACTION_LOG),
             "account_change",
             result.outcome.value,
             account_field,
             **write_log_fields(result.check, key),
         )
         events: list[EventType] = [SlotSet(name, None) for name in TRANSIENT_SLOTS]
-        events.append(SlotSet("action_log", log))
+        events.append(SlotSet(Slot.ACTION_LOG, log))
         if result.outcome is ChangeOutcome.CHANGED:
             intent = next(i for i, f in FIELD_OF_INTENT.items() if f == account_field)
             events += csat_question(dispatcher, tracker, intent)
+        elif handoff := write_handoff_events(
+            result.write,
+            f"We could not confirm whether the account change was made: the CRM timed out twice "
+            f"(idempotency key {key}).",
+        ):
+            events += handoff
         elif result.outcome is ChangeOutcome.UNAVAILABLE:
-            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
-        elif result.outcome is ChangeOutcome.NEEDS_HUMAN and result.check is not None:
-            events += refusal_events(result.check)
+            events += [
+                SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
+                FollowupAction("action_handoff"),
+            ]
         return events

@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.guardrails import refusal_events, write_log_fields
+from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import (
     IDENTITY_SLOTS,
     ValidatesYesOrNo,
@@ -36,15 +36,15 @@ from frontline.services.billing import (
     recent_charges,
     recent_invoices,
 )
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR, POLICY
 from frontline.services.orders import idempotency_key
+from frontline.vocabulary import Slot
 
-TOPIC_SLOT = "billing_topic"
+TOPIC_SLOT = Slot.BILLING_TOPIC
 INVOICES, CHARGE, DOUBLE_CHARGE = "invoices", "charge", "double_charge"
-AMOUNT_SLOT = "charge_amount"
-CONFIRMATION_SLOT = "dispute_confirmed"
-CHARGE_SLOT = "disputed_charge_id"
+AMOUNT_SLOT = Slot.CHARGE_AMOUNT
+CONFIRMATION_SLOT = Slot.DISPUTE_CONFIRMED
+CHARGE_SLOT = Slot.DISPUTED_CHARGE_ID
 
 #: What each topic asks after verification.
 TOPIC_SLOTS = {INVOICES: (), CHARGE: (AMOUNT_SLOT,), DOUBLE_CHARGE: (CONFIRMATION_SLOT,)}
@@ -90,7 +90,8 @@ class ValidateBillingForm(ValidatesYesOrNo, VerifiedFormValidationAction):
             return {}
         if slots.get(CONFIRMATION_SLOT) is not None or slots.get(CHARGE_SLOT):
             return {}
-        check = await check_duplicates(self.backends.billing, slots["customer_id"])
+        customer_id = await self.verified_customer(tracker, slots)
+        check = await check_duplicates(self.backends.billing, customer_id)
         if check.status is BillingStatus.UNAVAILABLE:
             dispatcher.utter_message(response="utter_backend_error")
             return give_up(BACKEND_ERROR)
@@ -109,7 +110,7 @@ class ActionAskChargeAmount(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        charges = await recent_charges(self.backends.billing, tracker.get_slot("customer_id"))
+        charges = await recent_charges(self.backends.billing, await self.verified_customer(tracker))
         dispatcher.utter_message(
             response="utter_ask_charge_amount", buttons=[charge_button(c) for c in charges]
         )
@@ -125,7 +126,7 @@ class ActionAskDisputeConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        check = await check_duplicates(self.backends.billing, tracker.get_slot("customer_id"))
+        check = await check_duplicates(self.backends.billing, await self.verified_customer(tracker))
         if check.duplicate is None:
             dispatcher.utter_message(response="utter_backend_error")
             return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
@@ -140,11 +141,11 @@ class ActionAskDisputeConfirmed(UsesBackends, Action):
 def _done(
     tracker: Tracker, action: str, result: str, detail: str | None, **log_fields: Any
 ) -> list[EventType]:
-    log = log_entry(tracker.get_slot("action_log"), action, result, detail, **log_fields)
+    log = log_entry(tracker.get_slot(Slot.ACTION_LOG), action, result, detail, **log_fields)
     # billing_topic stays: the dialogue's rules are conditioned on it until the next turn
     # (the next billing request sets it again from its intent).
     return [
-        SlotSet("action_log", log),
+        SlotSet(Slot.ACTION_LOG, log),
         SlotSet(AMOUNT_SLOT, None),
         SlotSet(CONFIRMATION_SLOT, None),
         SlotSet(CHARGE_SLOT, None),
@@ -152,7 +153,7 @@ def _done(
 
 
 def _backend_down() -> list[EventType]:
-    return [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
+    return [SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR), FollowupAction("action_handoff")]
 
 
 class ActionListInvoices(UsesBackends, Action):
@@ -164,7 +165,9 @@ class ActionListInvoices(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        listing = await recent_invoices(self.backends.billing, tracker.get_slot("customer_id"))
+        listing = await recent_invoices(
+            self.backends.billing, await self.verified_customer(tracker)
+        )
         dispatcher.utter_message(response=listing.response, invoices="\n".join(listing.lines))
         events = _done(tracker, "list_invoices", listing.status.value, f"{len(listing.lines)}")
         if listing.status is BillingStatus.UNAVAILABLE:
@@ -183,7 +186,10 @@ class ActionExplainCharge(UsesBackends, Action):
     ) -> list[EventType]:
         amount = tracker.get_slot(AMOUNT_SLOT)
         explanation = await explain_charge(
-            self.backends.billing, self.backends.orders, tracker.get_slot("customer_id"), amount
+            self.backends.billing,
+            self.backends.orders,
+            await self.verified_customer(tracker),
+            amount,
         )
         dispatcher.utter_message(response=explanation.response, **explanation.variables)
         events = _done(tracker, "explain_charge", explanation.status.value, f"amount {amount}")
@@ -203,15 +209,16 @@ class ActionDisputeCharge(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         charge_id = tracker.get_slot(CHARGE_SLOT)
         key = idempotency_key(tracker.sender_id, "dispute-charge", charge_id or "")
         result = await dispute_duplicate(
             self.backends.billing,
-            customer_id=tracker.get_slot("customer_id"),
+            customer_id=conversation.customer_id,
             charge_id=charge_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )
@@ -224,14 +231,19 @@ class ActionDisputeCharge(UsesBackends, Action):
             detail,
             **write_log_fields(result.check, key),
         )
+        handoff = write_handoff_events(
+            result.write,
+            f"We could not confirm whether the dispute of charge {charge_id} was opened: "
+            f"billing timed out twice (idempotency key {key}).",
+        )
+        if handoff:
+            return events + handoff
         if result.outcome is DisputeOutcome.UNAVAILABLE:
             return events + _backend_down()
-        if result.outcome is DisputeOutcome.NEEDS_HUMAN and result.check is not None:
-            return events + refusal_events(result.check)
         if result.hand_off and result.duplicate is not None:
             events += [
-                SlotSet("handoff_reason", POLICY),
-                SlotSet("handoff_note", dispute_rationale(result.duplicate, result.dispute_id)),
+                SlotSet(Slot.HANDOFF_REASON, POLICY),
+                SlotSet(Slot.HANDOFF_NOTE, dispute_rationale(result.duplicate, result.dispute_id)),
                 FollowupAction("action_handoff"),
             ]
         return events

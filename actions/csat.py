@@ -12,8 +12,9 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.verification import latest_entities
 from frontline.services.csat import ask_csat, read_feedback, record_feedback
+from frontline.vocabulary import Slot
 
-CSAT_SLOT = "csat"
+CSAT_SLOT = Slot.CSAT
 
 
 def csat_question(

@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from frontline.services.fallback import FallbackStep, is_dialogue_fallback, next_fallback_step
 from frontline.services.handoff import REPEATED_FALLBACK
+from frontline.vocabulary import Slot
 
 RESPONSES = {
     FallbackStep.REPHRASE: "utter_ask_rephrase",
@@ -37,7 +38,10 @@ class ActionFallback(UsesBackends, Action):
     ) -> list[EventType]:
         step = next_fallback_step(tracker.events, self.backends.escalation)
         if step is FallbackStep.HAND_OFF:
-            return [SlotSet("handoff_reason", REPEATED_FALLBACK), FollowupAction("action_handoff")]
+            return [
+                SlotSet(Slot.HANDOFF_REASON, REPEATED_FALLBACK),
+                FollowupAction("action_handoff"),
+            ]
         dispatcher.utter_message(response=RESPONSES[step])
         if is_dialogue_fallback(tracker.latest_message, tracker.events):
             return [UserUtteranceReverted()]

@@ -12,7 +12,6 @@ from actions.csat import csat_question
 from actions.guardrails import refusal_events, write_log_fields
 from actions.verification import VerifiedFormValidationAction
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.invoice_copy import InvoiceCopyOutcome, send_invoice_copy
 
@@ -33,11 +32,12 @@ class ActionSendInvoiceCopy(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         result = await send_invoice_copy(
             self.backends.billing,
-            customer_id=tracker.get_slot("customer_id"),
+            customer_id=conversation.customer_id,
             order_id=tracker.get_slot("order_id"),
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )

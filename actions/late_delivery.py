@@ -34,8 +34,9 @@ class ActionLateDelivery(UsesBackends, Action):
     ) -> list[EventType]:
         order_id = tracker.get_slot("order_id")
         log = tracker.get_slot("action_log")
+        conversation = await self.conversation(tracker)
         lookup = await find_customer_order(
-            self.backends.orders, tracker.get_slot("customer_id"), order_id
+            self.backends.orders, conversation.customer_id or "", order_id
         )
         unavailable: list[EventType] = [
             SlotSet("action_log", log_entry(log, "late_delivery", "backend_error", order_id)),

@@ -11,10 +11,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
+from actions.guardrails import write_handoff_events
 from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
-from frontline.services.handoff import BACKEND_ERROR, POLICY
+from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import (
     CancellationOutcome,
     LookupStatus,
@@ -23,14 +23,15 @@ from frontline.services.orders import (
     find_customer_order,
     idempotency_key,
 )
+from frontline.vocabulary import Slot
 
 
 class ValidateCancelOrderForm(ValidatesYesOrNo, VerifiedFormValidationAction):
     """Verification, the order, then the customer's explicit confirmation."""
 
-    yes_no_slot = "cancel_confirmed"
+    yes_no_slot = Slot.CANCEL_CONFIRMED
 
-    confirmation_slot = "cancel_confirmed"
+    confirmation_slot = Slot.CANCEL_CONFIRMED
 
     def name(self) -> str:
         return "validate_cancel_order_form"
@@ -41,7 +42,7 @@ class ValidateCancelOrderForm(ValidatesYesOrNo, VerifiedFormValidationAction):
         slots = super().accept_order(order, dispatcher)
         if not order.get("cancellable"):
             # Nothing to confirm: the form ends and action_cancel_order explains why.
-            slots["cancel_confirmed"] = False
+            slots[Slot.CANCEL_CONFIRMED] = False
         return slots
 
 
@@ -55,7 +56,9 @@ class ActionAskCancelConfirmed(UsesBackends, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         lookup = await find_customer_order(
-            self.backends.orders, tracker.get_slot("customer_id"), tracker.get_slot("order_id")
+            self.backends.orders,
+            await self.verified_customer(tracker),
+            tracker.get_slot(Slot.ORDER_ID),
         )
         if lookup.status is not LookupStatus.FOUND or lookup.order is None:
             dispatcher.utter_message(response="utter_backend_error")
@@ -77,40 +80,47 @@ class ActionCancelOrder(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        order_id = tracker.get_slot("order_id")
+        conversation = await self.conversation(tracker)
+        order_id = tracker.get_slot(Slot.ORDER_ID)
         key = idempotency_key(tracker.sender_id, "cancel-order", order_id)
         backends = self.backends
         result = await cancel_order(
             backends.orders,
             crm=backends.crm,
-            customer_id=tracker.get_slot("customer_id"),
+            customer_id=conversation.customer_id,
             order_id=order_id,
-            confirmed=tracker.get_slot("cancel_confirmed") is True,
+            confirmed=tracker.get_slot(Slot.CANCEL_CONFIRMED) is True,
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=conversation.write_context(),
             rules=backends.rules,
             audit=backends.audit,
         )
         dispatcher.utter_message(response=result.response, **result.variables)
         rule = result.decision.escalation_rule() if result.decision else None
         log = log_entry(
-            tracker.get_slot("action_log"),
+            tracker.get_slot(Slot.ACTION_LOG),
             "cancel_order",
             result.outcome.value,
             order_id,
             idempotency_key=key if result.decision and result.decision.allowed else None,
             rule_id=rule.rule_id if rule else None,
         )
-        events: list[EventType] = [SlotSet("cancel_confirmed", None), SlotSet("action_log", log)]
+        events: list[EventType] = [
+            SlotSet(Slot.CANCEL_CONFIRMED, None),
+            SlotSet(Slot.ACTION_LOG, log),
+        ]
         if result.outcome is CancellationOutcome.CANCELLED:
-            events.append(SlotSet("order_id", None))  # that order is done with
+            events.append(SlotSet(Slot.ORDER_ID, None))  # that order is done with
             events += csat_question(dispatcher, tracker, "cancel_order")
+        elif handoff := write_handoff_events(
+            result.write,
+            f"We could not confirm whether order {order_id} was cancelled: the order system "
+            f"timed out twice (idempotency key {key}). Check the order before answering.",
+        ):
+            events += handoff
         elif result.outcome is CancellationOutcome.UNAVAILABLE:
-            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
-        elif rule is not None:  # a policy refused the write: a person takes it from here
             events += [
-                SlotSet("handoff_reason", POLICY),
-                SlotSet("escalation_rule", rule.as_slot()),
+                SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
                 FollowupAction("action_handoff"),
             ]
         return events

@@ -13,6 +13,7 @@ from actions.verification import VerifiedFormValidationAction
 from frontline.services.action_log import log_entry
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import LookupStatus, find_customer_order, status_message
+from frontline.vocabulary import Slot
 
 
 class ValidateOrderStatusForm(VerifiedFormValidationAction):
@@ -37,27 +38,26 @@ class ActionOrderStatus(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        order_id = tracker.get_slot("order_id")
-        lookup = await find_customer_order(
-            self.backends.orders, tracker.get_slot("customer_id"), order_id
-        )
-        log = tracker.get_slot("action_log")
+        conversation = await self.conversation(tracker)
+        order_id = tracker.get_slot(Slot.ORDER_ID)
+        lookup = await find_customer_order(self.backends.orders, conversation.customer_id, order_id)
+        log = tracker.get_slot(Slot.ACTION_LOG)
         if lookup.status is LookupStatus.UNAVAILABLE:
             dispatcher.utter_message(response="utter_backend_error")
             return [
-                SlotSet("action_log", log_entry(log, "order_status", "backend_error", order_id)),
-                SlotSet("handoff_reason", BACKEND_ERROR),
+                SlotSet(Slot.ACTION_LOG, log_entry(log, "order_status", "backend_error", order_id)),
+                SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
                 FollowupAction("action_handoff"),
             ]
         if lookup.status is LookupStatus.NOT_FOUND or lookup.order is None:
             dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
             return [
-                SlotSet("order_id", None),
-                SlotSet("action_log", log_entry(log, "order_status", "not_found", order_id)),
+                SlotSet(Slot.ORDER_ID, None),
+                SlotSet(Slot.ACTION_LOG, log_entry(log, "order_status", "not_found", order_id)),
             ]
         dispatcher.utter_message(response="utter_order_status", **status_message(lookup.order))
         detail = f"order {order_id} is {lookup.order['state']}"
         return [
-            SlotSet("action_log", log_entry(log, "order_status", "shown", detail)),
+            SlotSet(Slot.ACTION_LOG, log_entry(log, "order_status", "shown", detail)),
             *csat_question(dispatcher, tracker, "check_order_status"),
         ]

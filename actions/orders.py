@@ -35,7 +35,7 @@ class ActionAskOrderId(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = tracker.get_slot("customer_id")
+        customer_id = await self.verified_customer(tracker)
         excluded = tracker.get_slot(PREVIOUS_ORDER_SLOT)
         orders = await recent_orders(self.backends.crm, customer_id, limit=4) if customer_id else []
         orders = [o for o in orders if str(o["id"]) != excluded][:3]

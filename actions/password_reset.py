@@ -9,15 +9,15 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.guardrails import refusal_events, write_log_fields
+from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import idempotency_key
 from frontline.services.password_reset import ResetOutcome, email_on_file, send_reset_link
+from frontline.vocabulary import Slot
 
-CONFIRMATION_SLOT = "reset_confirmed"
+CONFIRMATION_SLOT = Slot.RESET_CONFIRMED
 
 
 class ValidatePasswordResetForm(ValidatesYesOrNo, VerifiedFormValidationAction):
@@ -38,7 +38,7 @@ class ActionAskResetConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        email = await email_on_file(self.backends.crm, tracker.get_slot("customer_id"))
+        email = await email_on_file(self.backends.crm, await self.verified_customer(tracker))
         if email is None:
             dispatcher.utter_message(response="utter_backend_error")
             return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
@@ -57,30 +57,38 @@ class ActionSendPasswordReset(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = tracker.get_slot("customer_id")
-        key = idempotency_key(tracker.sender_id, "password-reset", customer_id)
+        conversation = await self.conversation(tracker)
+        customer_id = conversation.customer_id
+        key = idempotency_key(tracker.sender_id, "password-reset", customer_id or "")
         result = await send_reset_link(
             self.backends.crm,
             customer_id=customer_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )
         dispatcher.utter_message(response=result.response, **result.variables)
         log = log_entry(
-            tracker.get_slot("action_log"),
+            tracker.get_slot(Slot.ACTION_LOG),
             "password_reset",
             result.outcome.value,
             customer_id,
             **write_log_fields(result.check, key),
         )
-        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet("action_log", log)]
+        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet(Slot.ACTION_LOG, log)]
         if result.outcome is ResetOutcome.SENT:
             events += csat_question(dispatcher, tracker, "reset_password")
+        elif handoff := write_handoff_events(
+            result.write,
+            f"We could not confirm whether the password-reset link was sent: the CRM "
+            f"timed out twice (idempotency key {key}).",
+        ):
+            events += handoff
         elif result.outcome is ResetOutcome.UNAVAILABLE:
-            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
-        elif result.outcome is ResetOutcome.NEEDS_HUMAN and result.check is not None:
-            events += refusal_events(result.check)
+            events += [
+                SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
+                FollowupAction("action_handoff"),
+            ]
         return events

@@ -31,8 +31,9 @@ class ActionPaymentStatus(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        conversation = await self.conversation(tracker)
         status = await latest_payment(
-            self.backends.billing, tracker.get_slot("customer_id"), tracker.get_slot("order_id")
+            self.backends.billing, conversation.customer_id or "", tracker.get_slot("order_id")
         )
         dispatcher.utter_message(response=status.response, **status.variables)
         detail = f"order {status.variables['order_id']}" if status.payment else None

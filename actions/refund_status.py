@@ -32,9 +32,10 @@ class ActionRefundStatus(UsesBackends, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         policy = self.backends.returns
+        conversation = await self.conversation(tracker)
         overview = await refund_overview(
             self.backends.billing,
-            tracker.get_slot("customer_id"),
+            conversation.customer_id or "",
             policy,
             self.backends.clock(),
             order_id=tracker.get_slot("order_id"),

@@ -11,10 +11,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.backends import UsesBackends
 from actions.csat import csat_question
-from actions.guardrails import refusal_events, write_log_fields
+from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
 from frontline.services.action_log import log_entry
-from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import BACKEND_ERROR, POLICY
 from frontline.services.orders import LookupStatus, find_customer_order, idempotency_key
 from frontline.services.returns import (
@@ -25,8 +24,9 @@ from frontline.services.returns import (
     process_return,
     return_prompt,
 )
+from frontline.vocabulary import Slot
 
-CONFIRMATION_SLOT = "return_confirmed"
+CONFIRMATION_SLOT = Slot.RETURN_CONFIRMED
 
 
 class ValidateReturnForm(ValidatesYesOrNo, VerifiedFormValidationAction):
@@ -59,9 +59,9 @@ class ActionAskReturnConfirmed(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = tracker.get_slot("customer_id")
+        customer_id = await self.verified_customer(tracker)
         lookup = await find_customer_order(
-            self.backends.orders, customer_id, tracker.get_slot("order_id")
+            self.backends.orders, customer_id, tracker.get_slot(Slot.ORDER_ID)
         )
         if lookup.status is not LookupStatus.FOUND or lookup.order is None:
             dispatcher.utter_message(response="utter_backend_error")
@@ -84,18 +84,19 @@ class ActionProcessReturn(UsesBackends, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        order_id = tracker.get_slot("order_id")
+        conversation = await self.conversation(tracker)
+        order_id = tracker.get_slot(Slot.ORDER_ID)
         policy = self.backends.returns
         key = idempotency_key(tracker.sender_id, "return-order", order_id)
         result = await process_return(
             self.backends.orders,
-            customer_id=tracker.get_slot("customer_id"),
+            customer_id=conversation.customer_id,
             order_id=order_id,
             confirmed=tracker.get_slot(CONFIRMATION_SLOT) is True,
             policy=policy,
             now=self.backends.clock(),
             idempotency_key=key,
-            context=WriteContext.from_conversation(tracker.current_state()),
+            context=conversation.write_context(),
             rules=self.backends.rules,
             audit=self.backends.audit,
         )
@@ -106,26 +107,33 @@ class ActionProcessReturn(UsesBackends, Action):
             f" ({decision})" if result.outcome is ReturnOutcome.REFUSED else ""
         )
         log = log_entry(
-            tracker.get_slot("action_log"),
+            tracker.get_slot(Slot.ACTION_LOG),
             "return_order",
             result.outcome.value,
             detail,
             **write_log_fields(result.check, key),
         )
-        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet("action_log", log)]
+        events: list[EventType] = [SlotSet(CONFIRMATION_SLOT, None), SlotSet(Slot.ACTION_LOG, log)]
         if result.outcome is ReturnOutcome.RETURNED:
             events += [
-                SlotSet("order_id", None),
+                SlotSet(Slot.ORDER_ID, None),
                 *csat_question(dispatcher, tracker, "request_return"),
             ]
+        elif handoff := write_handoff_events(
+            result.write,
+            f"We could not confirm whether the return of order {order_id} and its refund "
+            f"went through: the order system timed out twice (idempotency key {key}).",
+        ):
+            events += handoff
         elif result.outcome is ReturnOutcome.UNAVAILABLE:
-            events += [SlotSet("handoff_reason", BACKEND_ERROR), FollowupAction("action_handoff")]
-        elif result.outcome is ReturnOutcome.NEEDS_HUMAN and result.check is not None:
-            events += refusal_events(result.check)
+            events += [
+                SlotSet(Slot.HANDOFF_REASON, BACKEND_ERROR),
+                FollowupAction("action_handoff"),
+            ]
         elif result.assessment is not None and result.assessment.decision.needs_person:
             events += [
-                SlotSet("handoff_reason", POLICY),
-                SlotSet("handoff_note", approval_rationale(result.assessment, policy)),
+                SlotSet(Slot.HANDOFF_REASON, POLICY),
+                SlotSet(Slot.HANDOFF_NOTE, approval_rationale(result.assessment, policy)),
                 FollowupAction("action_handoff"),
             ]
         return events

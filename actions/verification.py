@@ -23,14 +23,15 @@ from frontline.services.contacts import ContactContext, session_started_at, topi
 from frontline.services.handoff import BACKEND_ERROR, VERIFICATION_FAILED
 from frontline.services.orders import LookupStatus, find_customer_order
 from frontline.services.verification import VerificationStatus, classify_secret, verify_identity
+from frontline.vocabulary import Slot
 
 logger = logging.getLogger(__name__)
 
 IDENTITY_SLOTS = ("email", "verification_secret")
 #: The order numbers last offered as buttons, in order: "the second one" picks from them.
-LISTED_ORDERS_SLOT = "listed_orders"
+LISTED_ORDERS_SLOT = Slot.LISTED_ORDERS
 #: An order in context that a new request did not name (excluded from the buttons).
-PREVIOUS_ORDER_SLOT = "previous_order_id"
+PREVIOUS_ORDER_SLOT = Slot.PREVIOUS_ORDER_ID
 
 
 def latest_entities(tracker: Tracker, entity: str) -> list[Any]:
@@ -54,7 +55,7 @@ def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
 
 def give_up(reason_code: str) -> dict[str, Any]:
     """Slots that end the form and send the conversation to a human."""
-    return {"needs_human": True, "handoff_reason": reason_code}
+    return {Slot.NEEDS_HUMAN: True, Slot.HANDOFF_REASON: reason_code}
 
 
 def yes_or_no(slot: str, value: Any) -> dict[str, Any]:
@@ -114,9 +115,9 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if tracker.get_slot("needs_human"):
+        if tracker.get_slot(Slot.NEEDS_HUMAN):
             return []  # the form ends; a rule hands the conversation to a human
-        if tracker.get_slot("customer_verified"):
+        if tracker.get_slot(Slot.CUSTOMER_VERIFIED) and await self.verified_customer(tracker):
             return [slot for slot in domain_slots if slot not in IDENTITY_SLOTS]
         return domain_slots
 
@@ -172,8 +173,8 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
             slots[PREVIOUS_ORDER_SLOT] = None  # an order was chosen: nothing left out any more
         if self.confirmation_slot and previous and previous != order_id:
             slots[self.confirmation_slot] = None  # a different order: ask again
-        customer_id = tracker.get_slot("customer_id")
-        if not (tracker.get_slot("customer_verified") and customer_id):
+        customer_id = await self.verified_customer(tracker)
+        if not customer_id:
             return slots | {"order_id": order_id}  # checked against the account once verified
         return slots | await self.check_order(order_id, customer_id, dispatcher)
 
@@ -229,15 +230,15 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
         slots = dict(tracker.slots) | {
             e["name"]: e["value"] for e in events if e["event"] == "slot"
         }
-        if (
-            not slots.get("customer_verified")
-            and slots.get("email")
-            and slots.get("verification_secret")
-        ):
+        verified = bool(slots.get(Slot.CUSTOMER_VERIFIED)) and bool(
+            await self.verified_customer(tracker)
+        )
+        if not verified and slots.get(Slot.EMAIL) and slots.get(Slot.VERIFICATION_SECRET):
             outcome = await self._verify(dispatcher, tracker, slots)
             events = events + [SlotSet(name, value) for name, value in outcome.items()]
             slots |= outcome
-        if slots.get("customer_verified") and not slots.get("needs_human"):
+            verified = bool(outcome.get(Slot.CUSTOMER_VERIFIED))
+        if verified and not slots.get(Slot.NEEDS_HUMAN):
             extra = await self.prepare_after_verification(dispatcher, tracker, slots)
             events = events + [SlotSet(name, value) for name, value in extra.items()]
         return events
@@ -258,9 +259,9 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
         policy = self.backends.escalation
         result = await verify_identity(
             self.backends.crm,
-            slots["email"],
-            slots["verification_secret"],
-            previous_attempts=int(slots.get("verification_attempts") or 0),
+            slots[Slot.EMAIL],
+            slots[Slot.VERIFICATION_SECRET],
+            previous_attempts=int(slots.get(Slot.VERIFICATION_ATTEMPTS) or 0),
             max_attempts=policy.max_verification_attempts,
             contact=ContactContext(
                 channel=tracker.get_latest_input_channel(),
@@ -286,6 +287,10 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
                 "order_id": None,
             }
         customer = result.customer or {}
+        method = "crm:email+order_id" if result.verified_order_id else "crm:email+zip_code"
+        await self.backends.identity.record_async(
+            tracker.sender_id, str(customer.get("id")), method=method
+        )
         first_name = (customer.get("name") or "").split(" ")[0] or "there"
         dispatcher.utter_message(response="utter_verified", first_name=first_name)
         verified = {
@@ -295,7 +300,7 @@ class VerifiedFormValidationAction(UsesBackends, FormValidationAction, ABC):
         }
         # Rasa fills only the requested slot when one entity maps to several slots of
         # the form, so an order number that proved identity is also the order asked about.
-        order_id = slots.get("order_id") or result.verified_order_id
+        order_id = slots.get(Slot.ORDER_ID) or result.verified_order_id
         if order_id:
             # An order number given before verification is checked against the account
             # (and by the form's own conditions) now.

@@ -17,6 +17,10 @@ class BackendUnavailable(BackendError):
     """The backend timed out, refused the connection or answered with a 5xx."""
 
 
+class BackendTimeout(BackendUnavailable):
+    """The backend did not answer in time: a write may or may not have happened."""
+
+
 class BackendRejected(BackendError):
     """The backend understood the request and refused it (a 4xx other than 404)."""
 

@@ -61,6 +61,16 @@ class Settings:
             (``FRONTLINE_PSEUDONYM_KEY``; see :mod:`frontline.outcomes.pseudonym`).
         metrics_token: When set, ``/metrics`` of every server needs it as a bearer
             token (``FRONTLINE_METRICS_TOKEN``).
+        action_timeout: Seconds the Rasa server waits for the action server to run one
+            action (``ACTION_TIMEOUT_SECONDS``; Rasa's own is 300); then the turn counts
+            as failed and the customer is told (docs/decisions/dependency-failures.md).
+        outbox_retry_seconds: How often handoffs waiting in the outbox are offered to the
+            queue again (``OUTBOX_RETRY_SECONDS``).
+        health_timeout: Seconds each dependency has to answer a readiness check
+            (``HEALTH_TIMEOUT_SECONDS``).
+        simulated_clock: Demos only (``FRONTLINE_SIMULATED_CLOCK=1``, which ``make run``
+            sets): the outcome records date conversations whose id starts ``SIM<N>D``
+            N days back (:mod:`frontline.outcomes.simulated_clock`). Off by default.
     """
 
     sandbox_url: str = "http://127.0.0.1:5080"
@@ -86,6 +96,10 @@ class Settings:
     trusted_proxy_hops: int = 0
     pseudonym_key: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)
+    action_timeout: float = 20.0
+    outbox_retry_seconds: float = 5.0
+    health_timeout: float = 2.0
+    simulated_clock: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -124,6 +138,11 @@ class Settings:
             trusted_proxy_hops=int(env.get("FRONTLINE_TRUSTED_PROXY_HOPS") or 0),
             pseudonym_key=env.get("FRONTLINE_PSEUDONYM_KEY") or None,
             metrics_token=env.get("FRONTLINE_METRICS_TOKEN") or None,
+            action_timeout=float(env.get("ACTION_TIMEOUT_SECONDS") or cls.action_timeout),
+            outbox_retry_seconds=float(env.get("OUTBOX_RETRY_SECONDS") or cls.outbox_retry_seconds),
+            health_timeout=float(env.get("HEALTH_TIMEOUT_SECONDS") or cls.health_timeout),
+            simulated_clock=env.get("FRONTLINE_SIMULATED_CLOCK", "").lower()
+            in ("1", "true", "yes"),
         )
 
 

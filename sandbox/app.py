@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from sandbox.api import blueprints
 from sandbox.config import SandboxConfig
@@ -77,10 +77,17 @@ def create_app(database_url: str | None = None, *, config: SandboxConfig | None 
     app.register_listener(stop_executor, "after_server_stop")
 
     async def inject_faults(request: Request) -> HTTPResponse | None:
-        error = await app.ctx.faults.apply(request.path)
+        fault = app.ctx.faults.take(request.path)
+        request.ctx.fault = fault
+        error = None if fault is None else await app.ctx.faults.apply_config(fault)
         return None if error is None else error_response(error)
 
+    async def delay_answers(request: Request, response: BaseHTTPResponse) -> None:
+        # After the handler: the change is committed, the answer leaves late.
+        await app.ctx.faults.apply_after(getattr(request.ctx, "fault", None))
+
     app.register_middleware(inject_faults, "request")
+    app.register_middleware(delay_answers, "response")
 
     async def health(request: Request) -> HTTPResponse:
         return json_response({"status": "ok"})

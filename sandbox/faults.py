@@ -3,7 +3,9 @@
 The switch lives in the app (per process). It applies to every request outside
 ``/admin`` whose path starts with ``path_prefix`` (every such request when it is
 ``None``): first the latency, then, with probability ``error_rate``, an error answer
-with ``error_status``. The draws come from a seeded generator, re-seeded at every
+with ``error_status``; ``after_ms`` delays the answer *after* the request was handled
+(the write is done, the client times out: an unknown outcome); ``count`` limits the
+fault to the next N matching requests. The draws come from a seeded generator, re-seeded at every
 change, so a given sequence of requests fails the same way each run.
 """
 
@@ -22,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "/admin"
 MAX_LATENCY_MS = 60_000
-_FIELDS = frozenset({"latency_ms", "error_status", "error_rate", "path_prefix", "seed"})
+_FIELDS = frozenset(
+    {"latency_ms", "error_status", "error_rate", "path_prefix", "seed", "after_ms", "count"}
+)
 
 
 @dataclass(frozen=True)
@@ -34,17 +38,25 @@ class FaultConfig:
         error_status: Status answered instead of the real response (e.g. 503), or ``None``.
         error_rate: Probability (0..1) that a matching request gets ``error_status``.
         path_prefix: Only paths starting with it are affected; ``None`` for all.
+        after_ms: Delay added after the request was handled, before the answer leaves.
+        count: Only the next ``count`` matching requests are affected (None: all).
     """
 
     latency_ms: int = 0
     error_status: int | None = None
     error_rate: float = 0.0
     path_prefix: str | None = None
+    after_ms: int = 0
+    count: int | None = None
 
     @property
     def active(self) -> bool:
         """Whether the switch changes anything."""
-        return self.latency_ms > 0 or (self.error_status is not None and self.error_rate > 0)
+        return (
+            self.latency_ms > 0
+            or self.after_ms > 0
+            or (self.error_status is not None and self.error_rate > 0)
+        )
 
     def matches(self, path: str) -> bool:
         """Whether a request to ``path`` is affected."""
@@ -85,6 +97,12 @@ class FaultConfig:
             rate = 1.0 if status is not None else 0.0
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
             raise invalid_request("error_rate must be a number from 0 to 1.")
+        after = payload.get("after_ms") or 0
+        if not _is_int(after) or not 0 <= after <= MAX_LATENCY_MS:
+            raise invalid_request(f"after_ms must be an integer from 0 to {MAX_LATENCY_MS}.")
+        count = payload.get("count")
+        if count is not None and (not _is_int(count) or count < 1):
+            raise invalid_request("count must be a positive integer or null.")
         prefix = payload.get("path_prefix")
         if prefix is not None and (not isinstance(prefix, str) or not prefix.startswith("/")):
             raise invalid_request("path_prefix must be a path starting with '/' or null.")
@@ -92,7 +110,12 @@ class FaultConfig:
         if seed is not None and not _is_int(seed):
             raise invalid_request("seed must be an integer.")
         config = cls(
-            latency_ms=latency, error_status=status, error_rate=float(rate), path_prefix=prefix
+            latency_ms=latency,
+            error_status=status,
+            error_rate=float(rate),
+            path_prefix=prefix,
+            after_ms=after,
+            count=count,
         )
         return config, seed
 
@@ -113,11 +136,13 @@ class FaultSwitch:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.config = FaultConfig()
+        self._remaining: int | None = None
 
     def set(self, config: FaultConfig, seed: int | None = None) -> None:
         """Replaces the configuration and re-seeds the generator."""
         with self._lock:
             self.config = config
+            self._remaining = config.count
             self._rng = random.Random(self._default_seed if seed is None else seed)
         logger.warning("sandbox fault switch set: %s", config)
 
@@ -129,11 +154,31 @@ class FaultSwitch:
         with self._lock:
             return self._rng.random()
 
-    async def apply(self, path: str) -> ApiError | None:
-        """Applies the switch to a request: sleeps, then maybe returns the error to answer."""
+    def take(self, path: str) -> FaultConfig | None:
+        """The fault for a request to ``path`` (None: unaffected); counts it."""
         config = self.config
         if not config.active or not config.matches(path):
             return None
+        with self._lock:
+            if self._remaining is not None:
+                if self._remaining <= 0:
+                    return None
+                self._remaining -= 1
+        return config
+
+    async def apply(self, path: str) -> ApiError | None:
+        """Applies the switch to a request: sleeps, then maybe returns the error to answer."""
+        config = self.take(path)
+        return None if config is None else await self.apply_config(config)
+
+    @staticmethod
+    async def apply_after(config: FaultConfig | None) -> None:
+        """The delay after the request was handled (the answer leaves late)."""
+        if config is not None and config.after_ms:
+            await asyncio.sleep(config.after_ms / 1000)
+
+    async def apply_config(self, config: FaultConfig) -> ApiError | None:
+        """Applies one taken fault before the request is handled."""
         if config.latency_ms:
             await asyncio.sleep(config.latency_ms / 1000)
         if config.error_status is None or config.error_rate <= 0:

@@ -46,6 +46,12 @@ if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
   RASA_AUTH_TOKEN=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(32))')
   (umask 077 && printf '%s\n' "$RASA_AUTH_TOKEN" >"$TOKEN_FILE")
 fi
+# The Rasa server sends the action server a shared secret (endpoints.yml); without
+# FRONTLINE_ACTION_SECRET(_FILE) this stack makes one of its own, in the environment only.
+if [ -z "${FRONTLINE_ACTION_SECRET:-}" ] && [ -z "${FRONTLINE_ACTION_SECRET_FILE:-}" ]; then
+  FRONTLINE_ACTION_SECRET=$($BIN/python -c 'import secrets; print(secrets.token_hex(32))')
+fi
+export FRONTLINE_ACTION_SECRET
 # The token goes only to the Rasa server and the desk, in their environment: never on a
 # command line, which every local user can read.
 export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
@@ -65,6 +71,23 @@ if [ "${1:-}" = desk ]; then
   printf '\n%s\n  Rasa:      %s\nPress Ctrl-C to stop.\n' "$DESK_HELP" "$RASA_URL"
   wait
   exit 0
+fi
+
+# The local stack is a demo: `make demo-traffic` dates some of its simulated contacts days
+# back (frontline/outcomes/simulated_clock.py; only conversation ids starting SIM<N>D).
+export FRONTLINE_SIMULATED_CLOCK=${FRONTLINE_SIMULATED_CLOCK:-1}
+# Without a real Slack app, Slack is the demo's: `make demo-traffic` fakes Slack's Web API
+# on DEMO_SLACK_PORT and signs its events with a local, owner-only secret.
+if [ -z "${SLACK_BOT_TOKEN:-}" ]; then
+  DEMO_SLACK_SECRET=var/demo_slack_signing_secret
+  if [ ! -s "$DEMO_SLACK_SECRET" ]; then
+    (umask 077 && $BIN/python -c 'import secrets; print(secrets.token_hex(24))' >"$DEMO_SLACK_SECRET")
+  fi
+  export SLACK_BOT_TOKEN=xoxb-frontline-demo
+  SLACK_SIGNING_SECRET=$(cat "$DEMO_SLACK_SECRET")
+  export SLACK_SIGNING_SECRET
+  export SLACK_API_URL=${SLACK_API_URL:-http://127.0.0.1:${DEMO_SLACK_PORT:-5091}/api/}
+  export SLACK_CHANNEL=${SLACK_CHANNEL:-}
 fi
 
 $BIN/python -m sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" >var/log/sandbox.log 2>&1 &

@@ -12,8 +12,8 @@ below; ``docs/desk.md`` ("Adding a route") shows one.
 
 from __future__ import annotations
 
-from desk.routes import agents, auth, conversations, metrics, queue, static
+from desk.routes import agents, auth, conversations, insights, metrics, queue, static, verdicts
 
 #: Every route module, registered in this order (``auth`` first: its middleware
 #: checks every ``/api/`` request).
-ROUTE_MODULES = (auth, static, metrics, queue, agents, conversations)
+ROUTE_MODULES = (auth, static, metrics, queue, agents, conversations, insights, verdicts)

@@ -15,6 +15,7 @@
     refund_overdue: "Refund overdue",
     protected_change: "Protected detail change",
     privacy_request: "Privacy request",
+    outcome_unknown: "A change may or may not have happened: check it",
   };
   const state = {
     me: null,
@@ -285,6 +286,8 @@
     renderContacts(packet.recent_contacts || []);
     renderTimings(entry);
     renderTranscript(entry);
+    // insights.js adds the "could have handled" verdict of a resolved escalation.
+    document.dispatchEvent(new CustomEvent("desk:entry", { detail: entry }));
   }
 
   function leaseLapsed(entry) {
@@ -437,6 +440,8 @@
       });
     }
     $("signin-form").addEventListener("submit", signIn);
+    // The Insights view opens a handed-off conversation here.
+    document.addEventListener("desk:open-entry", (event) => select(event.detail));
     $("signout").addEventListener("click", signOut);
   }
 
@@ -458,6 +463,8 @@
     $("agent-name").textContent = me.agent.name;
     $("agent-role").textContent = me.agent.role;
     $("tab-claimed").hidden = me.agent.role !== "supervisor";
+    // insights.js shows the Insights view to supervisors.
+    document.dispatchEvent(new CustomEvent("desk:me", { detail: me.agent }));
     const codes = $("resolution-code");
     clear(codes);
     for (const code of me.resolution_codes) {

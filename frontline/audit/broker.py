@@ -21,21 +21,16 @@ error in the log: the assistant keeps answering; :meth:`is_ready` turns false.
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import logging
-import queue
-import threading
 import time
 from asyncio import AbstractEventLoop
-from collections.abc import Mapping
 from typing import Any
 
-from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
 from frontline.audit.decisions import DecisionBuilder, default_thresholds
 from frontline.audit.store import AuditStore, NewRecord
+from frontline.batch_writer import BatchingWriter, QueueingEventBroker
 from frontline.errors import AuditError
 from frontline.policy import policies
 from frontline.settings import get_settings
@@ -43,10 +38,9 @@ from frontline.settings import get_settings
 logger = logging.getLogger(__name__)
 
 DECISION_KIND = "decision"
-_STOP = object()
 
 
-class AuditWriter:
+class AuditWriter(BatchingWriter):
     """The background thread: events in, decision records appended to the chain.
 
     Args:
@@ -73,87 +67,30 @@ class AuditWriter:
         put_timeout: float = 2.0,
         batch_window: float = 0.05,
     ) -> None:
+        super().__init__(
+            "audit",
+            queue_size=queue_size,
+            batch_window=batch_window,
+            batch_size=batch_size,
+            idle_seconds=idle_seconds,
+            put_timeout=put_timeout,
+        )
         self.store = store
         self.builder = builder
-        self.idle_seconds = idle_seconds
-        self.batch_size = batch_size
-        self.put_timeout = put_timeout
-        self.batch_window = batch_window
-        self.dropped = 0
-        self.failed = 0
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._thread = threading.Thread(target=self._run, name="frontline-audit", daemon=True)
-        self._stopped = threading.Event()
-        self._thread.start()
-
-    def put(self, event: Mapping[str, Any]) -> None:
-        """Queues one event (waits up to ``put_timeout`` if the queue is full)."""
-        try:
-            self._queue.put(dict(event), timeout=self.put_timeout)
-        except queue.Full:
-            self.dropped += 1
-            logger.error(
-                "Audit queue full: dropped an event of conversation %s (%d dropped so far)",
-                event.get("sender_id"),
-                self.dropped,
-            )
+        self.start()
 
     @property
     def healthy(self) -> bool:
-        return self._thread.is_alive() and not self.dropped and not self.failed
+        return super().healthy and not self.failed
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Writes everything queued, then stops the thread."""
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            logger.error("The audit writer did not finish within %.0f s", timeout)
-
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            records: list[dict[str, Any]] = []
-            try:
-                item = self._queue.get(timeout=self.idle_seconds)
-            except queue.Empty:
-                item = None
-            window_ends = time.monotonic() + self.batch_window
-            while item is not None:
-                if item is _STOP:
-                    stopping = True
-                    break
-                records += self.builder.add(item, time.monotonic())
-                if len(records) >= self.batch_size:
-                    break
-                item = self._next_in_window(window_ends)
-            if stopping:
-                records += self.builder.flush()
-            else:
-                records += self.builder.flush(idle_before=time.monotonic() - self.idle_seconds)
-            self._write(records)
-        # Anything that arrived after the stop marker.
-        leftovers: list[dict[str, Any]] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not _STOP:
-                leftovers += self.builder.add(item, time.monotonic())
-        self._write(leftovers + self.builder.flush())
-
-    def _next_in_window(self, window_ends: float) -> Any:
-        """The next queued event if one arrives before ``window_ends``, else None."""
-        try:
-            remaining = window_ends - time.monotonic()
-            if remaining > 0:
-                return self._queue.get(timeout=remaining)
-            return self._queue.get_nowait()
-        except queue.Empty:
-            return None
+    def handle(self, batch: list[dict[str, Any]], *, final: bool) -> None:
+        now = time.monotonic()
+        decisions = [decision for event in batch for decision in self.builder.add(event, now)]
+        if final:
+            decisions += self.builder.flush()
+        else:
+            decisions += self.builder.flush(idle_before=now - self.idle_seconds)
+        self._write(decisions)
 
     def _write(self, decisions: list[dict[str, Any]]) -> None:
         for start in range(0, len(decisions), self.batch_size):
@@ -169,12 +106,8 @@ class AuditWriter:
                 logger.error("Could not write %d audit records: %s", len(records), exc)
 
 
-class AuditEventBroker(EventBroker):
+class AuditEventBroker(QueueingEventBroker):
     """Rasa event broker writing decision records to Frontline's audit trail."""
-
-    def __init__(self, writer: AuditWriter) -> None:
-        self.writer = writer
-        atexit.register(writer.stop)
 
     @classmethod
     async def from_endpoint_config(
@@ -209,14 +142,3 @@ class AuditEventBroker(EventBroker):
         )
         logger.info("Audit trail: %r", store)
         return cls(writer)
-
-    def publish(self, event: dict[str, Any]) -> None:
-        """Queues the event for the audit writer (never touches the database)."""
-        self.writer.put(event)
-
-    def is_ready(self) -> bool:
-        return self.writer.healthy
-
-    async def close(self) -> None:
-        """Writes what is still queued, off the event loop."""
-        await asyncio.get_running_loop().run_in_executor(None, self.writer.stop)

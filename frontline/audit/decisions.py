@@ -33,6 +33,7 @@ import yaml
 
 from frontline.masking import apply_treatment
 from frontline.settings import PROJECT_ROOT
+from frontline.vocabulary import Slot
 
 if TYPE_CHECKING:
     from frontline.policy import DataHandlingPolicy, FieldHandling
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 ACTION_LISTEN = "action_listen"
 RULE_SLOT = "escalation_rule"
-REASON_SLOT = "handoff_reason"
+REASON_SLOT = Slot.HANDOFF_REASON
 LOG_SLOT = "action_log"
 ESCALATION_METADATA_KEY = "frontline_escalation"
 #: The feature-flag evaluations that decided an action (frontline/dialogue/control_policy.py).

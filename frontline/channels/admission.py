@@ -16,7 +16,6 @@ has go on; each holds at most one open handoff (the queue keeps one per conversa
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -278,24 +277,3 @@ class RecordsResponses:
         if sent is None:
             sent = self.__dict__["_responses_sent"] = []
         return sent
-
-
-async def run_message(on_new_message: Callable[[Any], Awaitable[Any]], message: Any) -> bool:
-    """Runs one customer message through Rasa; False (logged) when that failed.
-
-    Rasa 3.6's SQL tracker store calls ``sys.exit`` for any ``ValueError`` inside a
-    database session (it takes them for a missing PostgreSQL schema), so one message
-    that a database cannot encode stopped the whole server. Input checks keep such
-    messages out; this keeps any that slip through from ending the process.
-    """
-    try:
-        await on_new_message(message)
-    except asyncio.CancelledError:
-        raise
-    except SystemExit:
-        logger.error("Handling a message tried to stop the server; refused", exc_info=True)
-        return False
-    except Exception:  # noqa: BLE001 - one failed message is reported, never raised further
-        logger.exception("Handling a message failed")
-        return False
-    return True

@@ -20,8 +20,10 @@ Rasa's does, with the list of the assistant's messages. On top of it:
 * **Limits** (:mod:`~frontline.channels.admission`): 429 with ``Retry-After`` past the
   per-client, per-conversation or new-conversation rate, or the cap on handoffs of
   unverified conversations.
-* **A failure is never silence**: if handling the message fails, the answer is 503
-  with ``{"error", "message"}`` (Rasa's channel answered 200 and an empty list).
+* **A failure is never silence** (:mod:`~frontline.channels.turns`): if handling the
+  message fails, or a custom action failed, the answer holds a clear message and a
+  handoff is recorded (Rasa's channel answered 200 and an empty list); 503 with
+  ``{"error", "message"}`` only when not even that could be done.
 """
 
 from __future__ import annotations
@@ -45,13 +47,13 @@ from frontline.channels.admission import (
     conversation_verified,
     domain_texts,
     load_limits,
-    run_message,
 )
 from frontline.channels.guard import Rejection, check_rest_body
 from frontline.channels.ratelimit import create_from_settings as create_limiter
 from frontline.channels.sessions import TOKEN_HEADER, SessionSigner, signer_from_settings
 from frontline.channels.store import ChannelStore, MemoryChannelStore
 from frontline.channels.store import create_from_settings as create_store
+from frontline.channels.turns import run_message
 from frontline.errors import ChannelStoreError
 from frontline.settings import get_settings
 
@@ -201,7 +203,7 @@ class GuardedRestInput(InputChannel):
             metadata=checked.metadata,
         )
         token_header = {TOKEN_HEADER: self.signer.issue(conversation_id)}
-        if not await run_message(on_new_message, message):
+        if not await run_message(on_new_message, message, request.app):
             # The caller still gets the token: the conversation may exist now.
             return response.json(
                 {

@@ -62,13 +62,13 @@ from frontline.channels.admission import (
     conversation_verified,
     domain_texts,
     load_limits,
-    run_message,
 )
 from frontline.channels.guard import Rejection, check_message_text, clean_text
 from frontline.channels.messages import speaker
 from frontline.channels.ratelimit import create_from_settings as create_limiter
 from frontline.channels.slack_events import SlackInbound, read_slack_request
 from frontline.channels.store import ChannelStore, MemoryChannelStore, create_from_settings
+from frontline.channels.turns import run_message
 from frontline.errors import ChannelStoreError
 from frontline.settings import get_settings
 
@@ -344,7 +344,7 @@ class SlackChannel(SlackInput):
         message: UserMessage,
         client: str,
     ) -> None:
-        if not await run_message(on_new_message, message):
+        if not await run_message(on_new_message, message, self._app):
             return
         output = message.output_channel
         responses = output.responses_sent if isinstance(output, RecordsResponses) else []

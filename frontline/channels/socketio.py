@@ -63,7 +63,6 @@ from frontline.channels.admission import (
     conversation_verified,
     domain_texts,
     load_limits,
-    run_message,
 )
 from frontline.channels.guard import (
     DEFAULT_LIMITS,
@@ -76,6 +75,7 @@ from frontline.channels.guard import (
 from frontline.channels.messages import speaker
 from frontline.channels.ratelimit import create_from_settings as create_limiter
 from frontline.channels.sessions import SessionSigner, signer_from_settings
+from frontline.channels.turns import run_message
 from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -373,7 +373,7 @@ class WebChatInput(SocketIOInput):
                 input_channel=CHANNEL,
                 metadata=dict(metadata or {}),
             )
-            if not await run_message(on_new_message, message):
+            if not await run_message(on_new_message, message, self._app):
                 await refuse(
                     sid,
                     Rejection(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from frontline.connectors.http import JsonServiceClient
+from frontline.vocabulary import Write
+from frontline.writes.registry import backend_write
 
 
 class BillingClient(JsonServiceClient):
@@ -25,6 +27,7 @@ class BillingClient(JsonServiceClient):
         body = await self.request("GET", f"/billing/customers/{customer_id}/charges")
         return list(body.get("charges", []))
 
+    @backend_write(Write.DISPUTE_CHARGE)
     async def open_dispute(
         self, charge_id: str, *, reason: str, note: str | None, idempotency_key: str
     ) -> dict[str, Any]:
@@ -58,6 +61,7 @@ class BillingClient(JsonServiceClient):
         body = await self.request("GET", f"/billing/customers/{customer_id}/payments")
         return list(body.get("payments", []))
 
+    @backend_write(Write.SEND_INVOICE_COPY)
     async def email_invoice(self, invoice_id: str, *, idempotency_key: str) -> dict[str, Any]:
         """E-mails a copy of the invoice to the address on the customer's account.
 

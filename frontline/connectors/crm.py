@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from frontline.connectors.http import JsonServiceClient
+from frontline.vocabulary import Write
+from frontline.writes.registry import backend_write
 
 
 class CrmClient(JsonServiceClient):
@@ -71,6 +73,7 @@ class CrmClient(JsonServiceClient):
         )
         return list(body.get("contacts", []))
 
+    @backend_write(Write.PASSWORD_RESET)
     async def request_password_reset(
         self, customer_id: str, *, idempotency_key: str, requested_via: str = "assistant"
     ) -> dict[str, Any]:
@@ -88,6 +91,7 @@ class CrmClient(JsonServiceClient):
         )
         return dict(body.get("password_reset") or {})
 
+    @backend_write(Write.CHANGE_EMAIL, Write.CHANGE_PHONE, Write.CHANGE_SHIPPING_ADDRESS)
     async def update_customer(
         self, customer_id: str, changes: dict[str, str], *, idempotency_key: str
     ) -> dict[str, Any]:

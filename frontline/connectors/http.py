@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from frontline.errors import BackendRejected, BackendUnavailable, NotFound
+from frontline.errors import BackendRejected, BackendTimeout, BackendUnavailable, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class JsonServiceClient:
                         f"{self.service_name} sent a non-JSON answer to {method} {path}"
                     ) from exc
         except asyncio.TimeoutError as exc:
-            raise BackendUnavailable(f"{self.service_name} timed out on {method} {path}") from exc
+            raise BackendTimeout(f"{self.service_name} timed out on {method} {path}") from exc
         except aiohttp.ClientError as exc:
             raise BackendUnavailable(
                 f"{self.service_name} unreachable on {method} {path}: {exc}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from frontline.connectors.http import JsonServiceClient
+from frontline.vocabulary import Write
+from frontline.writes.registry import backend_write
 
 
 class OrdersClient(JsonServiceClient):
@@ -16,6 +18,7 @@ class OrdersClient(JsonServiceClient):
         """Returns one order (raises ``NotFound`` for an unknown number)."""
         return await self.request("GET", f"/orders/{order_id}")
 
+    @backend_write(Write.CANCEL_ORDER)
     async def cancel_order(
         self, order_id: str, *, idempotency_key: str, reason: str | None = None
     ) -> dict[str, Any]:
@@ -31,6 +34,7 @@ class OrdersClient(JsonServiceClient):
             headers={"Idempotency-Key": idempotency_key},
         )
 
+    @backend_write(Write.RETURN_ORDER)
     async def return_order(
         self, order_id: str, *, idempotency_key: str, reason: str | None = None
     ) -> dict[str, Any]:

@@ -49,11 +49,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from frontline.flags.capabilities import METADATA_KEY, Evaluation, FlagCapabilityProvider
 from frontline.flags.evaluation import FlagContext
 from frontline.policy.escalation import EscalationRules, escalation_rules
+from frontline.vocabulary import Slot
 
 logger = logging.getLogger(__name__)
 
 HANDOFF_ACTION = "action_handoff"
-REASON_SLOT = "handoff_reason"
+REASON_SLOT = Slot.HANDOFF_REASON
 RULE_SLOT = "escalation_rule"
 VERIFIED_SLOT = "customer_verified"
 CUSTOMER_SLOT = "customer_id"

@@ -49,11 +49,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from frontline.dialogue.signals import assess, recent_user_turns
 from frontline.policy.registry import Policies, policies
+from frontline.vocabulary import Slot
 
 logger = logging.getLogger(__name__)
 
 HANDOFF_ACTION = "action_handoff"
-REASON_SLOT = "handoff_reason"
+REASON_SLOT = Slot.HANDOFF_REASON
 RULE_SLOT = "escalation_rule"
 REASON_CODE = "policy"
 TIER_SLOT = "customer_tier"

@@ -36,13 +36,14 @@ from frontline.flags.definitions import (
 from frontline.flags.evaluation import REASON_ERROR, FlagContext
 from frontline.flags.provider import FrontlineFlagProvider, flag_client, to_evaluation_context
 from frontline.policy.escalation import EscalationRule
+from frontline.vocabulary import Reason, Slot
 
 logger = logging.getLogger(__name__)
 
-#: Handoff reason codes (the shared vocabulary's; frontline/vocabulary.py once it exists).
-CAPABILITY_OFF = "capability_off"
-KILL_SWITCH = "kill_switch"
-DEPENDENCY_DOWN = "dependency_down"
+#: Handoff reason codes (the shared vocabulary's).
+CAPABILITY_OFF = Reason.CAPABILITY_OFF
+KILL_SWITCH = Reason.KILL_SWITCH
+DEPENDENCY_DOWN = Reason.DEPENDENCY_DOWN
 #: The ``policy`` named by the rules this package hands off with.
 POLICY_NAME = "flags"
 #: Key of the evaluations in the metadata of an action a flag decided (decision records).
@@ -141,7 +142,7 @@ class Evaluation:
         rule = self.escalation_rule()
         if rule is None:
             return {}
-        return {"handoff_reason": self.handoff_reason, "escalation_rule": rule.as_slot()}
+        return {Slot.HANDOFF_REASON: self.handoff_reason, Slot.ESCALATION_RULE: rule.as_slot()}
 
 
 class CapabilityProvider(Protocol):

@@ -187,7 +187,9 @@ def contact_rows(
         yield from result
 
 
-def daily_outcomes(store: SqlOutcomeStore, since: float, until: float) -> dict[int, dict[str, int]]:
+def daily_outcomes(
+    store: SqlOutcomeStore, since: float, until: float, where: Mapping[str, Any] | None = None
+) -> dict[int, dict[str, int]]:
     """Contacts per day (days since the epoch, UTC) and outcome."""
     days = table.c.started_at / 86_400
     if store.engine.dialect.name == "sqlite":
@@ -196,9 +198,21 @@ def daily_outcomes(store: SqlOutcomeStore, since: float, until: float) -> dict[i
     else:
         day = sa.cast(sa.func.floor(days), sa.Integer).label("day")
     query = sa.select(day, table.c.outcome, sa.func.count().label("n"))
-    query = _filtered(query, since, until, None).group_by(day, table.c.outcome)
+    query = _filtered(query, since, until, where).group_by(day, table.c.outcome)
     result: dict[int, dict[str, int]] = {}
     with store.engine.connect() as connection:
         for row in connection.execute(query).mappings():
             result.setdefault(int(row["day"]), {})[str(row["outcome"])] = int(row["n"])
+    return result
+
+
+def segment_values(store: SqlOutcomeStore, since: float, until: float) -> dict[str, list[str]]:
+    """The values each of :data:`DIMENSIONS` takes among contacts started in the range
+    (what a segment filter offers)."""
+    result: dict[str, list[str]] = {}
+    with store.engine.connect() as connection:
+        for dimension in DIMENSIONS:
+            column = table.c[dimension]
+            query = _filtered(sa.select(column).distinct(), since, until, None).order_by(column)
+            result[dimension] = [str(v) for (v,) in connection.execute(query) if v is not None]
     return result

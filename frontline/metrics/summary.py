@@ -129,6 +129,7 @@ def compute_metrics(
     policies: OutcomePolicies | None = None,
     confidence: float = 0.95,
     now: float | None = None,
+    where: Mapping[str, Any] | None = None,
 ) -> MetricsResult:
     """Every metric of the contacts started in ``[since, until)``.
 
@@ -136,11 +137,21 @@ def compute_metrics(
         policies: Outcome, cost and SLO policies (loaded from ``policies/`` by default).
         confidence: Of every interval.
         now: The SLOs are evaluated on their window ending at ``min(until, now)``.
+        where: Only the contacts of one segment (column -> value, e.g. ``{"channel":
+            "slack", "tier": "gold"}``; columns of :data:`DIMENSIONS`). The SLOs are
+            judged as the policy says, whatever the filter.
+
+    Raises:
+        ValueError: ``where`` names a column that is not a dimension.
     """
     policies = policies or outcome_policies()
+    where = dict(where or {})
+    unknown = sorted(set(where) - set(DIMENSIONS))
+    if unknown:
+        raise ValueError(f"cannot filter by {', '.join(unknown)}")
     # One scan grouped by all five dimensions at once; sums add up, so every
     # segmentation (and the overall figure) is rolled up from it exactly.
-    combinations = segment_sums(store, since, until, DIMENSIONS)
+    combinations = segment_sums(store, since, until, DIMENSIONS, where)
     overall = metrics_from_sums(rollup(combinations, None).get((), {}), confidence)
     segments = {
         dimension: {
@@ -150,17 +161,17 @@ def compute_metrics(
         for index, dimension in enumerate(DIMENSIONS)
     }
     reasons = reason_rates(
-        reason_counts(store, since, until).get((), {}), overall.counted, confidence
+        reason_counts(store, since, until, where=where).get((), {}), overall.counted, confidence
     )
     reasons_by = {
         dimension: {
             key[0]: reason_rates(counts, segments[dimension][key[0]].counted, confidence)
-            for key, counts in reason_counts(store, since, until, dimension).items()
+            for key, counts in reason_counts(store, since, until, dimension, where).items()
             if key[0] in segments[dimension]
         }
         for dimension in DIMENSIONS
     }
-    rows = list(contact_rows(store, since, until))
+    rows = list(contact_rows(store, since, until, where))
     groups = _by_dimension(rows)
     confidence_all, confidence_by = _confidence(rows, groups)
     waits_all, waits_by = _waits(rows, groups, confidence)
@@ -185,7 +196,7 @@ def compute_metrics(
         cost=cost_all,
         cost_by=cost_by,
         impact=impact,
-        daily=daily_outcomes(store, since, until),
+        daily=daily_outcomes(store, since, until, where),
         slo=evaluate(store, policies.slo, slo_at),
         policy_versions=policies.versions,
     )

@@ -21,19 +21,13 @@ log, never the turn; the records are rebuilt from the tracker store with
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import logging
-import queue
-import threading
-import time
 from asyncio import AbstractEventLoop
-from collections.abc import Mapping
 from typing import Any
 
-from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from frontline.batch_writer import BatchingWriter, QueueingEventBroker
 from frontline.outcomes.factory import processor_from_settings
 from frontline.outcomes.processor import OutcomeProcessor
 from frontline.outcomes.store import OutcomeStoreError
@@ -41,10 +35,8 @@ from frontline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-_STOP = object()
 
-
-class OutcomeWriter:
+class OutcomeWriter(BatchingWriter):
     """The background thread: events in, outcome records saved in batches.
 
     Args:
@@ -68,92 +60,18 @@ class OutcomeWriter:
         idle_seconds: float = 1.0,
         put_timeout: float = 0.5,
     ) -> None:
+        super().__init__(
+            "outcome",
+            queue_size=queue_size,
+            batch_window=batch_window,
+            batch_size=batch_size,
+            idle_seconds=idle_seconds,
+            put_timeout=put_timeout,
+        )
         self.processor = processor
-        self.batch_window = batch_window
-        self.batch_size = batch_size
-        self.idle_seconds = idle_seconds
-        self.put_timeout = put_timeout
-        self.dropped = 0
-        self.failed = 0
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._stopped = threading.Event()
-        self._idle = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="frontline-outcomes", daemon=True)
-        self._thread.start()
+        self.start()
 
-    def put(self, event: Mapping[str, Any]) -> None:
-        """Queues one event (waits up to ``put_timeout`` if the queue is full)."""
-        self._idle.clear()
-        try:
-            self._queue.put(event, timeout=self.put_timeout)
-        except queue.Full:
-            self.dropped += 1
-            logger.error(
-                "Outcome queue full: dropped an event of conversation %s (%d dropped so far)",
-                event.get("sender_id"),
-                self.dropped,
-            )
-
-    @property
-    def healthy(self) -> bool:
-        return self._thread.is_alive() and not self.dropped
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Blocks until everything queued so far is saved (tests, benchmarks)."""
-        return self._idle.wait(timeout)
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Saves everything queued, then stops the thread."""
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            logger.error("The outcome writer did not finish within %.0f s", timeout)
-
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch: list[Any] = []
-            try:
-                item = self._queue.get(timeout=self.idle_seconds)
-            except queue.Empty:
-                item = None
-            window_ends = time.monotonic() + self.batch_window
-            while item is not None:
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)
-                if len(batch) >= self.batch_size:
-                    break
-                item = self._next_in_window(window_ends)
-            self._process(batch)
-            if self._queue.empty():
-                self._housekeeping()
-                self._idle.set()
-        leftovers = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not _STOP:
-                leftovers.append(item)
-        self._process(leftovers)
-        self._idle.set()
-
-    def _next_in_window(self, window_ends: float) -> Any:
-        try:
-            remaining = window_ends - time.monotonic()
-            if remaining > 0:
-                return self._queue.get(timeout=remaining)
-            return self._queue.get_nowait()
-        except queue.Empty:
-            return None
-
-    def _process(self, batch: list[Any]) -> None:
+    def handle(self, batch: list[dict[str, Any]], *, final: bool) -> None:
         if not batch:
             return
         try:
@@ -161,23 +79,16 @@ class OutcomeWriter:
         except OutcomeStoreError as exc:
             self.failed += len(batch)
             logger.error("Could not save the outcomes of %d events: %s", len(batch), exc)
-        except Exception:  # noqa: BLE001 - the thread must outlive one bad batch
-            self.failed += len(batch)
-            logger.exception("Folding %d events into outcome records failed", len(batch))
 
-    def _housekeeping(self) -> None:
+    def on_idle(self) -> None:
         try:
             self.processor.housekeeping()
         except Exception:  # noqa: BLE001 - the thread must outlive one bad round
             logger.exception("Outcome housekeeping failed")
 
 
-class OutcomeEventBroker(EventBroker):
+class OutcomeEventBroker(QueueingEventBroker):
     """Rasa event broker keeping Frontline's outcome records."""
-
-    def __init__(self, writer: OutcomeWriter) -> None:
-        self.writer = writer
-        atexit.register(writer.stop)
 
     @classmethod
     async def from_endpoint_config(
@@ -205,14 +116,3 @@ class OutcomeEventBroker(EventBroker):
         )
         logger.info("Outcome records: %r", processor.store)
         return cls(writer)
-
-    def publish(self, event: dict[str, Any]) -> None:
-        """Queues the event for the outcome writer (never touches the database)."""
-        self.writer.put(event)
-
-    def is_ready(self) -> bool:
-        return self.writer.healthy
-
-    async def close(self) -> None:
-        """Saves what is still queued, off the event loop."""
-        await asyncio.get_running_loop().run_in_executor(None, self.writer.stop)

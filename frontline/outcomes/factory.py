@@ -100,7 +100,8 @@ def processor_from_settings(
         folder,
         rules.outcomes,
         feedback=create_feedback_store({"type": "sql", "url": url}),
-        queue=QueueReader(partial(create_queue, settings)),
+        queue=QueueReader(partial(create_queue, settings), settings.simulated_clock),
         clock=clock,
         on_tick=on_tick,
+        simulated_clock=settings.simulated_clock,
     )

@@ -30,6 +30,7 @@ from frontline.json_fields import object_at
 from frontline.outcomes.model import CONFIDENCE_BINS
 from frontline.outcomes.policy import OutcomePolicy
 from frontline.outcomes.state import MAX_LOG_KEYS, MAX_SCORES, ContactState
+from frontline.vocabulary import Slot
 
 FALLBACK_INTENT = "nlu_fallback"
 HANDOFF_ACTION = "action_handoff"
@@ -37,7 +38,7 @@ HANDBACK_RESPONSE = "utter_handed_back"
 AGENT_KEY = "frontline_agent"
 CSAT_SLOT = "csat"
 LOG_SLOT = "action_log"
-REASON_SLOT = "handoff_reason"
+REASON_SLOT = Slot.HANDOFF_REASON
 RULE_SLOT = "escalation_rule"
 CUSTOMER_SLOT = "customer_id"
 TIER_SLOT = "customer_tier"

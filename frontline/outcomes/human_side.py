@@ -21,6 +21,7 @@ from typing import Any
 from frontline.errors import QueueError
 from frontline.handoff.base import RESOLVED, HandoffQueue, QueueEntry
 from frontline.json_fields import object_at
+from frontline.outcomes.simulated_clock import shift_entries
 from frontline.outcomes.state import ContactState
 
 logger = logging.getLogger(__name__)
@@ -82,21 +83,27 @@ class QueueReader:
 
     Args:
         open_queue: Builds the queue (``frontline.handoff.queue.create_from_settings``).
+        simulated_clock: Date the entries of demo conversations back like their events
+            (:mod:`frontline.outcomes.simulated_clock`).
     """
 
-    def __init__(self, open_queue: Callable[[], HandoffQueue]) -> None:
+    def __init__(
+        self, open_queue: Callable[[], HandoffQueue], simulated_clock: bool = False
+    ) -> None:
         self._open_queue = open_queue
         self._queue: HandoffQueue | None = None
+        self.simulated_clock = simulated_clock
 
     def entries(self, conversation_id: str) -> list[QueueEntry] | None:
         """The conversation's entries; None when the queue cannot be read now."""
         try:
             if self._queue is None:
                 self._queue = self._open_queue()
-            return self._queue.find_by_conversation(conversation_id)
+            entries = self._queue.find_by_conversation(conversation_id)
         except QueueError as exc:
             logger.warning("Handoff queue unreadable for outcome %s: %s", conversation_id, exc)
             return None
+        return shift_entries(conversation_id, entries) if self.simulated_clock else entries
 
     def close(self) -> None:
         if self._queue is not None:

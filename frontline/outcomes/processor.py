@@ -30,6 +30,7 @@ from frontline.outcomes.folding import OutcomeFolder
 from frontline.outcomes.human_side import QueueReader, apply_entries
 from frontline.outcomes.model import UNRECOGNISED
 from frontline.outcomes.policy import OutcomePolicy
+from frontline.outcomes.simulated_clock import shift_events
 from frontline.outcomes.state import ContactState, derive_row
 from frontline.outcomes.store import OutcomeStore, OutcomeStoreError
 
@@ -54,6 +55,8 @@ class OutcomeProcessor:
         clock: The current time, in epoch seconds (tests pass their own).
         housekeeping_every: Seconds between two housekeeping rounds.
         on_tick: Called with the time at every housekeeping round (SLO evaluation).
+        simulated_clock: Date demo conversations days back
+            (:mod:`frontline.outcomes.simulated_clock`; demos and tests only).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class OutcomeProcessor:
         clock: Callable[[], float] = time.time,
         housekeeping_every: float = 15.0,
         on_tick: Callable[[float], object] | None = None,
+        simulated_clock: bool = False,
     ) -> None:
         self.store = store
         self.folder = folder
@@ -76,6 +80,7 @@ class OutcomeProcessor:
         self.clock = clock
         self.housekeeping_every = housekeeping_every
         self.on_tick = on_tick
+        self.simulated_clock = simulated_clock
         self.saved = 0
         self._last_housekeeping = float("-inf")
 
@@ -92,6 +97,10 @@ class OutcomeProcessor:
             sender = event.get("sender_id")
             if isinstance(sender, str) and sender:
                 by_conversation.setdefault(sender, []).append(event)
+        if self.simulated_clock:
+            by_conversation = {
+                sender: shift_events(sender, batch) for sender, batch in by_conversation.items()
+            }
         pending = set(by_conversation)
         saved = 0
         for _ in range(SAVE_ATTEMPTS):

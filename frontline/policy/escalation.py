@@ -24,8 +24,7 @@ from frontline.policy.loading import (
     load_policy,
     phrase_pattern,
 )
-
-PRIORITIES = ("low", "normal", "high", "urgent")
+from frontline.vocabulary import PRIORITIES
 
 
 @dataclass(frozen=True)

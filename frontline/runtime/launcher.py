@@ -26,6 +26,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from frontline.action_auth import export_action_secret
 from frontline.runtime import registry
 from frontline.runtime.patch import VersionLookup, installed_version
 from frontline.runtime.server_secrets import SecretRefused, with_secrets
@@ -130,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rasa_args = with_secrets(args)
+        # endpoints.yml sends ${FRONTLINE_ACTION_SECRET} to the action server.
+        export_action_secret()
         _show_startup_messages()
         prepare_runtime()
     except (LaunchRefused, SecretRefused) as error:

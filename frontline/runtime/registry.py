@@ -30,6 +30,7 @@ PATCH_MODULES = (
     "frontline.runtime.patches.rule_matching",
     "frontline.runtime.patches.prediction_states",
     "frontline.runtime.patches.action_history",
+    "frontline.runtime.patches.action_failures",
 )
 
 #: The upstream packages patches are written against (named in a load failure, when the

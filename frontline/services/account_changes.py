@@ -11,10 +11,9 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from frontline.audit.store import AuditStore
-from frontline.audit.writes import record_write
 from frontline.connectors import CrmClient
 from frontline.errors import BackendError, BackendRejected
 from frontline.masking import mask_email, mask_phone
@@ -25,7 +24,8 @@ from frontline.patterns import (
     normalize_phone_number,
 )
 from frontline.policy import Policies
-from frontline.services.guardrails import WriteCheck, WriteContext, check_write
+from frontline.services.guardrails import WriteCheck, WriteContext
+from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
 
 logger = logging.getLogger(__name__)
 
@@ -187,9 +187,11 @@ def ask_value_response(account_field: str) -> str:
 
 
 async def change_prompt(
-    crm: CrmClient, customer_id: str, account_field: str, new_value: str
+    crm: CrmClient, customer_id: str | None, account_field: str, new_value: str
 ) -> dict[str, str] | None:
     """Variables of ``utter_ask_account_change_confirmed``, or None if the CRM is down."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return None
     try:
         customer = await crm.get_customer(customer_id)
     except BackendError as exc:
@@ -210,6 +212,7 @@ class ChangeOutcome(str, enum.Enum):
     REJECTED = "rejected"  # the CRM refused the value
     UNAVAILABLE = "unavailable"
     NEEDS_HUMAN = "needs_human"  # the guardrail refused the write (policies/)
+    UNKNOWN = "outcome_unknown"  # timed out, and the replay could not confirm it
 
 
 _CHANGED_RESPONSES = {
@@ -224,6 +227,7 @@ _OTHER_RESPONSES = {
     ChangeOutcome.REJECTED: "utter_account_change_rejected",
     ChangeOutcome.UNAVAILABLE: "utter_backend_error",
     ChangeOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+    ChangeOutcome.UNKNOWN: "utter_write_outcome_unknown",
 }
 
 
@@ -239,9 +243,13 @@ class ChangeResult:
     variables: dict[str, str] = field(default_factory=dict)
     #: The guardrail's verdict, when a write was considered.
     check: WriteCheck | None = None
+    #: What the write path did (None when no write was considered).
+    write: WriteResult | None = None
 
     @property
     def response(self) -> str:
+        if self.write is not None and self.write.refused_by_flag and self.write.response:
+            return self.write.response
         if self.outcome is ChangeOutcome.CHANGED:
             return _CHANGED_RESPONSES[self.account_field]
         return _OTHER_RESPONSES[self.outcome]
@@ -250,7 +258,7 @@ class ChangeResult:
 async def apply_change(
     crm: CrmClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     account_field: str,
     new_value: str,
     confirmed: bool,
@@ -268,39 +276,39 @@ async def apply_change(
     variables = {"field_label": FIELD_LABELS[account_field], "new_value": new_value}
     if not confirmed:
         return ChangeResult(ChangeOutcome.KEPT, account_field, variables)
-    check = check_write(change_operation(account_field), context, subject=new_value, rules=rules)
-    if check.allowed:
-        written = await _update(crm, customer_id, account_field, new_value, idempotency_key)
-        result = ChangeResult(written.outcome, account_field, written.variables, check)
-    else:
-        result = ChangeResult(ChangeOutcome.NEEDS_HUMAN, account_field, variables, check)
-    await record_write(
-        audit,
-        context,
-        check,
-        idempotency_key=idempotency_key,
-        outcome=result.outcome.value,
-        details={"account_field": account_field, account_field: new_value},
-    )
-    return result
-
-
-async def _update(
-    crm: CrmClient, customer_id: str, account_field: str, new_value: str, idempotency_key: str
-) -> ChangeResult:
-    """The write itself: the CRM changes the field (once per key)."""
-    variables = {"field_label": FIELD_LABELS[account_field], "new_value": new_value}
-    try:
-        answer = await crm.update_customer(
-            customer_id, {account_field: new_value}, idempotency_key=idempotency_key
+    written = await WritePath(rules, audit).execute(
+        WriteRequest(
+            change_operation(account_field),
+            context,
+            customer_id=customer_id,
+            subject=new_value,
+            idempotency_key=idempotency_key,
+            perform=lambda key: crm.update_customer(
+                customer_id or "", {account_field: new_value}, idempotency_key=key
+            ),
+            details={"account_field": account_field, account_field: new_value},
+            outcome_of=lambda w: _updated(w, account_field, new_value).outcome.value,
         )
-    except BackendRejected as exc:
+    )
+    result = _updated(written, account_field, new_value)
+    return replace(result, check=written.check, write=written)
+
+
+def _updated(written: WriteResult, account_field: str, new_value: str) -> ChangeResult:
+    """What the write path's result means for this change (the CRM changes it once per key)."""
+    variables = {"field_label": FIELD_LABELS[account_field], "new_value": new_value}
+    if written.status is WriteStatus.REFUSED:
+        return ChangeResult(ChangeOutcome.NEEDS_HUMAN, account_field, variables)
+    if written.status is WriteStatus.OUTCOME_UNKNOWN:
+        return ChangeResult(ChangeOutcome.UNKNOWN, account_field, variables)
+    exc = written.error
+    if written.status is WriteStatus.REJECTED and isinstance(exc, BackendRejected):
         if exc.status == 409 and exc.body.get("error") == "email_taken":
             return ChangeResult(ChangeOutcome.EMAIL_TAKEN, account_field, variables)
         logger.warning("Account change refused: %s", exc)
         return ChangeResult(ChangeOutcome.REJECTED, account_field, variables)
-    except BackendError as exc:
-        logger.warning("Account change failed: %s", exc)
+    answer = written.answer
+    if written.status is not WriteStatus.DONE or answer is None:
         return ChangeResult(ChangeOutcome.UNAVAILABLE, account_field, variables)
     if account_field not in (answer.get("changed") or []):
         return ChangeResult(ChangeOutcome.UNCHANGED, account_field, variables)

@@ -10,19 +10,19 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from frontline.audit.store import AuditStore
-from frontline.audit.writes import record_write
 from frontline.connectors import BillingClient, OrdersClient
 from frontline.errors import BackendError, BackendRejected
 from frontline.policy import Policies
-from frontline.services.guardrails import WriteCheck, WriteContext, check_write
+from frontline.services.guardrails import WriteCheck, WriteContext
 from frontline.services.orders import describe_items, format_date, format_money
 from frontline.services.returns import card_phrase
+from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +100,11 @@ def invoice_line(invoice: dict[str, Any]) -> str:
 
 
 async def recent_invoices(
-    billing: BillingClient, customer_id: str, limit: int = MAX_INVOICES_SHOWN
+    billing: BillingClient, customer_id: str | None, limit: int = MAX_INVOICES_SHOWN
 ) -> InvoiceListing:
     """The customer's newest invoices, one line each."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return InvoiceListing(BillingStatus.NONE)
     try:
         invoices = await billing.list_invoices(customer_id)
     except BackendError as exc:
@@ -126,8 +128,10 @@ def charge_button(charge: dict[str, Any]) -> dict[str, str]:
     }
 
 
-async def recent_charges(billing: BillingClient, customer_id: str) -> list[dict[str, Any]]:
+async def recent_charges(billing: BillingClient, customer_id: str | None) -> list[dict[str, Any]]:
     """The customer's newest charges (empty when billing cannot answer)."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return []
     try:
         return (await billing.list_charges(customer_id))[:MAX_CHARGES_OFFERED]
     except BackendError as exc:
@@ -150,7 +154,7 @@ class ChargeExplanation:
 
 
 async def explain_charge(
-    billing: BillingClient, orders: OrdersClient, customer_id: str, amount_text: str
+    billing: BillingClient, orders: OrdersClient, customer_id: str | None, amount_text: str
 ) -> ChargeExplanation:
     """What the customer's charge(s) of this amount were for.
 
@@ -159,6 +163,10 @@ async def explain_charge(
     """
     amount = parse_amount(amount_text)
     shown = format_money(amount, "USD") if amount is not None else str(amount_text)
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return ChargeExplanation(
+            BillingStatus.NONE, {"amount": shown, "recent_charges": "none in the last months"}
+        )
     try:
         charges = await billing.list_charges(customer_id)
     except BackendError as exc:
@@ -264,8 +272,10 @@ class DuplicateCheck:
     duplicate: DuplicateCharge | None = None
 
 
-async def check_duplicates(billing: BillingClient, customer_id: str) -> DuplicateCheck:
+async def check_duplicates(billing: BillingClient, customer_id: str | None) -> DuplicateCheck:
     """The customer's most recent duplicate charge, if any."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return DuplicateCheck(BillingStatus.NONE)
     try:
         invoices = await billing.list_invoices(customer_id)
     except BackendError as exc:
@@ -307,6 +317,7 @@ class DisputeOutcome(str, enum.Enum):
     NO_DUPLICATE = "no_duplicate"
     UNAVAILABLE = "unavailable"
     NEEDS_HUMAN = "needs_human"  # the guardrail refused the write (policies/)
+    UNKNOWN = "outcome_unknown"  # timed out, and the replay could not confirm it
 
 
 DISPUTE_OPERATION = "dispute_charge"
@@ -320,9 +331,13 @@ class DisputeResult:
     variables: dict[str, str] = field(default_factory=dict)
     #: The guardrail's verdict, when a write was considered.
     check: WriteCheck | None = None
+    #: What the write path did (None when no write was considered).
+    write: WriteResult | None = None
 
     @property
     def response(self) -> str:
+        if self.write is not None and self.write.refused_by_flag and self.write.response:
+            return self.write.response
         return {
             DisputeOutcome.OPENED: "utter_dispute_opened",
             DisputeOutcome.ALREADY_OPEN: "utter_dispute_already_open",
@@ -330,6 +345,7 @@ class DisputeResult:
             DisputeOutcome.NO_DUPLICATE: "utter_no_duplicate_charge",
             DisputeOutcome.UNAVAILABLE: "utter_backend_error",
             DisputeOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+            DisputeOutcome.UNKNOWN: "utter_write_outcome_unknown",
         }[self.outcome]
 
     @property
@@ -341,7 +357,7 @@ class DisputeResult:
 async def dispute_duplicate(
     billing: BillingClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     charge_id: str | None,
     confirmed: bool,
     idempotency_key: str,
@@ -365,47 +381,40 @@ async def dispute_duplicate(
     variables = duplicate_variables(duplicate)
     if not confirmed:
         return DisputeResult(DisputeOutcome.KEPT, duplicate, variables=variables)
-    write_check = check_write(
-        DISPUTE_OPERATION,
-        context,
-        subject=duplicate.charge_id,
-        amount=duplicate.amount,
-        currency=duplicate.currency,
-        rules=rules,
-    )
-    if write_check.allowed:
-        written = await _open_dispute(billing, duplicate, variables, idempotency_key)
-        result = DisputeResult(
-            written.outcome, written.duplicate, written.dispute_id, written.variables, write_check
-        )
-    else:
-        result = DisputeResult(DisputeOutcome.NEEDS_HUMAN, duplicate, None, variables, write_check)
-    await record_write(
-        audit,
-        context,
-        write_check,
-        idempotency_key=idempotency_key,
-        outcome=result.outcome.value,
-        details={"charge_id": duplicate.charge_id, "dispute_id": result.dispute_id},
-    )
-    return result
-
-
-async def _open_dispute(
-    billing: BillingClient,
-    duplicate: DuplicateCharge,
-    variables: dict[str, str],
-    idempotency_key: str,
-) -> DisputeResult:
-    """The write itself: opens the dispute (once per key)."""
-    try:
-        dispute = await billing.open_dispute(
-            duplicate.charge_id,
-            reason="duplicate",
-            note=f"Reported by the customer through the assistant ({duplicate.apart()}).",
+    written = await WritePath(rules, audit).execute(
+        WriteRequest(
+            DISPUTE_OPERATION,
+            context,
+            customer_id=customer_id,
+            subject=duplicate.charge_id,
             idempotency_key=idempotency_key,
+            perform=lambda key: billing.open_dispute(
+                duplicate.charge_id,
+                reason="duplicate",
+                note=f"Reported by the customer through the assistant ({duplicate.apart()}).",
+                idempotency_key=key,
+            ),
+            amount=duplicate.amount,
+            currency=duplicate.currency,
+            details={"charge_id": duplicate.charge_id},
+            outcome_of=lambda w: _disputed(w, duplicate, variables).outcome.value,
+            details_of=lambda w: {"dispute_id": _disputed(w, duplicate, variables).dispute_id},
         )
-    except BackendRejected as exc:
+    )
+    result = _disputed(written, duplicate, variables)
+    return replace(result, check=written.check, write=written)
+
+
+def _disputed(
+    written: WriteResult, duplicate: DuplicateCharge, variables: dict[str, str]
+) -> DisputeResult:
+    """What the write path's result means for this dispute (opened once per key)."""
+    if written.status is WriteStatus.REFUSED:
+        return DisputeResult(DisputeOutcome.NEEDS_HUMAN, duplicate, None, variables)
+    if written.status is WriteStatus.OUTCOME_UNKNOWN:
+        return DisputeResult(DisputeOutcome.UNKNOWN, duplicate, None, variables)
+    exc = written.error
+    if written.status is WriteStatus.REJECTED and isinstance(exc, BackendRejected):
         if exc.status == 409 and exc.body.get("dispute_id"):
             dispute_id = str(exc.body["dispute_id"])
             return DisputeResult(
@@ -416,8 +425,8 @@ async def _open_dispute(
             )
         logger.warning("Dispute refused: %s", exc)
         return DisputeResult(DisputeOutcome.UNAVAILABLE, duplicate, variables=variables)
-    except BackendError as exc:
-        logger.warning("Dispute failed: %s", exc)
+    dispute = written.answer
+    if written.status is not WriteStatus.DONE or dispute is None:
         return DisputeResult(DisputeOutcome.UNAVAILABLE, duplicate, variables=variables)
     dispute_id = str(dispute.get("id"))
     return DisputeResult(

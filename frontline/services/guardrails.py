@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 
 from frontline.policy import ConsentPolicy, EscalationRule, Policies, policies
+from frontline.vocabulary import Reason, Slot
 
 logger = logging.getLogger(__name__)
 
@@ -378,7 +379,7 @@ class WriteCheck:
         rule = self.decision.escalation_rule()
         if rule is None:
             return {}
-        return {"handoff_reason": "policy", "escalation_rule": rule.as_slot()}
+        return {Slot.HANDOFF_REASON: Reason.POLICY, Slot.ESCALATION_RULE: rule.as_slot()}
 
 
 def check_write(
@@ -430,19 +431,30 @@ class WriteContext:
     Attributes:
         conversation_id: The Rasa sender id.
         channel: The conversation's channel.
-        verified: Whether the customer was verified against the CRM.
+        verified: Whether the customer was verified against the CRM, as Frontline's own
+            identity store says (never the posted slots).
         events: The tracker's events (consent evidence is read from them).
+        customer_id: The customer verified server-side (a write to another customer's
+            account is refused as unverified).
     """
 
     conversation_id: str
     channel: str | None
     verified: bool
     events: Sequence[Mapping[str, Any]] = ()
+    customer_id: str | None = None
 
     @classmethod
-    def from_conversation(cls, conversation: Mapping[str, Any]) -> WriteContext:
-        """Builds the context from a tracker state (``Tracker.current_state()``)."""
-        slots = conversation.get("slots") or {}
+    def from_conversation(
+        cls, conversation: Mapping[str, Any], verified_customer_id: str | None
+    ) -> WriteContext:
+        """Builds the context from a tracker state (``Tracker.current_state()``).
+
+        Args:
+            conversation: The tracker state as posted to the action server.
+            verified_customer_id: The customer the identity store holds for this
+                conversation (:mod:`frontline.identity`); the posted slots are not read.
+        """
         events = [e for e in conversation.get("events") or [] if isinstance(e, Mapping)]
         channel = conversation.get("latest_input_channel")
         if not channel:
@@ -451,6 +463,7 @@ class WriteContext:
         return cls(
             conversation_id=str(conversation.get("sender_id") or ""),
             channel=channel,
-            verified=bool(slots.get("customer_verified")) and bool(slots.get("customer_id")),
+            verified=bool(verified_customer_id),
             events=events,
+            customer_id=verified_customer_id,
         )

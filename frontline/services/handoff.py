@@ -12,32 +12,35 @@ from typing import Any
 from frontline.audit.decisions import decisions_from_events, default_thresholds
 from frontline.connectors import CrmClient
 from frontline.errors import BackendError, PacketInvalid, QueueError
+from frontline.handoff.base import run_blocking
 from frontline.handoff.packet import build_packet
-from frontline.handoff.packet.build import PRIVACY_REQUEST_REASON
 from frontline.handoff.queue import HandoffQueue, create_from_settings
 from frontline.policy import EscalationPolicy, EscalationRule, policies
+from frontline.resilience.outbox import HandoffOutbox, OutboxError
+from frontline.resilience.turn import QUEUE
 from frontline.services.contacts import recent_contacts
 from frontline.settings import get_settings
+from frontline.vocabulary import Reason, Slot
 
 logger = logging.getLogger(__name__)
 
-CUSTOMER_REQUEST = "customer_request"
-VERIFICATION_FAILED = "verification_failed"
-REPEATED_FALLBACK = "repeated_fallback"
-BACKEND_ERROR = "backend_error"
-POLICY = "policy"
+CUSTOMER_REQUEST = Reason.CUSTOMER_REQUEST
+VERIFICATION_FAILED = Reason.VERIFICATION_FAILED
+REPEATED_FALLBACK = Reason.REPEATED_FALLBACK
+BACKEND_ERROR = Reason.BACKEND_ERROR
+POLICY = Reason.POLICY
 #: Reason codes of the contact types that end with a person (issue 17).
-LATE_DELIVERY = "late_delivery"
-REFUND_OVERDUE = "refund_overdue"
-PROTECTED_CHANGE = "protected_change"
-PRIVACY_REQUEST = PRIVACY_REQUEST_REASON
+LATE_DELIVERY = Reason.LATE_DELIVERY
+REFUND_OVERDUE = Reason.REFUND_OVERDUE
+PROTECTED_CHANGE = Reason.PROTECTED_CHANGE
+PRIVACY_REQUEST = Reason.PRIVACY_REQUEST
 #: Slot with a flow's own one-sentence rationale (e.g. which returns rule needs a person);
 #: used instead of the reason code's generic sentence when the flow set one.
-HANDOFF_NOTE_SLOT = "handoff_note"
+HANDOFF_NOTE_SLOT = Slot.HANDOFF_NOTE
 
 #: Slot naming the policy rule that sent the conversation to a person (id, rationale,
 #: policy version), set by the escalation dialogue policy and by refused writes.
-ESCALATION_RULE_SLOT = "escalation_rule"
+ESCALATION_RULE_SLOT = Slot.ESCALATION_RULE
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,9 @@ def determine_reason(conversation: dict[str, Any], policy: EscalationPolicy) -> 
     """
     slots = conversation.get("slots") or {}
     intent = ((conversation.get("latest_message") or {}).get("intent") or {}).get("name")
-    code = slots.get("handoff_reason")
+    code = slots.get(Slot.HANDOFF_REASON)
     if not code:
-        attempts = int(slots.get("verification_attempts") or 0)
+        attempts = int(slots.get(Slot.VERIFICATION_ATTEMPTS) or 0)
         if intent == "request_human":
             code = CUSTOMER_REQUEST
         elif attempts >= policy.max_verification_attempts:
@@ -73,10 +76,10 @@ def determine_reason(conversation: dict[str, Any], policy: EscalationPolicy) -> 
     # The rationales are policy (policies/escalation.yml `reasons`), not code.
     rationale = policy.reason_rationale(code)
     note = slots.get(HANDOFF_NOTE_SLOT)
-    if slots.get("handoff_reason") and isinstance(note, str) and note.strip():
+    if slots.get(Slot.HANDOFF_REASON) and isinstance(note, str) and note.strip():
         rationale = note.strip()[:300]  # the packet's rationale holds 300 characters
     rule = EscalationRule.from_slot(slots.get(ESCALATION_RULE_SLOT))
-    if slots.get("handoff_reason") and rule is not None and rule.rationale:
+    if slots.get(Slot.HANDOFF_REASON) and rule is not None and rule.rationale:
         rationale = rule.rationale[:300]  # the rule that fired explains it best
     return code, rationale
 
@@ -84,9 +87,30 @@ def determine_reason(conversation: dict[str, Any], policy: EscalationPolicy) -> 
 def escalation_rule(conversation: dict[str, Any]) -> EscalationRule | None:
     """The policy rule that sent the conversation to a person, if one did."""
     slots = conversation.get("slots") or {}
-    if not slots.get("handoff_reason"):
+    if not slots.get(Slot.HANDOFF_REASON):
         return None
     return EscalationRule.from_slot(slots.get(ESCALATION_RULE_SLOT))
+
+
+async def _record_for_later(
+    outbox: HandoffOutbox, packet: dict[str, Any], error: QueueError
+) -> str:
+    """Records the packet in the outbox; its id there (``outbox:<id>``).
+
+    Raises:
+        QueueError: The outbox could not be written either.
+    """
+    try:
+        recorded = await run_blocking(outbox.add, packet, f"{QUEUE}: {error}")
+    except OutboxError as exc:
+        raise QueueError(f"{error}; the outbox failed too: {exc}") from exc
+    return f"outbox:{recorded.outbox_id}"
+
+
+@lru_cache(maxsize=1)
+def handoff_outbox() -> HandoffOutbox:
+    """The process's handoff outbox, in Frontline's database."""
+    return HandoffOutbox(get_settings().database_url)
 
 
 @lru_cache(maxsize=1)
@@ -109,8 +133,8 @@ async def _verified_customer(
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The verified customer's CRM record and recent contacts (None, [] if unverified)."""
     slots = conversation.get("slots") or {}
-    customer_id = slots.get("customer_id")
-    if not (slots.get("customer_verified") and customer_id):
+    customer_id = slots.get(Slot.CUSTOMER_ID)
+    if not (slots.get(Slot.CUSTOMER_VERIFIED) and customer_id):
         return None, []
     customer, contacts = await asyncio.gather(
         _customer_record(crm, customer_id), recent_contacts(crm, customer_id)
@@ -142,14 +166,19 @@ async def hand_off(
     queue: HandoffQueue,
     policy: EscalationPolicy,
     now: datetime | None = None,
+    outbox: HandoffOutbox | None = None,
 ) -> HandoffResult:
     """Builds the context packet for ``conversation`` and puts it on the human queue.
 
     Args:
         conversation: the tracker state, as ``Tracker.current_state()`` returns it.
+        outbox: Where the packet waits when the queue cannot be reached (delivered once
+            it answers: :mod:`frontline.resilience.outbox`); the result's ``entry_id``
+            is then ``outbox:<id>``.
 
     Raises:
-        QueueError: the packet could not be built or stored; nothing was queued.
+        QueueError: the packet could not be built or stored (on the queue, nor in the
+            outbox); nothing was queued.
     """
     reason_code, rationale = determine_reason(conversation, policy)
     rule = escalation_rule(conversation)
@@ -172,7 +201,12 @@ async def hand_off(
     except PacketInvalid as exc:
         raise QueueError(f"handoff packet is invalid: {exc}") from exc
     loop = asyncio.get_running_loop()
-    entry_id = await loop.run_in_executor(None, queue.enqueue, packet)
+    try:
+        entry_id = await loop.run_in_executor(None, queue.enqueue, packet)
+    except QueueError as exc:
+        if outbox is None:
+            raise
+        entry_id = await _record_for_later(outbox, packet, exc)
     logger.info(
         "Handed off conversation %s (%s, %s) as %s",
         packet["conversation_id"],

@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from frontline.audit.store import AuditStore
-from frontline.audit.writes import record_write
 from frontline.connectors import BillingClient
 from frontline.errors import BackendError
 from frontline.masking import mask_email
 from frontline.policy import Policies
-from frontline.services.guardrails import WriteCheck, WriteContext, check_write
+from frontline.services.guardrails import WriteCheck, WriteContext
 from frontline.services.orders import format_money, idempotency_key
+from frontline.vocabulary import Write
+from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
 
 logger = logging.getLogger(__name__)
 
-INVOICE_COPY_OPERATION = "send_invoice_copy"
+INVOICE_COPY_OPERATION = Write.SEND_INVOICE_COPY
 
 
 class InvoiceCopyOutcome(str, enum.Enum):
@@ -49,10 +50,22 @@ class InvoiceCopyResult:
     variables: dict[str, str] = field(default_factory=dict)
     check: WriteCheck | None = None
     idempotency_key: str | None = None
+    #: The write path's result, when a write was considered.
+    write: WriteResult | None = None
 
     @property
     def response(self) -> str:
+        if self.write is not None and self.write.response is not None:
+            return self.write.response
         return RESPONSES[self.outcome]
+
+
+def _outcome(written: WriteResult) -> InvoiceCopyOutcome:
+    if written.status is WriteStatus.REFUSED:
+        return InvoiceCopyOutcome.NEEDS_HUMAN
+    if written.status is WriteStatus.DONE and written.answer is not None:
+        return InvoiceCopyOutcome.SENT
+    return InvoiceCopyOutcome.UNAVAILABLE
 
 
 def choose_invoice(invoices: list[dict[str, Any]], order_id: str | None) -> dict[str, Any] | None:
@@ -65,7 +78,7 @@ def choose_invoice(invoices: list[dict[str, Any]], order_id: str | None) -> dict
 async def send_invoice_copy(
     billing: BillingClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     order_id: str | None,
     context: WriteContext,
     rules: Policies | None = None,
@@ -77,6 +90,11 @@ async def send_invoice_copy(
         order_id: The order the customer named, if any.
         context: The conversation (its id makes the idempotency key).
     """
+    if not customer_id:
+        # Nobody verified server-side: the write path refuses (and audits) the request.
+        return await _write(
+            billing, None, "-", {"order_id": order_id or "-"}, context, rules, audit
+        )
     try:
         invoices = await billing.list_invoices(customer_id)
     except BackendError as exc:
@@ -86,33 +104,40 @@ async def send_invoice_copy(
     if invoice is None:
         return InvoiceCopyResult(InvoiceCopyOutcome.NO_INVOICE, {"order_id": order_id or "-"})
     invoice_id = str(invoice["id"])
-    key = idempotency_key(context.conversation_id, "send-invoice-copy", invoice_id)
     variables = {
         "invoice_id": invoice_id,
         "order_id": str(invoice.get("order_id")),
         "amount": format_money(invoice.get("amount"), invoice.get("currency")),
         "invoice_status": str(invoice.get("status")),
     }
-    check = check_write(INVOICE_COPY_OPERATION, context, subject=invoice_id, rules=rules)
-    if not check.allowed:
-        result = InvoiceCopyResult(InvoiceCopyOutcome.NEEDS_HUMAN, variables, check, key)
-    else:
-        try:
-            sent = await billing.email_invoice(invoice_id, idempotency_key=key)
-        except BackendError as exc:
-            logger.warning("Invoice copy of %s failed: %s", invoice_id, exc)
-            result = InvoiceCopyResult(InvoiceCopyOutcome.UNAVAILABLE, variables, check, key)
-        else:
-            email = mask_email(sent.get("sent_to")) or "the address on your account"
-            result = InvoiceCopyResult(
-                InvoiceCopyOutcome.SENT, variables | {"email": email}, check, key
-            )
-    await record_write(
-        audit,
-        context,
-        check,
-        idempotency_key=key,
-        outcome=result.outcome.value,
-        details={"invoice_id": invoice_id, "order_id": variables["order_id"]},
+    return await _write(billing, customer_id, invoice_id, variables, context, rules, audit)
+
+
+async def _write(
+    billing: BillingClient,
+    customer_id: str | None,
+    invoice_id: str,
+    variables: dict[str, str],
+    context: WriteContext,
+    rules: Policies | None,
+    audit: AuditStore | None,
+) -> InvoiceCopyResult:
+    """The write itself, through the write path (guardrails, idempotency key, audit)."""
+    key = idempotency_key(context.conversation_id, "send-invoice-copy", invoice_id)
+    written = await WritePath(rules, audit).execute(
+        WriteRequest(
+            INVOICE_COPY_OPERATION,
+            context,
+            customer_id=customer_id,
+            subject=invoice_id,
+            idempotency_key=key,
+            perform=lambda k: billing.email_invoice(invoice_id, idempotency_key=k),
+            details={"invoice_id": invoice_id, "order_id": variables["order_id"]},
+            outcome_of=lambda w: _outcome(w).value,
+        )
     )
-    return result
+    outcome = _outcome(written)
+    if outcome is InvoiceCopyOutcome.SENT and written.answer is not None:
+        sent = dict(written.answer.get("invoice_email") or written.answer)
+        variables["email"] = mask_email(sent.get("sent_to")) or "the address on your account"
+    return InvoiceCopyResult(outcome, variables, written.check, key, written)

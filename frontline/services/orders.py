@@ -9,17 +9,17 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from frontline.audit.store import AuditStore
-from frontline.audit.writes import record_write
 from frontline.connectors import CrmClient, OrdersClient
 from frontline.errors import BackendError, BackendRejected, NotFound
 from frontline.policy import Policies, policies
-from frontline.services.guardrails import Decision, WriteContext, check_write
+from frontline.services.guardrails import Decision, WriteContext
+from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
 
 logger = logging.getLogger(__name__)
 
@@ -131,12 +131,16 @@ class OrderLookup:
     order: dict[str, Any] | None = None
 
 
-async def find_customer_order(orders: OrdersClient, customer_id: str, order_id: str) -> OrderLookup:
+async def find_customer_order(
+    orders: OrdersClient, customer_id: str | None, order_id: str
+) -> OrderLookup:
     """Fetches an order that belongs to ``customer_id``.
 
     Someone else's order is reported as not found, so the answer never reveals
-    that an order number exists.
+    that an order number exists; with no verified customer nothing is read.
     """
+    if not customer_id:
+        return OrderLookup(LookupStatus.NOT_FOUND)
     try:
         order = await orders.get_order(order_id)
     except NotFound:
@@ -166,6 +170,7 @@ class CancellationOutcome(str, enum.Enum):
     NOT_FOUND = "not_found"
     UNAVAILABLE = "unavailable"
     NEEDS_HUMAN = "needs_human"
+    UNKNOWN = "outcome_unknown"
 
 
 # Response that tells the customer each outcome.
@@ -177,6 +182,7 @@ CANCELLATION_RESPONSES = {
     CancellationOutcome.NOT_FOUND: "utter_order_not_found",
     CancellationOutcome.UNAVAILABLE: "utter_backend_error",
     CancellationOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+    CancellationOutcome.UNKNOWN: "utter_write_outcome_unknown",
 }
 
 CANCEL_OPERATION = "cancel_order"
@@ -195,9 +201,12 @@ class CancellationResult:
     order: dict[str, Any] | None = None
     variables: dict[str, str] = field(default_factory=dict)
     decision: Decision | None = None
+    write: WriteResult | None = None
 
     @property
     def response(self) -> str:
+        if self.write is not None and self.write.refused_by_flag and self.write.response:
+            return self.write.response
         return CANCELLATION_RESPONSES[self.outcome]
 
 
@@ -213,7 +222,7 @@ async def cancel_order(
     orders: OrdersClient,
     *,
     crm: CrmClient,
-    customer_id: str,
+    customer_id: str | None,
     order_id: str,
     confirmed: bool,
     idempotency_key: str,
@@ -247,71 +256,62 @@ async def cancel_order(
     except BackendError as exc:
         logger.warning("Could not read the customer's tier: %s", exc)
         return CancellationResult(CancellationOutcome.UNAVAILABLE, order)
-    check = check_write(
-        CANCEL_OPERATION,
-        context,
-        subject=order_id,
-        amount=order.get("total"),
-        currency=order.get("currency") or "USD",
-        order_state=order.get("state"),
-        tier=tier,
-        rules=rules,
-    )
-    if check.allowed:
-        written = await _cancel(orders, order, order_id, idempotency_key)
-        result = CancellationResult(
-            written.outcome, written.order, written.variables, check.decision
+    written = await WritePath(rules, audit).execute(
+        WriteRequest(
+            CANCEL_OPERATION,
+            context,
+            customer_id=customer_id,
+            subject=order_id,
+            idempotency_key=idempotency_key,
+            # Always ask the order system, even if our copy says "cancelled": a retried
+            # message then gets the first answer back (idempotency key), not a new one.
+            perform=lambda key: orders.cancel_order(
+                order_id, idempotency_key=key, reason="customer request via assistant"
+            ),
+            amount=order.get("total"),
+            currency=order.get("currency") or "USD",
+            order_state=order.get("state"),
+            tier=tier,
+            details={"order_id": order_id},
+            outcome_of=lambda w: _cancellation(w, order).outcome.value,
         )
-    else:
-        result = CancellationResult(
-            CancellationOutcome.NEEDS_HUMAN, order, _variables(order), check.decision
-        )
-    await record_write(
-        audit,
-        context,
-        check,
-        idempotency_key=idempotency_key,
-        outcome=result.outcome.value,
-        details={"order_id": order_id},
     )
-    return result
+    result = _cancellation(written, order)
+    return replace(result, decision=written.decision, write=written)
 
 
 async def _tier_if_needed(
-    crm: CrmClient, customer_id: str, rules: Policies, operation: str
+    crm: CrmClient, customer_id: str | None, rules: Policies, operation: str
 ) -> str | None:
     """The customer's tier from the CRM, fetched only if a scope rule depends on it."""
     write = rules.escalation.writes.get(operation)
-    if write is None or not any(
-        r.tiers and write.intent in r.intents for r in rules.scope.restrictions
+    if (
+        not customer_id
+        or write is None
+        or not any(r.tiers and write.intent in r.intents for r in rules.scope.restrictions)
     ):
         return None
     customer = await crm.get_customer(customer_id)
     return customer.get("tier")
 
 
-async def _cancel(
-    orders: OrdersClient, order: dict[str, Any], order_id: str, idempotency_key: str
-) -> CancellationResult:
-    """The write itself: the order system is the authority on whether it can be done."""
-    # Always ask the order system, even if our copy says "cancelled": a retried
-    # message then gets the first answer back (idempotency key) rather than a new one.
-    try:
-        answer = await orders.cancel_order(
-            order_id, idempotency_key=idempotency_key, reason="customer request via assistant"
-        )
-    except BackendRejected as exc:
-        if exc.status == 409:
+def _cancellation(written: WriteResult, order: dict[str, Any]) -> CancellationResult:
+    """What the write path's result means for this cancellation."""
+    if written.status is WriteStatus.REFUSED:
+        return CancellationResult(CancellationOutcome.NEEDS_HUMAN, order, _variables(order))
+    if written.status is WriteStatus.OUTCOME_UNKNOWN:
+        return CancellationResult(CancellationOutcome.UNKNOWN, order, _variables(order))
+    if written.status is WriteStatus.REJECTED and isinstance(written.error, BackendRejected):
+        if written.error.status == 409:
             # The order system is the authority on state; a replayed key would have
             # returned the first (successful) result instead of a 409.
-            current = order | {"state": exc.body.get("state", order.get("state"))}
+            state = written.error.body.get("state", order.get("state"))
+            current = order | {"state": state}
             return CancellationResult(_not_cancellable(current), current, _variables(current))
-        logger.warning("Cancellation refused: %s", exc)
         return CancellationResult(CancellationOutcome.UNAVAILABLE, order)
-    except BackendError as exc:
-        logger.warning("Cancellation failed: %s", exc)
+    if written.status is not WriteStatus.DONE or written.answer is None:
         return CancellationResult(CancellationOutcome.UNAVAILABLE, order)
-    cancelled, refund = answer["order"], answer.get("refund")
+    cancelled, refund = written.answer["order"], written.answer.get("refund")
     # The note comes from the order system's answer, which a replay repeats exactly.
     note = (
         f"The payment of {format_money(refund['amount'], refund.get('currency'))} will be "

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from frontline.audit.store import AuditStore
-from frontline.audit.writes import record_write
 from frontline.connectors import CrmClient
 from frontline.errors import BackendError
 from frontline.masking import mask_email
 from frontline.policy import Policies
-from frontline.services.guardrails import WriteCheck, WriteContext, check_write
+from frontline.services.guardrails import WriteCheck, WriteContext
+from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ class ResetOutcome(str, enum.Enum):
     KEPT = "kept"  # the customer said no: nothing sent
     UNAVAILABLE = "unavailable"
     NEEDS_HUMAN = "needs_human"  # the guardrail refused the write (policies/)
+    UNKNOWN = "outcome_unknown"  # timed out, and the replay could not confirm it
 
 
 RESET_OPERATION = "password_reset"
@@ -36,6 +37,7 @@ RESET_RESPONSES = {
     ResetOutcome.KEPT: "utter_password_reset_kept",
     ResetOutcome.UNAVAILABLE: "utter_backend_error",
     ResetOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+    ResetOutcome.UNKNOWN: "utter_write_outcome_unknown",
 }
 
 
@@ -45,14 +47,20 @@ class ResetResult:
     variables: dict[str, str] = field(default_factory=dict)
     #: The guardrail's verdict, when a write was considered.
     check: WriteCheck | None = None
+    #: What the write path did (None when no write was considered).
+    write: WriteResult | None = None
 
     @property
     def response(self) -> str:
+        if self.write is not None and self.write.refused_by_flag and self.write.response:
+            return self.write.response
         return RESET_RESPONSES[self.outcome]
 
 
-async def email_on_file(crm: CrmClient, customer_id: str) -> str | None:
+async def email_on_file(crm: CrmClient, customer_id: str | None) -> str | None:
     """The masked e-mail address the link would go to, or None if the CRM cannot answer."""
+    if not customer_id:  # nobody verified server-side: nothing is read
+        return None
     try:
         customer = await crm.get_customer(customer_id)
     except BackendError as exc:
@@ -73,7 +81,7 @@ def _minutes_valid(reset: dict, fallback: int = 60) -> int:
 async def send_reset_link(
     crm: CrmClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     confirmed: bool,
     idempotency_key: str,
     context: WriteContext,
@@ -88,25 +96,31 @@ async def send_reset_link(
     """
     if not confirmed:
         return ResetResult(ResetOutcome.KEPT)
-    check = check_write(RESET_OPERATION, context, subject=customer_id, rules=rules)
-    if check.allowed:
-        result = await _send(crm, customer_id, idempotency_key)
-        result = ResetResult(result.outcome, result.variables, check)
-    else:
-        result = ResetResult(ResetOutcome.NEEDS_HUMAN, check=check)
-    await record_write(
-        audit, context, check, idempotency_key=idempotency_key, outcome=result.outcome.value
+    written = await WritePath(rules, audit).execute(
+        WriteRequest(
+            RESET_OPERATION,
+            context,
+            customer_id=customer_id,
+            subject=customer_id,
+            idempotency_key=idempotency_key,
+            perform=lambda key: crm.request_password_reset(customer_id or "", idempotency_key=key),
+            outcome_of=lambda w: _sent(w).outcome.value,
+        )
     )
-    return result
+    return replace(_sent(written), check=written.check, write=written)
 
 
-async def _send(crm: CrmClient, customer_id: str, idempotency_key: str) -> ResetResult:
-    """The write itself: the CRM sends the link to the address on file."""
-    try:
-        reset = await crm.request_password_reset(customer_id, idempotency_key=idempotency_key)
-    except BackendError as exc:
-        logger.warning("Password reset for %s failed: %s", customer_id, exc)
+def _sent(written: WriteResult) -> ResetResult:
+    """What the write path's result means: the CRM sent the link to the address on file."""
+    if written.status is WriteStatus.REFUSED:
+        return ResetResult(ResetOutcome.NEEDS_HUMAN)
+    if written.status is WriteStatus.OUTCOME_UNKNOWN:
+        return ResetResult(ResetOutcome.UNKNOWN)
+    reset = written.answer
+    if written.status is not WriteStatus.DONE or reset is None:
+        logger.warning("Password reset failed: %s", written.error)
         return ResetResult(ResetOutcome.UNAVAILABLE)
+    reset = dict(reset.get("password_reset") or reset)
     return ResetResult(
         ResetOutcome.SENT,
         {

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from frontline.audit.store import AuditStore
-from frontline.audit.writes import record_write
 from frontline.connectors import BillingClient, OrdersClient
 from frontline.errors import BackendError, BackendRejected
 from frontline.policy import Policies, ReturnsPolicy
-from frontline.services.guardrails import WriteCheck, WriteContext, check_write
+from frontline.services.guardrails import WriteCheck, WriteContext
 from frontline.services.orders import (
     STATE_DESCRIPTIONS,
     LookupStatus,
@@ -29,6 +28,7 @@ from frontline.services.orders import (
     format_date,
     format_money,
 )
+from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
 
 logger = logging.getLogger(__name__)
 
@@ -179,14 +179,18 @@ def card_phrase(brand: str | None, last4: str | None) -> str | None:
 
 
 async def return_prompt(
-    billing: BillingClient, customer_id: str, assessment: ReturnAssessment, policy: ReturnsPolicy
+    billing: BillingClient,
+    customer_id: str | None,
+    assessment: ReturnAssessment,
+    policy: ReturnsPolicy,
 ) -> dict[str, str]:
     """Variables of ``utter_ask_return_confirmed``: every detail of the return and refund."""
+    invoices: list[dict[str, Any]] = []
     try:
-        invoices = await billing.list_invoices(customer_id)
+        if customer_id:  # nobody verified server-side: nothing is read
+            invoices = await billing.list_invoices(customer_id)
     except BackendError as exc:
         logger.warning("Could not read invoices for the return prompt: %s", exc)
-        invoices = []
     card = payment_card(invoices, assessment.order["id"]) or "the card you paid with"
     return assessment.variables | {
         "card": card,
@@ -201,6 +205,7 @@ class ReturnOutcome(str, enum.Enum):
     NOT_FOUND = "not_found"
     UNAVAILABLE = "unavailable"
     NEEDS_HUMAN = "needs_human"  # the guardrail refused the write (policies/)
+    UNKNOWN = "outcome_unknown"  # timed out, and the replay could not confirm it
 
 
 RETURN_OPERATION = "return_order"
@@ -211,6 +216,7 @@ RETURN_RESPONSES = {
     ReturnOutcome.NOT_FOUND: "utter_order_not_found",
     ReturnOutcome.UNAVAILABLE: "utter_backend_error",
     ReturnOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+    ReturnOutcome.UNKNOWN: "utter_write_outcome_unknown",
 }
 
 
@@ -223,9 +229,13 @@ class ReturnResult:
     variables: dict[str, str] = field(default_factory=dict)
     #: The guardrail's verdict, when a write was considered.
     check: WriteCheck | None = None
+    #: What the write path did (None when no write was considered).
+    write: WriteResult | None = None
 
     @property
     def response(self) -> str | None:
+        if self.write is not None and self.write.refused_by_flag:
+            return self.write.response
         if self.outcome is ReturnOutcome.REFUSED and self.assessment is not None:
             return self.assessment.response
         return RETURN_RESPONSES.get(self.outcome)
@@ -234,7 +244,7 @@ class ReturnResult:
 async def process_return(
     orders: OrdersClient,
     *,
-    customer_id: str,
+    customer_id: str | None,
     order_id: str,
     confirmed: bool,
     policy: ReturnsPolicy,
@@ -267,52 +277,45 @@ async def process_return(
         if not confirmed:
             return ReturnResult(ReturnOutcome.KEPT, assessment, assessment.variables)
     order = lookup.order
-    check = check_write(
-        RETURN_OPERATION,
-        context,
-        subject=order_id,
-        amount=order.get("total"),
-        currency=order.get("currency") or "USD",
-        order_state=order.get("state"),
-        rules=rules,
-    )
-    if check.allowed:
-        written = await _write(orders, order_id, idempotency_key, assessment, policy, now)
-        result = ReturnResult(written.outcome, written.assessment, written.variables, check)
-    else:
-        result = ReturnResult(ReturnOutcome.NEEDS_HUMAN, assessment, assessment.variables, check)
-    await record_write(
-        audit,
-        context,
-        check,
-        idempotency_key=idempotency_key,
-        outcome=result.outcome.value,
-        details={"order_id": order_id},
-    )
-    return result
-
-
-async def _write(
-    orders: OrdersClient,
-    order_id: str,
-    idempotency_key: str,
-    assessment: ReturnAssessment,
-    policy: ReturnsPolicy,
-    now: datetime,
-) -> ReturnResult:
-    try:
-        answer = await orders.return_order(
-            order_id, idempotency_key=idempotency_key, reason="customer request via assistant"
+    written = await WritePath(rules, audit).execute(
+        WriteRequest(
+            RETURN_OPERATION,
+            context,
+            customer_id=customer_id,
+            subject=order_id,
+            idempotency_key=idempotency_key,
+            perform=lambda key: orders.return_order(
+                order_id, idempotency_key=key, reason="customer request via assistant"
+            ),
+            amount=order.get("total"),
+            currency=order.get("currency") or "USD",
+            order_state=order.get("state"),
+            details={"order_id": order_id},
+            outcome_of=lambda w: _returned(w, assessment, policy, now).outcome.value,
         )
-    except BackendRejected as exc:
+    )
+    result = _returned(written, assessment, policy, now)
+    return replace(result, check=written.check, write=written)
+
+
+def _returned(
+    written: WriteResult, assessment: ReturnAssessment, policy: ReturnsPolicy, now: datetime
+) -> ReturnResult:
+    """What the write path's result means for this return."""
+    if written.status is WriteStatus.REFUSED:
+        return ReturnResult(ReturnOutcome.NEEDS_HUMAN, assessment, assessment.variables)
+    if written.status is WriteStatus.OUTCOME_UNKNOWN:
+        return ReturnResult(ReturnOutcome.UNKNOWN, assessment, assessment.variables)
+    exc = written.error
+    if written.status is WriteStatus.REJECTED and isinstance(exc, BackendRejected):
         if exc.status == 409:
             state = str(exc.body.get("state", assessment.order.get("state")))
             current = assess_return(assessment.order | {"state": state}, policy, now)
             return ReturnResult(ReturnOutcome.REFUSED, current, current.variables)
         logger.warning("Return refused: %s", exc)
         return ReturnResult(ReturnOutcome.UNAVAILABLE, assessment)
-    except BackendError as exc:
-        logger.warning("Return failed: %s", exc)
+    answer = written.answer
+    if written.status is not WriteStatus.DONE or answer is None:
         return ReturnResult(ReturnOutcome.UNAVAILABLE, assessment)
     authorisation = answer.get("return") or {}
     refund = authorisation.get("refund")

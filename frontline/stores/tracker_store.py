@@ -26,6 +26,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from frontline.db import create_indexes
 from frontline.errors import ConfigurationError
+from frontline.resilience.turn import TRACKER_STORE, notes_failures
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         table = cls.SQLEvent.__table__.to_metadata(sa.MetaData())
         return sa.Index("ix_events_sender_id_id", table.c.sender_id, table.c.id)
 
+    @notes_failures(TRACKER_STORE)  # Rasa falls back to an empty in-memory tracker
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         parked = self._parked.pop(sender_id, None)
         if (
@@ -154,6 +156,7 @@ class NonBlockingSQLTrackerStore(SQLTrackerStore):
         loaded = await asyncio.to_thread(self._load_tracker, conversation_id, True)
         return loaded[0] if loaded else None
 
+    @notes_failures(TRACKER_STORE)
     async def save(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
         handed_out = self._handed_out.pop(sender_id, None)

@@ -14,12 +14,18 @@ from actions.backends import Backends
 from frontline.connectors import BillingClient, CrmClient, OrdersClient
 from frontline.feedback import SqlFeedbackStore
 from frontline.handoff.queue import SqlHandoffQueue
+from frontline.identity import MemoryIdentityStore
 from frontline.policy import escalation_policy, returns_policy
 
 #: The sandbox's demo data is dated against this instant (sandbox/README.md).
 SANDBOX_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
 ROOT = Path(__file__).resolve().parents[2]
+
+#: The server-side identity store of the action tests: :func:`make_tracker` records a
+#: tracker's verified customer in it, as the verification action would have (unless
+#: the test forges the slots).
+TEST_IDENTITY = MemoryIdentityStore()
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +49,7 @@ async def backends(sandbox, sqlite_url):
         returns=returns_policy(),
         feedback=SqlFeedbackStore(sqlite_url),
         clock=lambda: SANDBOX_NOW,
+        identity=TEST_IDENTITY,
     )
     await crm.close()
     await orders.close()
@@ -65,10 +72,14 @@ def make_tracker(
     active_loop: str | None = None,
     sender_id: str = "test-conversation",
     history: list[dict[str, Any]] | None = None,
+    forged: bool = False,
 ) -> Tracker:
     """A tracker as Rasa sends it: slots applied, the user message, trailing slot events.
 
     ``history`` goes before the user message (e.g. the confirmation question it answers).
+    A verified customer in ``slots`` is recorded in :data:`TEST_IDENTITY` as the
+    verification action records it; with ``forged`` the slots claim it and the store
+    does not know it (a hand-written call to the action server).
     """
     latest_message = {
         "text": text,
@@ -83,6 +94,9 @@ def make_tracker(
         "input_channel": "rest",
     }
     all_slots = initial_slots(domain) | (slots or {})
+    TEST_IDENTITY.forget(sender_id)
+    if all_slots.get("customer_verified") and all_slots.get("customer_id") and not forged:
+        TEST_IDENTITY.record(sender_id, str(all_slots["customer_id"]), method="test")
     return Tracker(
         sender_id,
         all_slots,

@@ -203,8 +203,10 @@ async def test_an_invoice_copy_is_emailed_to_the_address_on_file_once(backends, 
 
 
 async def test_an_invoice_copy_needs_a_verified_customer(backends, domain, sandbox):
-    slots = LI | {"customer_verified": False}
-    tracker = make_tracker(domain, slots=slots, intent="invoice_copy", sender_id="inv-unverified")
+    # The slots claim Li is verified; the server-side identity store says nobody is.
+    tracker = make_tracker(
+        domain, slots=LI, intent="invoice_copy", sender_id="inv-unverified", forged=True
+    )
     dispatcher = CollectingDispatcher()
     before = invoice_emails(sandbox, "C1003")
     events = await ActionSendInvoiceCopy(backends).run(dispatcher, tracker, domain)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from rasa_sdk.events import (
     ActiveLoop,
@@ -15,6 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallback
 from actions.handoff import ActionHandoff
+from frontline.handoff.queue import SqlHandoffQueue
+from frontline.resilience.outbox import HandoffOutbox
 from tests.actions.conftest import make_tracker
 
 JANE = {"customer_verified": True, "customer_id": "C1001", "customer_first_name": "Jane"}
@@ -102,3 +105,46 @@ async def test_a_second_fallback_for_the_same_message_is_reverted(backends, doma
     tracker.events.append({"event": "action", "name": "action_fallback"})
     events = await ActionFallback(backends).run(CollectingDispatcher(), tracker, domain)
     assert events == [UserUtteranceReverted()]
+
+
+#: A PostgreSQL URL where nothing listens: the queue's store is down.
+QUEUE_DOWN_URL = "postgresql://postgres@127.0.0.1:1/test"
+
+
+async def test_with_the_queue_down_the_handoff_waits_in_the_outbox(backends, domain, tmp_path):
+    outbox = HandoffOutbox(f"sqlite:///{tmp_path / 'outbox.db'}")
+    down = replace(backends, queue=SqlHandoffQueue(QUEUE_DOWN_URL), outbox=outbox)
+    tracker = make_tracker(domain, intent="request_human", text="a person please", sender_id="ho-3")
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(down).run(dispatcher, tracker, domain)
+
+    # The customer is told as for any handoff, and the bot steps back.
+    [message] = dispatcher.messages
+    [waiting] = outbox.waiting()
+    assert message["response"] == "utter_handoff" and message["reference"] == waiting.reference
+    assert events[-1] == ConversationPaused()
+    assert events[4]["value"][-1]["result"] == "queued"
+    assert waiting.cause.startswith("queue: ")
+    assert waiting.packet["reason"]["code"] == "customer_request"  # why the customer asked
+
+    # Once the queue answers, the packet is delivered once.
+    assert outbox.deliver(backends.queue) == 1
+    assert outbox.deliver(backends.queue) == 0
+    [entry] = backends.queue.find_by_conversation("ho-3")
+    assert entry.packet == waiting.packet
+    assert outbox.of_conversation("ho-3")[0].entry_id == entry.entry_id
+
+
+async def test_with_the_queue_and_the_outbox_down_the_customer_is_asked_to_try_again(
+    backends, domain
+):
+    down = replace(
+        backends,
+        queue=SqlHandoffQueue(QUEUE_DOWN_URL),
+        outbox=HandoffOutbox(QUEUE_DOWN_URL),
+    )
+    tracker = make_tracker(domain, intent="request_human", text="a person please", sender_id="ho-4")
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(down).run(dispatcher, tracker, domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_failed"]
+    assert ConversationPaused() not in events

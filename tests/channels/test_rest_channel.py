@@ -18,6 +18,9 @@ from frontline.channels.admission import Admission, LimitsPolicy
 from frontline.channels.ratelimit import Bucket, MemoryRateLimiter
 from frontline.channels.rest import GuardedRestInput
 from frontline.channels.sessions import TOKEN_HEADER, SessionSigner
+from frontline.resilience import turn
+from frontline.resilience.fallback import TurnFallback, dependencies_policy
+from frontline.resilience.outbox import HandoffOutbox
 from frontline.settings import Settings
 from tests.support.channel_server import ChannelServer
 
@@ -139,16 +142,72 @@ def test_deep_and_huge_bodies_are_refused_before_parsing(rest):
     assert server.messages == []
 
 
-def test_a_failing_turn_is_answered_503_not_silence(rest):
+@pytest.fixture
+def outbox(tmp_path, monkeypatch) -> HandoffOutbox:
+    """The handoff outbox the channels record failed turns in, on a fresh database."""
+    box = HandoffOutbox(f"sqlite:///{tmp_path / 'outbox.db'}")
+    fallback = TurnFallback(box, dependencies_policy())
+    monkeypatch.setattr("frontline.channels.turns.turn_fallback", lambda: fallback)
+    return box
+
+
+def test_a_failing_turn_tells_the_customer_and_records_a_handoff(rest, outbox):
     async def broken(message: UserMessage) -> None:
         raise SystemExit(1)  # what Rasa's SQL tracker store does on a ValueError
 
     server = rest(reply=broken)
-    answer = post(server, {"sender": "jane", "message": "hi"})
-    assert (answer.status_code, answer.json()["error"]) == (503, "unavailable")
+    answer = post(server, {"sender": "jane", "message": "talk to a person"})
+    [recorded] = outbox.of_conversation("rest:jane")
+    assert answer.status_code == 200
+    assert answer.json() == [
+        {
+            "recipient_id": "jane",
+            "text": dependencies_policy().handoff_recorded.format(reference=recorded.reference),
+        }
+    ]
     assert TOKEN_HEADER in answer.headers  # the conversation may exist: keep the key
-    # The server is still there for everyone.
-    assert post(server, {"sender": "ken", "message": "hi"}).status_code == 503
+    assert recorded.packet["reason"]["code"] == "dependency_down"
+    assert recorded.packet["last_turns"][-1]["text"] == "talk to a person"
+    assert "tracker_store" in recorded.packet["reason"]["rationale"]
+    # The server is still there for everyone; a second message waits on the same handoff.
+    again = post(server, {"sender": "jane", "message": "hello?"}, answer.headers[TOKEN_HEADER])
+    assert recorded.reference in again.json()[0]["text"]
+    assert len(outbox.of_conversation("rest:jane")) == 1
+    assert post(server, {"sender": "ken", "message": "hi"}).status_code == 200
+
+
+def test_handoffs_recorded_in_an_outage_count_against_the_unverified_cap(rest, outbox):
+    async def broken(message: UserMessage) -> None:
+        raise RuntimeError("lock store down")
+
+    server = rest(policy(unverified_handoffs=Bucket(1, 0.001)), reply=broken)
+    post(server, {"sender": "first", "message": "a person please"})
+    refused = post(server, {"sender": "second", "message": "a person please"})
+    assert refused.status_code == 429 and refused.json()["error"] == "too_many_handoffs"
+
+
+def test_silence_after_a_failed_action_is_answered_too(rest, outbox):
+    async def action_server_down(message: UserMessage) -> None:
+        turn.note(turn.ACTION_SERVER, "action_handoff: connection refused")  # as the patch does
+
+    server = rest(reply=action_server_down)
+    [reply] = post(server, {"sender": "jane", "message": "where is my order?"}).json()
+    [recorded] = outbox.of_conversation("rest:jane")
+    assert recorded.reference in reply["text"]
+    assert "action_server" in recorded.packet["reason"]["rationale"]
+
+
+def test_without_the_outbox_the_customer_is_asked_to_try_again(rest, monkeypatch):
+    unreachable = HandoffOutbox("sqlite:////proc/no/such/folder/outbox.db")
+    fallback = TurnFallback(unreachable, dependencies_policy())
+    monkeypatch.setattr("frontline.channels.turns.turn_fallback", lambda: fallback)
+
+    async def broken(message: UserMessage) -> None:
+        raise RuntimeError("lock store down")
+
+    server = rest(reply=broken)
+    answer = post(server, {"sender": "jane", "message": "hi"})
+    assert answer.json() == [{"recipient_id": "jane", "text": dependencies_policy().try_again}]
 
 
 def test_messages_faster_than_the_conversation_limit_get_429(rest):

@@ -172,6 +172,8 @@ def stack(request, tmp_path_factory) -> Iterator[Stack]:
             "SLACK_SIGNING_SECRET": slack_sender.signing_secret,
             "SLACK_API_URL": slack.url,
             "SLACK_CHANNEL": "",
+            # As `make run`: demo conversations (ids starting SIM<N>D) are dated back.
+            "FRONTLINE_SIMULATED_CLOCK": "1",
         }
         actions = action_server_process(folder, common).start()
         started.append(actions)

@@ -21,7 +21,12 @@ import pytest
 import requests
 
 from tests.e2e.conftest import AUTH_TOKEN, Stack
-from tests.support.processes import ServerProcess, desk_process, process_tree
+from tests.support.processes import (
+    ACTION_SECRET,
+    ServerProcess,
+    desk_process,
+    process_tree,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +68,8 @@ def command_line(pid: int) -> str:
 
 @pytest.mark.parametrize("stack", ["defaults"], indirect=True)
 def test_no_process_of_the_stack_has_a_secret_on_its_command_line(stack, desk_and_webchat):
-    secrets = {AUTH_TOKEN} | secrets_in(stack.env)
+    # The action server's shared secret (frontline/action_auth.py) included.
+    secrets = {AUTH_TOKEN, ACTION_SECRET} | secrets_in(stack.env)
     assert {stack.env["SLACK_BOT_TOKEN"], stack.env["SLACK_SIGNING_SECRET"]} < secrets
     servers = [stack.sandbox, stack.actions, stack.rasa, *desk_and_webchat]
     command_lines = {

@@ -7,6 +7,7 @@ import pytest
 from frontline.connectors import CrmClient, OrdersClient
 from frontline.connectors.http import JsonServiceClient
 from frontline.errors import BackendRejected, BackendUnavailable, NotFound
+from frontline.writes.registry import executing
 from tests.support.processes import free_port
 
 
@@ -39,7 +40,8 @@ async def test_unknown_order_is_not_found(orders):
 
 
 async def test_cancelling_a_shipped_order_is_rejected_with_409(orders):
-    with pytest.raises(BackendRejected) as caught:
+    # A connector write runs only inside the write path's scope (frontline/writes).
+    with pytest.raises(BackendRejected) as caught, executing("cancel_order"):
         await orders.cancel_order("482913", idempotency_key="connector-test-409")
     assert caught.value.status == 409 and caught.value.body["state"] == "shipped"
 

@@ -25,6 +25,7 @@ import requests
 from frontline.connectors.rasa import RasaClient
 from frontline.handoff.desk import Actor, DeskService
 from frontline.handoff.queue import create
+from scripts.demo_traffic.plan import SCRIPTS as DEMO_SCRIPTS
 from tests.support.processes import (
     REPO_ROOT,
     action_server_process,
@@ -36,49 +37,8 @@ OUT = Path(__file__).resolve().parent / "trackers"
 TOKEN = "record-" + uuid.uuid4().hex
 AGENT = Actor("ana", "supervisor", "Ana")
 
-#: name -> steps: ("say", text), ("faults", {...}) / ("clear_faults", None) on the
-#: sandbox, ("desk", "resolve" | "hand_back") for the person at the desk.
-SCRIPTS: dict[str, list[tuple[str, Any]]] = {
-    "order_status_rated": [
-        ("say", "where is my order?"),
-        ("say", "jane.doe@example.com"),
-        ("say", "482913"),
-        ("say", '/csat_feedback{"rating": "5"}'),
-        ("say", "quick and clear, thanks"),
-    ],
-    "clarified_then_resolved": [
-        ("say", "where is my order?"),
-        ("say", "omar.haddad@example.com"),
-        ("say", "10001"),
-        ("say", "where is my order?"),
-        ("say", "551200"),
-        ("say", '/csat_feedback{"rating": "2"}'),
-    ],
-    "handoff_resolved_by_person": [
-        ("say", "where is order 482913? I'm jane.doe@example.com"),
-        ("say", "I want to talk to a human"),
-        ("desk", "resolve"),
-    ],
-    "handoff_handed_back_resolved": [
-        ("say", "talk to a person please"),
-        ("desk", "hand_back"),
-        ("say", "where is order 630002? my email is li.wei@example.net"),
-        ("say", '/csat_feedback{"rating": "4"}'),
-    ],
-    "backend_error_handoff": [
-        ("say", "where is my order"),
-        ("say", "omar.haddad@example.com"),
-        ("faults", {"error_status": 503, "error_rate": 1.0, "path_prefix": "/orders"}),
-        ("say", "551200"),
-        ("clear_faults", None),
-    ],
-    "abandoned_cancellation": [
-        ("say", "I want to cancel an order"),
-        ("say", "jane.doe@example.com"),
-    ],
-    "faq_shipping": [("say", "how long does shipping take?")],
-    "greeting_only": [("say", "hello")],
-}
+#: The demo traffic's conversations (one list for both).
+SCRIPTS = DEMO_SCRIPTS
 
 
 def say(rasa_url: str, sender: str, text: str) -> list[dict[str, Any]]:

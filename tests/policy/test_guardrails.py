@@ -220,16 +220,18 @@ def test_a_longer_consent_window_accepts_an_older_yes(policies_copy):
 
 
 def test_write_context_from_a_tracker_state():
-    context = WriteContext.from_conversation(
-        {
-            "sender_id": "c9",
-            "slots": {"customer_verified": True, "customer_id": "C1001"},
-            "latest_input_channel": "slack",
-            "events": [question("1"), answer("affirm")],
-        }
-    )
+    state = {
+        "sender_id": "c9",
+        "slots": {"customer_verified": True, "customer_id": "C1001"},
+        "latest_input_channel": "slack",
+        "events": [question("1"), answer("affirm")],
+    }
+    context = WriteContext.from_conversation(state, "C1001")
     assert (context.conversation_id, context.channel, context.verified) == ("c9", "slack", True)
+    assert context.customer_id == "C1001"
     assert len(context.events) == 2
+    # The posted slots are a claim: only the identity store's answer verifies.
+    assert not WriteContext.from_conversation(state, None).verified
 
 
 def test_the_subject_may_be_set_by_the_asking_action_after_its_message():

@@ -414,6 +414,17 @@ def test_the_latest_restart_of_a_bounded_history_is_rasas(domain):
         ) == DialogueStateTracker.idx_after_latest_restart(tracker)
 
 
+def _unordered(lookup: dict) -> dict:
+    """RulePolicy's lookup with the lists Rasa fills from sets sorted.
+
+    ``rule_only_loops`` and ``rules_not_in_stories`` come from set iteration, whose order
+    depends on the process's string hashes, not on what was trained.
+    """
+    return {
+        key: sorted(value) if isinstance(value, list) else value for key, value in lookup.items()
+    }
+
+
 def test_the_policies_train_the_same_with_every_patch(training_domain, tmp_path):
     # `make train` runs through the launcher: rule training predicts with the patched
     # rule matching to find contradicting rules.
@@ -433,5 +444,6 @@ def test_the_policies_train_the_same_with_every_patch(training_domain, tmp_path)
     finally:
         for patch in reversed(patches):
             patch.revert()
-    assert rules.lookup == stock_rules.lookup and len(rules.lookup["rules"]) > 20
+    assert _unordered(rules.lookup) == _unordered(stock_rules.lookup)
+    assert len(rules.lookup["rules"]) > 20
     assert memo.lookup == stock_memo.lookup and len(memo.lookup) > 100

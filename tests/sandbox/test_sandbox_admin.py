@@ -30,6 +30,8 @@ def test_error_fault_on_a_prefix(lite_api: SandboxClient) -> None:
         "error_status": 503,
         "error_rate": 1.0,
         "path_prefix": "/orders",
+        "after_ms": 0,
+        "count": None,
         "active": True,
     }
     assert lite_api.get("/admin/faults").json() == response.json()

@@ -10,15 +10,22 @@ local Web API that records ``chat.postMessage``. The bot behind the channel answ
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
+from typing import Any
 
 import pytest
+import requests
 
 from frontline.channels.slack import SlackChannel
 from frontline.channels.slack_events import read_event, read_interaction
 from frontline.channels.store import MemoryChannelStore
+from frontline.resilience.fallback import TurnFallback, dependencies_policy
+from frontline.resilience.outbox import HandoffOutbox
 from frontline.settings import Settings
+from tests.support.channel_server import ChannelServer
+from tests.support.fake_slack import SlackSender
 
 USER = "U0CUSTOMER"
 DM = "D0CUSTOMER"
@@ -453,3 +460,44 @@ def test_a_message_with_a_lone_surrogate_is_answered_and_not_run(slack_app):
     [post] = echoes(app, mark)
     assert "not valid text" in post["text"]
     assert app.server.messages == []
+
+
+# -- a dependency down -------------------------------------------------------------------
+
+
+def test_a_failed_turn_is_answered_in_slack_and_handed_off(fake_slack, tmp_path, monkeypatch):
+    outbox = HandoffOutbox(f"sqlite:///{tmp_path / 'outbox.db'}")
+    fallback = TurnFallback(outbox, dependencies_policy())
+    monkeypatch.setattr("frontline.channels.turns.turn_fallback", lambda: fallback)
+
+    async def lock_store_down(message: Any) -> None:
+        raise ConnectionError("Redis unreachable")
+
+    secret = secrets.token_hex(16)
+    channel = SlackChannel.from_credentials(
+        {
+            "slack_token": fake_slack.token,
+            "slack_signing_secret": secret,
+            "slack_api_url": fake_slack.url,
+            "use_threads": True,
+            "conversation_granularity": "channel",
+        }
+    )
+    server = ChannelServer(channel, lock_store_down).start()
+    try:
+        mark = fake_slack.mark()
+        request = SlackSender(secret).message(USER, "I need a person", channel=DM)
+        answer = requests.post(
+            server.webhook, data=request.body, headers=request.headers, timeout=10
+        )
+        assert answer.status_code == 200
+        [post] = fake_slack.wait_for_posts(lambda posts: len(posts) >= 1, since=mark)
+    finally:
+        server.stop()
+    [recorded] = outbox.waiting()
+    assert post["channel"] == DM
+    assert post["text"] == dependencies_policy().handoff_recorded.format(
+        reference=recorded.reference
+    )
+    assert recorded.conversation_id.startswith("slack:")
+    assert recorded.packet["reason"]["code"] == "dependency_down"

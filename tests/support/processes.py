@@ -22,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 #: Signs the channels' session tokens in the servers tests start (one per test run).
 CHANNEL_SECRET = secrets.token_hex(32)
+#: The secret the Rasa servers tests start send their action servers (one per test run).
+ACTION_SECRET = secrets.token_hex(32)
 #: A limits policy with rate limits no test or benchmark reaches.
 LOOSE_LIMITS = REPO_ROOT / "tests" / "support" / "policies" / "limits_loose.yml"
 #: Set by a test run on stock Rasa; the servers tests start run Frontline's runtime.
@@ -175,6 +177,7 @@ def action_server_process(
     """
     command = [sys.executable, "-m", "frontline.action_server", "--actions", "actions"]
     command += ["--port", "{port}"]
+    env = {"FRONTLINE_ACTION_SECRET": ACTION_SECRET, **env}
     return ServerProcess(name, command, health_path="/health", log_dir=log_dir, env=env)
 
 
@@ -252,6 +255,7 @@ def rasa_server_process(
     """
     env = {
         "FRONTLINE_CHANNEL_SECRET": CHANNEL_SECRET,
+        "FRONTLINE_ACTION_SECRET": ACTION_SECRET,
         "FRONTLINE_LIMITS_POLICY": str(LOOSE_LIMITS),
         **env,
     }

@@ -19,6 +19,9 @@ import requests
 import socketio
 
 from frontline.channels.socketio import WebChatInput, new_conversation_id
+from frontline.resilience import turn
+from frontline.resilience.fallback import TurnFallback, dependencies_policy
+from frontline.resilience.outbox import HandoffOutbox
 from tests.support.channel_server import ChannelServer
 
 WAIT = 10.0
@@ -338,3 +341,26 @@ def test_a_page_sending_too_fast_is_told_to_slow_down(browsers):
         assert [m.text for m in server.wait_for_messages(2)] == ["one", "two"]
     finally:
         server.stop()
+
+
+def test_a_failed_turn_is_answered_on_the_page_and_handed_off(browsers, tmp_path, monkeypatch):
+    outbox = HandoffOutbox(f"sqlite:///{tmp_path / 'outbox.db'}")
+    fallback = TurnFallback(outbox, dependencies_policy())
+    monkeypatch.setattr("frontline.channels.turns.turn_fallback", lambda: fallback)
+
+    async def action_server_down(message: Any) -> None:
+        turn.note(turn.ACTION_SERVER, "action_handoff: connection refused")  # as the patch
+
+    server = ChannelServer(WebChatInput.from_credentials({}), action_server_down).start()
+    try:
+        tab = browsers(server.url)
+        tab.say("I need a person", tab.session())
+        reply = tab.next_reply()
+    finally:
+        server.stop()
+    [recorded] = outbox.waiting()
+    assert reply == {
+        "text": dependencies_policy().handoff_recorded.format(reference=recorded.reference)
+    }
+    assert recorded.conversation_id == tab.conversation_id
+    assert recorded.packet["reason"]["code"] == "dependency_down"

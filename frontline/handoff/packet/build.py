@@ -17,6 +17,7 @@ from frontline.handoff.packet import sections, summary
 from frontline.handoff.packet.schema import SCHEMA_VERSION, validate_packet
 from frontline.handoff.packet.scrubbing import Scrubber
 from frontline.handoff.packet.values import WHITESPACE_RE, as_utc, iso, numeric
+from frontline.vocabulary import Reason
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ REASON_CODES = (
     "privacy_request",
 )
 #: The reason code whose packets are marked ``privacy_request`` (data protection procedure).
-PRIVACY_REQUEST_REASON = "privacy_request"
+PRIVACY_REQUEST_REASON = Reason.PRIVACY_REQUEST
 
 DEFAULT_MAX_TURNS = 10
 HANDOFF_ID_LENGTH = 24
