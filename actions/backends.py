@@ -30,6 +30,7 @@ from frontline.policy import (
     policies,
     returns_policy,
 )
+from frontline.policy.delivery import DeliveryPolicy, delivery_policy
 from frontline.resilience.outbox import HandoffOutbox
 from frontline.services.guardrails import WriteContext
 from frontline.services.handoff import handoff_outbox, handoff_queue
@@ -45,6 +46,7 @@ class Backends:
         clock: The instant date rules are judged at (``FRONTLINE_AS_OF`` or now).
         rules: Every policy module, for the guardrail before each write.
         audit: Where writes record their decision and result (None: not recorded).
+        delivery: When a late order goes to a person (``policies/delivery.yml``).
         identity: Who was verified in which conversation (server-side; never the slots).
     """
 
@@ -58,6 +60,7 @@ class Backends:
     clock: Callable[[], datetime] = field(default=business_now)
     rules: Policies = field(default_factory=policies)
     audit: AuditStore | None = None
+    delivery: DeliveryPolicy = field(default_factory=delivery_policy)
     identity: IdentityStore = field(default_factory=identity_store)
     #: Where a handoff waits when the queue is down (None: the handoff fails instead).
     outbox: HandoffOutbox | None = None

@@ -136,6 +136,7 @@ class Write:
     CHANGE_EMAIL: Final = "change_email"
     CHANGE_PHONE: Final = "change_phone"
     CHANGE_SHIPPING_ADDRESS: Final = "change_shipping_address"
+    SEND_INVOICE_COPY: Final = "send_invoice_copy"
 
 
 WRITES: Final = _values(Write)

@@ -178,6 +178,9 @@ class Order(Base):
         "Shipment", back_populates="order", uselist=False, cascade="all, delete-orphan"
     )
     invoice = relationship("Invoice", back_populates="order", uselist=False)
+    promise = relationship(
+        "DeliveryPromise", back_populates="order", uselist=False, cascade="all, delete-orphan"
+    )
 
     @property
     def cancellable(self) -> bool:
@@ -233,6 +236,10 @@ class Invoice(Base):
     order = relationship("Order", back_populates="invoice")
     charges = relationship(
         "Charge", back_populates="invoice", order_by="Charge.created_at", cascade="all"
+    )
+    refunds = relationship("Refund", order_by="Refund.issued_at", cascade="all")
+    payment_attempts = relationship(
+        "PaymentAttempt", order_by="PaymentAttempt.created_at", cascade="all"
     )
 
 
@@ -317,6 +324,86 @@ class Contact(Base):
     #: What the contact was about, in a few words (``order cancellation``).
     topic = sa.Column(sa.String(100))
     started_at = sa.Column(UTCDateTime, nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+
+
+#: A refund's states: ``pending`` (accepted, not sent to the card network yet),
+#: ``issued`` (sent, on its way to the card), ``completed`` (reached the customer),
+#: ``failed`` (the card network sent it back).
+REFUND_STATES = ("pending", "issued", "completed", "failed")
+#: How long a card refund takes from being issued to reaching the card (the bank's part).
+REFUND_ARRIVAL = dt.timedelta(days=7)
+
+
+class Refund(Base):
+    """Money the billing system pays back for an order (a return or a cancellation)."""
+
+    __tablename__ = "sandbox_refunds"
+
+    id = sa.Column(sa.String(24), primary_key=True)
+    order_id = _order_id(index=True)
+    invoice_id = sa.Column(sa.String(24), sa.ForeignKey("sandbox_invoices.id"), nullable=False)
+    customer_id = _customer_id()
+    amount = sa.Column(Money, nullable=False)
+    currency = _currency()
+    #: ``card`` (back to the card that paid); only the card's brand and last 4 digits.
+    method = sa.Column(sa.String(16), nullable=False, default="card")
+    card_brand = sa.Column(sa.String(16))
+    card_last4 = sa.Column(sa.String(4))
+    state = sa.Column(sa.String(16), nullable=False)
+    issued_at = sa.Column(UTCDateTime, nullable=False)
+    #: When the money is expected on the card.
+    expected_at = sa.Column(UTCDateTime, nullable=False)
+    completed_at = sa.Column(UTCDateTime)
+
+
+class DeliveryPromise(Base):
+    """The delivery date promised to the customer when they ordered (one per order)."""
+
+    __tablename__ = "sandbox_delivery_promises"
+
+    order_id = _order_id(primary_key=True)
+    promised_by = sa.Column(UTCDateTime, nullable=False)
+
+    order = relationship("Order", back_populates="promise")
+
+
+#: A payment attempt's states (a ``succeeded`` one is a :class:`Charge` too).
+PAYMENT_STATES = ("succeeded", "pending", "declined", "failed")
+
+
+class PaymentAttempt(Base):
+    """One attempt to pay an invoice by card: succeeded, pending, declined or failed."""
+
+    __tablename__ = "sandbox_payment_attempts"
+
+    id = sa.Column(sa.String(32), primary_key=True)
+    invoice_id = sa.Column(
+        sa.String(24), sa.ForeignKey("sandbox_invoices.id"), nullable=False, index=True
+    )
+    customer_id = _customer_id()
+    amount = sa.Column(Money, nullable=False)
+    currency = _currency()
+    card_brand = sa.Column(sa.String(16), nullable=False)
+    card_last4 = sa.Column(sa.String(4), nullable=False)
+    state = sa.Column(sa.String(16), nullable=False)
+    #: Why the bank declined or the payment failed (``insufficient_funds``, ...).
+    decline_code = sa.Column(sa.String(32))
+    created_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class InvoiceEmail(Base):
+    """A copy of an invoice the billing system e-mailed to the address on file."""
+
+    __tablename__ = "sandbox_invoice_emails"
+
+    id = sa.Column(sa.String(40), primary_key=True)
+    invoice_id = sa.Column(
+        sa.String(24), sa.ForeignKey("sandbox_invoices.id"), nullable=False, index=True
+    )
+    customer_id = _customer_id()
+    #: The e-mail address on file when the copy was sent.
+    sent_to = sa.Column(sa.String(254), nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False)
 
 

@@ -196,3 +196,39 @@ def contact_json(contact: Any) -> JsonDict:
         *("id", "customer_id", "channel", "conversation_id", "topic"),
         *(("started_at", isoformat), ("created_at", isoformat)),
     )
+
+
+def refund_json(refund: Any) -> JsonDict:
+    """A refund: its state, amount, method (card as brand and last 4 digits) and dates."""
+    return fields(
+        refund,
+        *("id", "order_id", "invoice_id", "customer_id", ("amount", money), "currency"),
+        *("method", "card_brand", "card_last4", "state", ("issued_at", isoformat)),
+        *(("expected_at", isoformat), ("completed_at", isoformat)),
+    )
+
+
+def payment_attempt_json(attempt: Any, order_id: str) -> JsonDict:
+    """A payment attempt with the order its invoice bills."""
+    return {
+        **fields(attempt, "id", "invoice_id"),
+        "order_id": order_id,
+        **fields(attempt, "customer_id", ("amount", money), "currency", "card_brand"),
+        **fields(attempt, "card_last4", "state", "decline_code", ("created_at", isoformat)),
+    }
+
+
+def invoice_email_json(sent: Any) -> JsonDict:
+    """An invoice copy e-mailed to the address on file."""
+    return fields(sent, "id", "invoice_id", "customer_id", "sent_to", ("created_at", isoformat))
+
+
+def delivery_json(order: Any, promise: Any | None, shipment: Any | None) -> JsonDict:
+    """What was promised about an order's delivery, and where the parcel is."""
+    return {
+        "order_id": order.id,
+        "customer_id": order.customer_id,
+        "state": order.state,
+        "promised_by": isoformat(promise.promised_by) if promise is not None else None,
+        "shipment": shipment_json(shipment),
+    }

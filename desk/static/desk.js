@@ -17,6 +17,10 @@
     chargeback: "Chargeback or payment dispute",
     self_harm: "Customer may be at risk: respond now",
     frustration: "Customer is frustrated",
+    late_delivery: "Late delivery",
+    refund_overdue: "Refund overdue",
+    protected_change: "Protected detail change",
+    privacy_request: "Privacy request",
     outcome_unknown: "A change may or may not have happened: check it",
   };
   const state = {

@@ -1,4 +1,4 @@
-"""Connector to billing: invoices, card charges and disputes.
+"""Connector to billing: invoices, card charges, disputes, refunds, payments, invoice copies.
 
 The billing system only ever hands out a card's brand and last four digits.
 """
@@ -50,3 +50,29 @@ class BillingClient(JsonServiceClient):
             headers={"Idempotency-Key": idempotency_key},
         )
         return dict(body.get("dispute") or {})
+
+    async def list_refunds(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's refunds (state, amount, card, issued and expected dates), newest first."""
+        body = await self.request("GET", f"/billing/customers/{customer_id}/refunds")
+        return list(body.get("refunds", []))
+
+    async def list_payments(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's payment attempts (succeeded, pending, declined, failed), newest first."""
+        body = await self.request("GET", f"/billing/customers/{customer_id}/payments")
+        return list(body.get("payments", []))
+
+    @backend_write(Write.SEND_INVOICE_COPY)
+    async def email_invoice(self, invoice_id: str, *, idempotency_key: str) -> dict[str, Any]:
+        """E-mails a copy of the invoice to the address on the customer's account.
+
+        Returns:
+            The copy sent (``id``, ``invoice_id``, ``sent_to``, ``created_at``); a
+            replayed key returns the first one and sends nothing.
+        """
+        body = await self.request(
+            "POST",
+            f"/billing/invoices/{invoice_id}/email",
+            json={},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return dict(body.get("invoice_email") or {})

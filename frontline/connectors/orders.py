@@ -55,3 +55,8 @@ class OrdersClient(JsonServiceClient):
             json={"reason": reason},
             headers={"Idempotency-Key": idempotency_key},
         )
+
+    async def get_delivery(self, order_id: str) -> dict[str, Any]:
+        """The delivery date promised for an order and its parcel (``promised_by``,
+        ``state``, ``shipment``); raises ``NotFound`` for an unknown number."""
+        return await self.request("GET", f"/orders/{order_id}/delivery")

@@ -15,6 +15,7 @@ from pathlib import Path
 from frontline.errors import ConfigurationError
 from frontline.policy.consent import ConsentPolicy
 from frontline.policy.data_handling import DataHandlingPolicy
+from frontline.policy.delivery import DeliveryPolicy
 from frontline.policy.escalation import EscalationRules
 from frontline.policy.loading import PolicyModule, PolicyView, load_policy
 from frontline.policy.returns import ReturnsPolicy
@@ -27,8 +28,10 @@ VIEWS: dict[str, type[PolicyView]] = {
     "scope": ScopePolicy,
     "data_handling": DataHandlingPolicy,
     "returns": ReturnsPolicy,
+    "delivery": DeliveryPolicy,
 }
-#: The modules :class:`Policies` holds (``returns`` is read by its flow alone).
+#: The modules :class:`Policies` holds (``returns`` and ``delivery`` are read by their
+#: flows alone).
 MODULE_NAMES = ("escalation", "consent", "scope", "data_handling")
 
 

@@ -33,6 +33,9 @@ class ReturnsPolicy(PolicyView):
     #: What the customer is told about when a refund reaches their card.
     business_days_to_card = RuleValue(int, "refund", "business_days_to_card")
 
+    #: Days past a refund's expected arrival after which it is overdue (a person chases it).
+    refund_overdue_after_days = RuleValue(int, "refund", "overdue_after_days")
+
     def rule_reference(self, rule: str) -> str:
         """``returns 1.0.0, refund.max_automatic_amount``: names a rule for an agent."""
         return f"{self.module.name} {self.version}, {rule}"

@@ -29,6 +29,11 @@ VERIFICATION_FAILED = Reason.VERIFICATION_FAILED
 REPEATED_FALLBACK = Reason.REPEATED_FALLBACK
 BACKEND_ERROR = Reason.BACKEND_ERROR
 POLICY = Reason.POLICY
+#: Reason codes of the contact types that end with a person (issue 17).
+LATE_DELIVERY = Reason.LATE_DELIVERY
+REFUND_OVERDUE = Reason.REFUND_OVERDUE
+PROTECTED_CHANGE = Reason.PROTECTED_CHANGE
+PRIVACY_REQUEST = Reason.PRIVACY_REQUEST
 #: Slot with a flow's own one-sentence rationale (e.g. which returns rule needs a person);
 #: used instead of the reason code's generic sentence when the flow set one.
 HANDOFF_NOTE_SLOT = Slot.HANDOFF_NOTE

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from sanic import Blueprint
 
-from sandbox.api import admin, billing, crm, orders
+from sandbox.api import admin, billing, care, crm, orders
 
 
 def blueprints() -> list[Blueprint]:
     """Fresh blueprints for one app (a blueprint instance belongs to one app)."""
-    return [crm.blueprint(), orders.blueprint(), billing.blueprint(), admin.blueprint()]
+    return [
+        crm.blueprint(),
+        orders.blueprint(),
+        billing.blueprint(),
+        care.blueprint(),
+        admin.blueprint(),
+    ]

@@ -16,12 +16,16 @@ from decimal import Decimal
 
 from sandbox.clock import REFERENCE_TIME, UTC
 from sandbox.models import (
+    REFUND_ARRIVAL,
     Charge,
     Customer,
     CustomerAddress,
+    DeliveryPromise,
     Invoice,
     Order,
     OrderItem,
+    PaymentAttempt,
+    Refund,
     Shipment,
 )
 from sandbox.seed.catalog import (
@@ -40,6 +44,26 @@ from sandbox.seed.catalog import (
     STREETS,
     TIER_WEIGHTS,
 )
+
+#: Days after ordering by which an order that has not shipped is promised.
+PROMISED_DAYS = 5
+
+
+@dataclass(frozen=True)
+class OrderExtras:
+    """What a persona's order states beyond its timeline (generated orders take defaults).
+
+    Attributes:
+        promised_delivery: The promised delivery date (default: :func:`promised_by`).
+        refund_state: The state of the order's refund, if it was refunded (default:
+            ``completed`` once it is due, else ``issued``).
+        payment_attempts: Payment attempts before (or instead of) the charge:
+            ``(state, decline_code, created_at)``.
+    """
+
+    promised_delivery: dt.datetime | None = None
+    refund_state: str | None = None
+    payment_attempts: tuple[tuple[str, str | None, dt.datetime], ...] = ()
 
 
 @dataclass
@@ -272,7 +296,9 @@ class Builder:
         carrier: str | None = None,
         tracking_number: str | None = None,
         duplicate_charge_after: dt.timedelta | None = None,
+        extras: OrderExtras | None = None,
     ) -> Order:
+        extras = extras or OrderExtras()
         self.used_order_ids.add(order_id)
         order_items = [
             OrderItem(
@@ -310,8 +336,11 @@ class Builder:
                 estimated_delivery=timeline.estimated_delivery,
                 delivered_at=timeline.delivered_at,
             )
+        order.promise = DeliveryPromise(
+            order_id=order_id, promised_by=extras.promised_delivery or promised_by(timeline)
+        )
         self.summary.orders += 1
-        self._add_billing(order, customer, timeline, duplicate_charge_after)
+        self._add_billing(order, customer, timeline, duplicate_charge_after, extras)
         return order
 
     def _add_billing(
@@ -320,6 +349,7 @@ class Builder:
         customer: Customer,
         timeline: Timeline,
         duplicate_charge_after: dt.timedelta | None,
+        extras: OrderExtras,
     ) -> None:
         if timeline.paid_at is None:
             status, refunded_at = ("void" if timeline.cancelled_at else "open"), None
@@ -339,13 +369,28 @@ class Builder:
             refunded_at=refunded_at,
         )
         self.summary.invoices += 1
+        brand, last4 = self.cards[customer.id]
+        for number, (state, code, created_at) in enumerate(extras.payment_attempts, start=1):
+            invoice.payment_attempts.append(
+                PaymentAttempt(
+                    id=f"pa_{invoice.id.lower()}_{number}",
+                    invoice_id=invoice.id,
+                    customer_id=customer.id,
+                    amount=order.total,
+                    currency=CURRENCY,
+                    card_brand=brand,
+                    card_last4=last4,
+                    state=state,
+                    decline_code=code,
+                    created_at=created_at,
+                )
+            )
         if timeline.paid_at is None:
             return
         charge_times = [timeline.paid_at]
         if duplicate_charge_after is not None:
             charge_times.append(timeline.paid_at + duplicate_charge_after)
             self.summary.duplicate_charges.append(invoice.id)
-        brand, last4 = self.cards[customer.id]
         for created_at in charge_times:
             invoice.charges.append(
                 Charge(
@@ -360,4 +405,54 @@ class Builder:
                     description=f"{STORE_NAME} order #{order.id}",
                 )
             )
+            charge = invoice.charges[-1]
+            invoice.payment_attempts.append(
+                PaymentAttempt(
+                    id="pa_" + charge.id[3:],
+                    invoice_id=invoice.id,
+                    customer_id=customer.id,
+                    amount=charge.amount,
+                    currency=CURRENCY,
+                    card_brand=brand,
+                    card_last4=last4,
+                    state="succeeded",
+                    created_at=created_at,
+                )
+            )
             self.summary.charges += 1
+        if refunded_at is not None:
+            invoice.refunds.append(
+                seeded_refund(invoice, refunded_at, (brand, last4), extras.refund_state)
+            )
+
+
+def promised_by(timeline: Timeline) -> dt.datetime:
+    """The promised delivery: the carrier's first estimate, or 5 days after the order."""
+    if timeline.estimated_delivery is not None:
+        return timeline.estimated_delivery
+    return (timeline.placed_at + dt.timedelta(days=PROMISED_DAYS)).replace(
+        hour=20, minute=0, second=0
+    )
+
+
+def seeded_refund(
+    invoice: Invoice, refunded_at: dt.datetime, card: tuple[str, str], state: str | None
+) -> Refund:
+    """The refund of a refunded invoice: arrived by now unless ``state`` says otherwise."""
+    expected = refunded_at + REFUND_ARRIVAL
+    state = state or ("completed" if expected <= REFERENCE_TIME else "issued")
+    return Refund(
+        id="RF-" + invoice.id.removeprefix("INV-"),
+        order_id=invoice.order_id,
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        amount=invoice.amount,
+        currency=invoice.currency,
+        method="card",
+        card_brand=card[0],
+        card_last4=card[1],
+        state=state,
+        issued_at=refunded_at,
+        expected_at=expected,
+        completed_at=expected - dt.timedelta(days=1) if state == "completed" else None,
+    )

@@ -112,9 +112,14 @@ def demo_rows(seed: int = SEED) -> tuple[Rows, SeedSummary]:
                 add(item)
             if order.shipment is not None:
                 add(order.shipment)
+            add(order.promise)
             add(order.invoice)
-            for charge in order.invoice.charges:
-                add(charge)
+            for child in (
+                *order.invoice.charges,
+                *order.invoice.payment_attempts,
+                *order.invoice.refunds,
+            ):
+                add(child)
     return rows, summary
 
 

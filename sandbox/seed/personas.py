@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.seed.builder import Builder, Timeline, parse_time
+from sandbox.seed.builder import Builder, OrderExtras, Timeline, parse_time
 
 PERSONAS_PATH = Path(__file__).resolve().parent / "personas.yml"
 
@@ -44,4 +44,18 @@ def add_personas(builder: Builder) -> None:
                 carrier=order.get("carrier"),
                 tracking_number=order.get("tracking_number"),
                 duplicate_charge_after=dt.timedelta(seconds=after) if after else None,
+                extras=_extras(order),
             )
+
+
+def _extras(order: dict[str, Any]) -> OrderExtras:
+    """A persona order's promised delivery, refund state and payment attempts, if given."""
+    promised = order.get("promised_delivery")
+    return OrderExtras(
+        promised_delivery=parse_time(promised) if promised else None,
+        refund_state=order.get("refund_state"),
+        payment_attempts=tuple(
+            (attempt["state"], attempt.get("decline_code"), parse_time(attempt["at"]))
+            for attempt in order.get("payment_attempts") or ()
+        ),
+    )

@@ -17,6 +17,7 @@ from sandbox.errors import ApiError
 from sandbox.models import RETURNABLE_STATES, Invoice, Order, ReturnAuthorization
 from sandbox.serializers import JsonDict, money, order_json, return_json
 from sandbox.store import queries
+from sandbox.store.care import issue_refund
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def cancel_order(session: Session, order_id: str, reason: str | None, now: dt.da
         if invoice.status == "paid":
             invoice.status = "refunded"
             invoice.refunded_at = now
+            issue_refund(session, invoice, now)
             refund = {"invoice_id": invoice.id, "amount": money(invoice.amount), "currency": "USD"}
         elif invoice.status == "open":
             invoice.status = "void"
@@ -112,6 +114,7 @@ def return_order(session: Session, order_id: str, reason: str | None, now: dt.da
     if invoice is not None and invoice.status == "paid":
         invoice.status = "refunded"
         invoice.refunded_at = now
+        issue_refund(session, invoice, now)
         record.refund_amount = invoice.amount
         first_charge = invoice.charges[0] if invoice.charges else None
         if first_charge is not None:

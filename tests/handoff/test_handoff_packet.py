@@ -592,3 +592,14 @@ def test_recent_contacts_are_capped() -> None:
         for n in range(25)
     ]
     assert len(build(customer=CUSTOMER, recent_contacts=many)["recent_contacts"]) == 10
+
+
+def test_a_privacy_request_is_marked_as_one() -> None:
+    packet = build(
+        reason_code="privacy_request",
+        rationale="Privacy request: the customer asked to delete their account.",
+        priority="normal",
+    )
+    jsonschema.validate(packet, json.loads(SCHEMA_PATH.read_text()))
+    assert packet["privacy_request"] is True and packet["reason"]["code"] == "privacy_request"
+    assert "privacy_request" not in build()

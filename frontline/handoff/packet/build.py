@@ -17,6 +17,7 @@ from frontline.handoff.packet import sections, summary
 from frontline.handoff.packet.schema import SCHEMA_VERSION, validate_packet
 from frontline.handoff.packet.scrubbing import Scrubber
 from frontline.handoff.packet.values import WHITESPACE_RE, as_utc, iso, numeric
+from frontline.vocabulary import Reason
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,13 @@ REASON_CODES = (
     "backend_error",
     "out_of_scope",
     "policy",
+    "late_delivery",
+    "refund_overdue",
+    "protected_change",
+    "privacy_request",
 )
+#: The reason code whose packets are marked ``privacy_request`` (data protection procedure).
+PRIVACY_REQUEST_REASON = Reason.PRIVACY_REQUEST
 
 DEFAULT_MAX_TURNS = 10
 HANDOFF_ID_LENGTH = 24
@@ -132,6 +139,8 @@ def build_packet(
         ),
     }
     packet["decisions"] = sections.decisions(decisions, scrub)
+    if reason_code == PRIVACY_REQUEST_REASON:
+        packet["privacy_request"] = True
     agent_slots = sections.agent_slots(slots, scrub)
     if agent_slots:
         packet["slots"] = agent_slots

@@ -54,6 +54,12 @@ _INTENT_PHRASES = {
     "legal_threat": "take legal action",
     "chargeback": "dispute a payment with their bank",
     "self_harm": "get support (they may be at risk)",
+    "refund_status": "know where their refund is",
+    "late_delivery": "report a late or missing delivery",
+    "payment_problem": "sort out a payment problem",
+    "invoice_copy": "get a copy of an invoice",
+    "change_protected_details": "change their legal name or date of birth",
+    "data_request": "delete their account or see their data (privacy request)",
 }
 
 _REASON_LABELS = {
@@ -69,6 +75,10 @@ _REASON_LABELS = {
     "chargeback": "chargeback",
     "self_harm": "customer may be at risk",
     "frustration": "customer is frustrated",
+    "late_delivery": "delivery late past the policy's days",
+    "refund_overdue": "refund overdue",
+    "protected_change": "change of a protected detail",
+    "privacy_request": "privacy request",
 }
 
 ORDER_IN_TEXT_RE = re.compile(r"(?<![\d#*$])#?([1-9]\d{5})(?!\d)")
