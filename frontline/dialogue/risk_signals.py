@@ -34,10 +34,21 @@ _WHITESPACE_RE = re.compile(r"\s+")
 class RankedTurn(Protocol):
     """What these signals read of a customer message (a ``signals.UserTurn``)."""
 
-    text: str
-    intent: str | None
-    confidence: float | None
-    ranking: tuple[tuple[str, float], ...]
+    @property
+    def text(self) -> str:
+        ...
+
+    @property
+    def intent(self) -> str | None:
+        ...
+
+    @property
+    def confidence(self) -> float | None:
+        ...
+
+    @property
+    def ranking(self) -> tuple[tuple[str, float], ...]:
+        ...
 
 
 def classifier_ranking(turn: RankedTurn) -> list[tuple[str, float]]:

@@ -281,7 +281,7 @@ class RedisStreamHandoffQueue(HandoffQueue):
     def erase_conversation(self, conversation_id: str) -> int:
         conversation_key = self._key("conversation", conversation_id)
         with self._translate("erasing a conversation"):
-            ids = self._client.lrange(conversation_key, 0, -1)
+            ids = cast(list[str], self._client.lrange(conversation_key, 0, -1))
             self._delete_entries(ids)
             self._client.delete(conversation_key)
         return len(ids)

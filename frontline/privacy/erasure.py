@@ -157,11 +157,12 @@ def _erase(
 
 def _crm(report: Report, where: Stores, what: str, **ids: str) -> Any:
     """Lists or erases CRM contacts; a CRM that is down is a problem in the report."""
-    if where.crm is None:
+    open_crm = where.crm
+    if open_crm is None:
         return [] if what == "list" else 0
 
     async def call() -> Any:
-        client = where.crm()
+        client = open_crm()
         try:
             if what == "list":
                 return await client.list_contacts(ids["customer_id"], limit=100)

@@ -106,7 +106,7 @@ class RasaSteps:
         business = load_clarification_policy(self.root / "policies").offerable
         examples = nlu_slices.slices(
             self.root / "tests" / "nlu" / "holdout.yml",
-            self.root / "tests" / "nlu" / "slices" / "non_native.yml",
+            nlu_slices.written_slices(self.root / "tests" / "nlu" / "slices"),
             self.seed,
         )
         return nlu_slices.evaluate(model, examples, business)
