@@ -120,6 +120,10 @@ class Form:
     BILLING: Final = "billing_form"
     ACCOUNT_CHANGE: Final = "account_change_form"
     PASSWORD_RESET: Final = "password_reset_form"
+    REFUND_STATUS: Final = "refund_status_form"
+    LATE_DELIVERY: Final = "late_delivery_form"
+    PAYMENT_PROBLEM: Final = "payment_problem_form"
+    INVOICE_COPY: Final = "invoice_copy_form"
 
 
 FORMS: Final = frozenset(_values(Form))
