@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
+from frontline.backends import backend_url
 from frontline.errors import ConfigurationError
 from frontline.settings import Settings
 
@@ -61,15 +62,21 @@ def create_backend(
     config: Mapping[str, Any],
     what: str,
     memory: Callable[[], T],
-    redis_backend: Callable[[str], T],
+    redis_backend: Callable[..., T],
+    *,
+    key_prefix: str,
+    timeout_seconds: float,
 ) -> T:
-    """Calls ``memory()`` or ``redis_backend(url)`` as ``config["type"]`` says.
+    """Calls ``memory()`` or ``redis_backend(url, key_prefix=..., timeout_seconds=...)``.
 
     Args:
-        config: ``{"type": "memory"}`` (the default) or ``{"type": "redis", "url": ...}``.
+        config: ``{"type": "memory"}`` (the default) or ``{"type": "redis", "url": ...}``,
+            optionally with ``key_prefix`` and ``timeout_seconds``.
         what: The store's name in error messages (``"rate limiter"``).
         memory: Builds the memory implementation.
-        redis_backend: Builds the Redis implementation from the URL.
+        redis_backend: The Redis implementation.
+        key_prefix: The default key prefix (Redis).
+        timeout_seconds: The default socket timeout (Redis).
 
     Raises:
         ConfigurationError: Unknown type, or Redis without a URL.
@@ -78,10 +85,11 @@ def create_backend(
     if kind == "memory":
         return memory()
     if kind == "redis":
-        url = config.get("url")
-        if not url:
-            raise ConfigurationError(f"the redis {what} needs a 'url'")
-        return redis_backend(str(url))
+        return redis_backend(
+            backend_url(config, kind, what),
+            key_prefix=str(config.get("key_prefix") or key_prefix),
+            timeout_seconds=float(config.get("timeout_seconds") or timeout_seconds),
+        )
     raise ConfigurationError(f"unknown {what} type {kind!r} (memory or redis)")
 
 

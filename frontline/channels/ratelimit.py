@@ -220,11 +220,9 @@ def create(config: Mapping[str, Any]) -> RateLimiter:
         config,
         "rate limiter",
         lambda: MemoryRateLimiter(int(config.get("max_keys") or DEFAULT_MAX_KEYS)),
-        lambda url: RedisRateLimiter(
-            url,
-            key_prefix=str(config.get("key_prefix") or DEFAULT_KEY_PREFIX),
-            timeout_seconds=float(config.get("timeout_seconds") or 1.0),
-        ),
+        RedisRateLimiter,
+        key_prefix=DEFAULT_KEY_PREFIX,
+        timeout_seconds=1.0,
     )
 
 

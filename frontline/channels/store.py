@@ -188,11 +188,9 @@ def create(config: Mapping[str, Any]) -> ChannelStore:
         config,
         "channel store",
         lambda: MemoryChannelStore(int(config.get("max_entries") or DEFAULT_MAX_ENTRIES)),
-        lambda url: RedisChannelStore(
-            url,
-            key_prefix=str(config.get("key_prefix") or DEFAULT_KEY_PREFIX),
-            timeout_seconds=float(config.get("timeout_seconds") or 2.0),
-        ),
+        RedisChannelStore,
+        key_prefix=DEFAULT_KEY_PREFIX,
+        timeout_seconds=2.0,
     )
 
 
