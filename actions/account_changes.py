@@ -15,7 +15,7 @@ from actions.guardrails import write_handoff_events, write_log_fields
 from actions.verification import (
     ValidatesYesOrNo,
     VerifiedFormValidationAction,
-    give_up,
+    backend_error_handoff,
     value_before_latest_message,
 )
 from frontline.services.account_changes import (
@@ -99,10 +99,7 @@ class ActionAskAccountChangeConfirmed(UsesBackends, Action):
             tracker.get_slot(VALUE_SLOT),
         )
         if prompt is None:
-            dispatcher.utter_message(response="utter_backend_error")
-            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
-                FollowupAction("action_handoff")
-            ]
+            return backend_error_handoff(dispatcher)
         dispatcher.utter_message(response="utter_ask_account_change_confirmed", **prompt)
         return []
 

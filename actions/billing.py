@@ -20,6 +20,7 @@ from actions.verification import (
     IDENTITY_SLOTS,
     ValidatesYesOrNo,
     VerifiedFormValidationAction,
+    backend_error_handoff,
     give_up,
     latest_entities,
     latest_text,
@@ -140,10 +141,7 @@ class ActionAskDisputeConfirmed(UsesBackends, Action):
     ) -> list[EventType]:
         check = await check_duplicates(self.backends.billing, await self.verified_customer(tracker))
         if check.duplicate is None:
-            dispatcher.utter_message(response="utter_backend_error")
-            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
-                FollowupAction("action_handoff")
-            ]
+            return backend_error_handoff(dispatcher)
         dispatcher.utter_message(
             response="utter_ask_dispute_confirmed", **duplicate_variables(check.duplicate)
         )

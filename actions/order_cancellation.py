@@ -12,7 +12,11 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.csat import csat_question
 from actions.guardrails import write_handoff_events
-from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
+from actions.verification import (
+    ValidatesYesOrNo,
+    VerifiedFormValidationAction,
+    backend_error_handoff,
+)
 from frontline.services.action_log import log_entry
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import (
@@ -61,10 +65,7 @@ class ActionAskCancelConfirmed(UsesBackends, Action):
             tracker.get_slot(Slot.ORDER_ID),
         )
         if lookup.status is not LookupStatus.FOUND or lookup.order is None:
-            dispatcher.utter_message(response="utter_backend_error")
-            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
-                FollowupAction("action_handoff")
-            ]
+            return backend_error_handoff(dispatcher)
         dispatcher.utter_message(
             response="utter_ask_cancel_confirmed", **cancellation_prompt(lookup.order)
         )

@@ -10,7 +10,11 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.csat import csat_question
 from actions.guardrails import write_handoff_events, write_log_fields
-from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
+from actions.verification import (
+    ValidatesYesOrNo,
+    VerifiedFormValidationAction,
+    backend_error_handoff,
+)
 from frontline.services.action_log import log_entry
 from frontline.services.handoff import BACKEND_ERROR
 from frontline.services.orders import idempotency_key
@@ -40,10 +44,7 @@ class ActionAskResetConfirmed(UsesBackends, Action):
     ) -> list[EventType]:
         email = await email_on_file(self.backends.crm, await self.verified_customer(tracker))
         if email is None:
-            dispatcher.utter_message(response="utter_backend_error")
-            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
-                FollowupAction("action_handoff")
-            ]
+            return backend_error_handoff(dispatcher)
         dispatcher.utter_message(response="utter_ask_reset_confirmed", email=email)
         return []
 

@@ -12,7 +12,11 @@ from rasa_sdk.types import DomainDict
 from actions.backends import UsesBackends
 from actions.csat import csat_question
 from actions.guardrails import write_handoff_events, write_log_fields
-from actions.verification import ValidatesYesOrNo, VerifiedFormValidationAction, give_up
+from actions.verification import (
+    ValidatesYesOrNo,
+    VerifiedFormValidationAction,
+    backend_error_handoff,
+)
 from frontline.services.action_log import log_entry
 from frontline.services.handoff import BACKEND_ERROR, POLICY
 from frontline.services.orders import LookupStatus, find_customer_order, idempotency_key
@@ -64,10 +68,7 @@ class ActionAskReturnConfirmed(UsesBackends, Action):
             self.backends.orders, customer_id, tracker.get_slot(Slot.ORDER_ID)
         )
         if lookup.status is not LookupStatus.FOUND or lookup.order is None:
-            dispatcher.utter_message(response="utter_backend_error")
-            return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
-                FollowupAction("action_handoff")
-            ]
+            return backend_error_handoff(dispatcher)
         policy = self.backends.returns
         assessment = assess_return(lookup.order, policy, self.backends.clock())
         prompt = await return_prompt(self.backends.billing, customer_id, assessment, policy)

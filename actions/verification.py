@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -73,6 +73,14 @@ async def offered_orders(
 def give_up(reason_code: str) -> dict[str, Any]:
     """Slots that end the form and send the conversation to a human."""
     return {Slot.NEEDS_HUMAN: True, Slot.HANDOFF_REASON: reason_code}
+
+
+def backend_error_handoff(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """Says the backend failed, then ends the form and hands the conversation to a human."""
+    dispatcher.utter_message(response="utter_backend_error")
+    return [SlotSet(k, v) for k, v in give_up(BACKEND_ERROR).items()] + [
+        FollowupAction("action_handoff")
+    ]
 
 
 def yes_or_no(slot: str, value: Any) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from frontline.vocabulary import FLOW_INTENTS
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_CONFIGS = {
@@ -35,21 +37,6 @@ FALLBACK = "nlu_fallback"
 CLARIFY = "nlu_clarify"
 OUT_OF_SCOPE = "out_of_scope"
 RETRIEVAL_INTENTS = ("faq", "chitchat")
-# Intents that start a flow (a form that asks for details and may change something).
-FLOW_INTENTS = frozenset(
-    {
-        "check_order_status",
-        "cancel_order",
-        "request_return",
-        "list_invoices",
-        "explain_charge",
-        "report_double_charge",
-        "reset_password",
-        "change_shipping_address",
-        "change_email",
-        "change_phone",
-    }
-)
 
 logger = logging.getLogger(__name__)
 

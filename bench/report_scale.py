@@ -19,21 +19,17 @@ import os
 import random
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from frontline.db import dispose_engines
 from frontline.metrics.report.html import render
 from frontline.metrics.summary import compute_metrics
 from frontline.outcomes.policy import outcome_policies
 from frontline.outcomes.sql_store import SqlOutcomeStore
 from frontline.outcomes.tables import contact_outcomes
 from tests.support.processes import REPO_ROOT
+from tests.support.servers import postgres_schema
 
 RESULTS = REPO_ROOT / "bench" / "results"
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -160,22 +156,6 @@ def time_report(store: SqlOutcomeStore, days: int, out: Path) -> dict[str, float
     return {k: round(v, 2) for k, v in stages.items()}
 
 
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    schema = f"bench_outcomes_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        dispose_engines()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=100_000)
@@ -189,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         figures["sqlite"] = {"fill_s": round(fill(sqlite, args.contacts, args.days), 1)}
         figures["sqlite"] |= time_report(sqlite, args.days, Path(folder) / "report.html")
         logger.info("SQLite: %s", figures["sqlite"])
-    with postgres_schema() as url:
+    with postgres_schema(POSTGRES_URL, "bench_outcomes") as url:
         postgres = SqlOutcomeStore(url)
         figures["postgresql"] = {"fill_s": round(fill(postgres, args.contacts, args.days), 1)}
         with tempfile.TemporaryDirectory() as folder:

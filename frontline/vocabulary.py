@@ -145,8 +145,26 @@ class Write:
 
 WRITES: Final = _values(Write)
 
+#: Intents that start a flow (a form that asks for details and may change something):
+#: customers phrase them in many ways, so the training data needs more examples of each.
+FLOW_INTENTS: Final = frozenset(
+    {
+        "check_order_status",
+        "cancel_order",
+        "request_return",
+        "list_invoices",
+        "explain_charge",
+        "report_double_charge",
+        "reset_password",
+        "change_shipping_address",
+        "change_email",
+        "change_phone",
+    }
+)
+
 
 __all__ = [
+    "FLOW_INTENTS",
     "FORMS",
     "PRIORITIES",
     "REASONS",

@@ -36,6 +36,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """Stops ``process`` if it still runs: SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 class SandboxProcess:
     """``python -m sandbox`` running in a subprocess on a free loopback port.
 
@@ -116,14 +128,7 @@ class SandboxProcess:
     def stop(self) -> None:
         """Stops the server (SIGTERM, then SIGKILL if it does not exit in time)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, timeout=15)
 
     def __enter__(self) -> SandboxProcess:
         return self if self.running else self.start()

@@ -26,6 +26,8 @@ from typing import Any
 
 import jsonschema
 import yaml
+from sanic.exceptions import PayloadTooLarge
+from sanic.request import Request
 
 from frontline.channels.guard import InputLimits
 from frontline.channels.ratelimit import Bucket, RateLimiter
@@ -221,6 +223,17 @@ class Admission:
 
 
 # -- what the channels need from the running Rasa server ---------------------------------
+
+
+async def receive_body_within(request: Request, max_bytes: int) -> bool:
+    """Reads a streamed request's body up to ``max_bytes``; False when it is larger."""
+    if request.stream is not None:  # set for every request read from a socket
+        request.stream.request_max_size = max_bytes
+    try:
+        await request.receive_body()
+    except PayloadTooLarge:
+        return False
+    return True
 
 
 def domain_texts(app: Any, channel: str) -> TextLookup:

@@ -15,7 +15,6 @@ bookkeeping is down.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -26,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-import redis.asyncio as aioredis
 
+from frontline.channels.backing import LoopBoundRedis, config_from_settings, create_backend
 from frontline.errors import ConfigurationError
 from frontline.settings import Settings
 
@@ -181,22 +180,13 @@ class RedisRateLimiter(RateLimiter):
         self.url = url
         self.key_prefix = key_prefix
         self.timeout_seconds = timeout_seconds
-        self._client: aioredis.Redis | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._connection = LoopBoundRedis(url, timeout_seconds)
         self._script: Any = None
 
     def _take_script(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            # A connection pool belongs to the loop it was made in (tests run several).
-            self._client = aioredis.from_url(
-                self.url,
-                socket_timeout=self.timeout_seconds,
-                socket_connect_timeout=self.timeout_seconds,
-                decode_responses=True,
-            )
-            self._client_loop = loop
-            self._script = self._client.register_script(_TAKE_SCRIPT)
+        client, fresh = self._connection.client()
+        if fresh or self._script is None:
+            self._script = client.register_script(_TAKE_SCRIPT)
         return self._script
 
     async def take(
@@ -215,10 +205,7 @@ class RedisRateLimiter(RateLimiter):
         return Decision(False, remaining, max(missing, 0.0) / bucket.refill_per_second)
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._client_loop is asyncio.get_running_loop():
-            await client.close()
-            await client.connection_pool.disconnect()
+        await self._connection.close()
 
 
 def create(config: Mapping[str, Any]) -> RateLimiter:
@@ -229,23 +216,16 @@ def create(config: Mapping[str, Any]) -> RateLimiter:
     Raises:
         ConfigurationError: Unknown type, or Redis without a URL.
     """
-    kind = str(config.get("type") or "memory").lower()
-    if kind == "memory":
-        return MemoryRateLimiter(int(config.get("max_keys") or DEFAULT_MAX_KEYS))
-    if kind == "redis":
-        url = config.get("url")
-        if not url:
-            raise ConfigurationError("the redis rate limiter needs a 'url'")
-        return RedisRateLimiter(
-            str(url),
-            key_prefix=str(config.get("key_prefix") or DEFAULT_KEY_PREFIX),
-            timeout_seconds=float(config.get("timeout_seconds") or 1.0),
-        )
-    raise ConfigurationError(f"unknown rate limiter type {kind!r} (memory or redis)")
+    return create_backend(
+        config,
+        "rate limiter",
+        lambda: MemoryRateLimiter(int(config.get("max_keys") or DEFAULT_MAX_KEYS)),
+        RedisRateLimiter,
+        key_prefix=DEFAULT_KEY_PREFIX,
+        timeout_seconds=1.0,
+    )
 
 
 def create_from_settings(settings: Settings) -> RateLimiter:
     """Redis when ``REDIS_URL`` is set (shared by all servers), memory otherwise."""
-    if settings.redis_url:
-        return create({"type": "redis", "url": settings.redis_url})
-    return create({"type": "memory"})
+    return create(config_from_settings(settings))

@@ -34,7 +34,6 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
-from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -47,6 +46,7 @@ from frontline.channels.admission import (
     conversation_verified,
     domain_texts,
     load_limits,
+    receive_body_within,
 )
 from frontline.channels.guard import Rejection, check_rest_body
 from frontline.channels.ratelimit import create_from_settings as create_limiter
@@ -137,11 +137,7 @@ class GuardedRestInput(InputChannel):
     ) -> HTTPResponse:
         """Checks, binds and limits one message, then runs it (see module)."""
         limits = self.admission.policy.input
-        if request.stream is not None:  # set for every request read from a socket
-            request.stream.request_max_size = limits.max_request_bytes
-        try:
-            await request.receive_body()
-        except PayloadTooLarge:
+        if not await receive_body_within(request, limits.max_request_bytes):
             return _problem(
                 413,
                 "request_too_large",

@@ -48,7 +48,6 @@ from typing import Any
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
-from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
@@ -62,6 +61,7 @@ from frontline.channels.admission import (
     conversation_verified,
     domain_texts,
     load_limits,
+    receive_body_within,
 )
 from frontline.channels.guard import Rejection, check_message_text, clean_text
 from frontline.channels.messages import speaker
@@ -257,11 +257,7 @@ class SlackChannel(SlackInput):
     ) -> HTTPResponse:
         """Authenticates and reads a Slack request, then runs its message once."""
         limits = self.admission.policy.input
-        if request.stream is not None:  # set for every request read from a socket
-            request.stream.request_max_size = limits.max_request_bytes
-        try:
-            await request.receive_body()
-        except PayloadTooLarge:
+        if not await receive_body_within(request, limits.max_request_bytes):
             return _problem(Rejection(413, "request_too_large", "The request is too large."))
         if not self.is_request_from_slack_authentic(request):
             logger.warning(

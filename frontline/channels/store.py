@@ -15,7 +15,6 @@ Use :func:`create` (or :func:`create_from_settings`) rather than the classes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -27,6 +26,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
+from frontline.channels.backing import LoopBoundRedis, config_from_settings, create_backend
 from frontline.errors import ChannelStoreError, ConfigurationError
 from frontline.settings import Settings
 
@@ -138,21 +138,10 @@ class RedisChannelStore(ChannelStore):
         self.url = url
         self.key_prefix = key_prefix
         self.timeout_seconds = timeout_seconds
-        self._client: aioredis.Redis | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._connection = LoopBoundRedis(url, timeout_seconds)
 
     def _redis(self) -> aioredis.Redis:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            # A connection pool belongs to the loop it was made in (tests run several).
-            self._client = aioredis.from_url(
-                self.url,
-                socket_timeout=self.timeout_seconds,
-                socket_connect_timeout=self.timeout_seconds,
-                decode_responses=True,
-            )
-            self._client_loop = loop
-        return self._client
+        return self._connection.client()[0]
 
     @staticmethod
     def _milliseconds(ttl_seconds: float) -> int:
@@ -183,10 +172,7 @@ class RedisChannelStore(ChannelStore):
         return None if value is None else str(value)
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._client_loop is asyncio.get_running_loop():
-            await client.close()
-            await client.connection_pool.disconnect()
+        await self._connection.close()
 
 
 def create(config: Mapping[str, Any]) -> ChannelStore:
@@ -198,23 +184,16 @@ def create(config: Mapping[str, Any]) -> ChannelStore:
     Raises:
         ConfigurationError: The type is unknown, or Redis has no URL.
     """
-    kind = str(config.get("type") or "memory").lower()
-    if kind == "memory":
-        return MemoryChannelStore(int(config.get("max_entries") or DEFAULT_MAX_ENTRIES))
-    if kind == "redis":
-        url = config.get("url")
-        if not url:
-            raise ConfigurationError("the redis channel store needs a 'url'")
-        return RedisChannelStore(
-            str(url),
-            key_prefix=str(config.get("key_prefix") or DEFAULT_KEY_PREFIX),
-            timeout_seconds=float(config.get("timeout_seconds") or 2.0),
-        )
-    raise ConfigurationError(f"unknown channel store type {kind!r} (memory or redis)")
+    return create_backend(
+        config,
+        "channel store",
+        lambda: MemoryChannelStore(int(config.get("max_entries") or DEFAULT_MAX_ENTRIES)),
+        RedisChannelStore,
+        key_prefix=DEFAULT_KEY_PREFIX,
+        timeout_seconds=2.0,
+    )
 
 
 def create_from_settings(settings: Settings) -> ChannelStore:
     """Redis when ``REDIS_URL`` is set (several Rasa servers), memory otherwise."""
-    if settings.redis_url:
-        return create({"type": "redis", "url": settings.redis_url})
-    return create({"type": "memory"})
+    return create(config_from_settings(settings))

@@ -40,7 +40,7 @@ from frontline.flags.evaluation import (
     resolve,
 )
 from frontline.flags.signal import create_signal
-from frontline.flags.state import FlagState
+from frontline.flags.state import FlagState, View
 from frontline.flags.store import FlagStoreError, SqlFlagStore
 from frontline.outcomes.pseudonym import load_key, pseudonymizer
 from frontline.settings import Settings, get_settings
@@ -83,6 +83,22 @@ def from_evaluation_context(context: EvaluationContext | None) -> FlagContext:
     )
 
 
+def _error(
+    default_value: Any,
+    code: ErrorCode,
+    message: str,
+    metadata: Mapping[str, Any] | None = None,
+) -> FlagResolutionDetails[Any]:
+    """The default value, resolved as an error."""
+    return FlagResolutionDetails(
+        default_value,
+        error_code=code,
+        error_message=message,
+        reason=REASON_ERROR,
+        flag_metadata=dict(metadata or {}),
+    )
+
+
 class FrontlineFlagProvider(AbstractProvider):
     """Evaluates the flags of ``policies/flags.yml`` with the database's overrides.
 
@@ -117,6 +133,18 @@ class FrontlineFlagProvider(AbstractProvider):
             metadata["rule"] = rule
         return metadata
 
+    def _view(self, default_value: Any, context: FlagContext) -> View | FlagResolutionDetails[Any]:
+        """The flags' state, or (when the store cannot answer) the default as an error."""
+        try:
+            return self.state.view()
+        except FlagStoreError as exc:
+            return _error(
+                default_value,
+                ErrorCode.GENERAL,
+                str(exc),
+                self._metadata(context, None, None),
+            )
+
     def resolve_boolean_details(
         self,
         flag_key: str,
@@ -126,22 +154,14 @@ class FrontlineFlagProvider(AbstractProvider):
         flag = self.policy.flag(flag_key)
         context = from_evaluation_context(evaluation_context)
         if flag is None:
-            return FlagResolutionDetails(
+            return _error(
                 default_value,
-                error_code=ErrorCode.FLAG_NOT_FOUND,
-                error_message=f"no flag {flag_key!r} in policies/flags.yml",
-                reason=REASON_ERROR,
+                ErrorCode.FLAG_NOT_FOUND,
+                f"no flag {flag_key!r} in policies/flags.yml",
             )
-        try:
-            view = self.state.view()
-        except FlagStoreError as exc:
-            return FlagResolutionDetails(
-                default_value,
-                error_code=ErrorCode.GENERAL,
-                error_message=str(exc),
-                reason=REASON_ERROR,
-                flag_metadata=self._metadata(context, None, None),
-            )
+        view = self._view(default_value, context)
+        if isinstance(view, FlagResolutionDetails):
+            return view
         resolution = resolve(flag, view.snapshot, context)
         return FlagResolutionDetails(
             resolution.value,
@@ -158,22 +178,10 @@ class FrontlineFlagProvider(AbstractProvider):
     ) -> FlagResolutionDetails[str]:
         context = from_evaluation_context(evaluation_context)
         if flag_key != KILL_SWITCH_KEY:
-            return FlagResolutionDetails(
-                default_value,
-                error_code=ErrorCode.FLAG_NOT_FOUND,
-                error_message=f"no string flag {flag_key!r}",
-                reason=REASON_ERROR,
-            )
-        try:
-            view = self.state.view()
-        except FlagStoreError as exc:
-            return FlagResolutionDetails(
-                default_value,
-                error_code=ErrorCode.GENERAL,
-                error_message=str(exc),
-                reason=REASON_ERROR,
-                flag_metadata=self._metadata(context, None, None),
-            )
+            return _error(default_value, ErrorCode.FLAG_NOT_FOUND, f"no string flag {flag_key!r}")
+        view = self._view(default_value, context)
+        if isinstance(view, FlagResolutionDetails):
+            return view
         switch = view.snapshot.kill_switch
         metadata = self._metadata(
             context, view.snapshot.version, f"kill_switch:{switch.mode}" if switch.on else None
@@ -194,13 +202,11 @@ class FrontlineFlagProvider(AbstractProvider):
         )
 
     def _no_such_flag(self, flag_key: str, default_value: Any) -> FlagResolutionDetails[Any]:
-        return FlagResolutionDetails(
+        known = self.policy.flag(flag_key) or flag_key == KILL_SWITCH_KEY
+        return _error(
             default_value,
-            error_code=ErrorCode.TYPE_MISMATCH
-            if self.policy.flag(flag_key) or flag_key == KILL_SWITCH_KEY
-            else ErrorCode.FLAG_NOT_FOUND,
-            error_message=f"Frontline has no {flag_key!r} flag of this type",
-            reason=REASON_ERROR,
+            ErrorCode.TYPE_MISMATCH if known else ErrorCode.FLAG_NOT_FOUND,
+            f"Frontline has no {flag_key!r} flag of this type",
         )
 
     def resolve_integer_details(

@@ -15,7 +15,8 @@ module is loaded.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -169,3 +170,12 @@ class Patch:
             else:
                 setattr(target.owner(), target.attribute, original)
         self._originals.clear()
+
+    @contextmanager
+    def applied(self) -> Iterator[None]:
+        """Applies the patch for the ``with`` block, then reverts it (tests)."""
+        self.apply()
+        try:
+            yield
+        finally:
+            self.revert()

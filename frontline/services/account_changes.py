@@ -25,7 +25,13 @@ from frontline.patterns import (
 )
 from frontline.policy import Policies
 from frontline.services.guardrails import WriteCheck, WriteContext
-from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
+from frontline.writes import (
+    WritePath,
+    WriteRequest,
+    WriteResult,
+    WriteStatus,
+    flag_refusal_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -248,11 +254,9 @@ class ChangeResult:
 
     @property
     def response(self) -> str:
-        if self.write is not None and self.write.refused_by_flag and self.write.response:
-            return self.write.response
         if self.outcome is ChangeOutcome.CHANGED:
-            return _CHANGED_RESPONSES[self.account_field]
-        return _OTHER_RESPONSES[self.outcome]
+            return flag_refusal_response(self.write) or _CHANGED_RESPONSES[self.account_field]
+        return flag_refusal_response(self.write) or _OTHER_RESPONSES[self.outcome]
 
 
 async def apply_change(

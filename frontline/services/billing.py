@@ -22,7 +22,13 @@ from frontline.policy import Policies
 from frontline.services.guardrails import WriteCheck, WriteContext
 from frontline.services.orders import describe_items, format_date, format_money
 from frontline.services.returns import card_phrase
-from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
+from frontline.writes import (
+    WritePath,
+    WriteRequest,
+    WriteResult,
+    WriteStatus,
+    flag_refusal_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -336,17 +342,18 @@ class DisputeResult:
 
     @property
     def response(self) -> str:
-        if self.write is not None and self.write.refused_by_flag and self.write.response:
-            return self.write.response
-        return {
-            DisputeOutcome.OPENED: "utter_dispute_opened",
-            DisputeOutcome.ALREADY_OPEN: "utter_dispute_already_open",
-            DisputeOutcome.KEPT: "utter_dispute_kept",
-            DisputeOutcome.NO_DUPLICATE: "utter_no_duplicate_charge",
-            DisputeOutcome.UNAVAILABLE: "utter_backend_error",
-            DisputeOutcome.NEEDS_HUMAN: "utter_write_needs_human",
-            DisputeOutcome.UNKNOWN: "utter_write_outcome_unknown",
-        }[self.outcome]
+        return (
+            flag_refusal_response(self.write)
+            or {
+                DisputeOutcome.OPENED: "utter_dispute_opened",
+                DisputeOutcome.ALREADY_OPEN: "utter_dispute_already_open",
+                DisputeOutcome.KEPT: "utter_dispute_kept",
+                DisputeOutcome.NO_DUPLICATE: "utter_no_duplicate_charge",
+                DisputeOutcome.UNAVAILABLE: "utter_backend_error",
+                DisputeOutcome.NEEDS_HUMAN: "utter_write_needs_human",
+                DisputeOutcome.UNKNOWN: "utter_write_outcome_unknown",
+            }[self.outcome]
+        )
 
     @property
     def hand_off(self) -> bool:

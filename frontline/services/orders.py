@@ -19,7 +19,13 @@ from frontline.connectors import CrmClient, OrdersClient
 from frontline.errors import BackendError, BackendRejected, NotFound
 from frontline.policy import Policies, policies
 from frontline.services.guardrails import Decision, WriteContext
-from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
+from frontline.writes import (
+    WritePath,
+    WriteRequest,
+    WriteResult,
+    WriteStatus,
+    flag_refusal_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +211,7 @@ class CancellationResult:
 
     @property
     def response(self) -> str:
-        if self.write is not None and self.write.refused_by_flag and self.write.response:
-            return self.write.response
-        return CANCELLATION_RESPONSES[self.outcome]
+        return flag_refusal_response(self.write) or CANCELLATION_RESPONSES[self.outcome]
 
 
 def _variables(order: dict[str, Any]) -> dict[str, str]:

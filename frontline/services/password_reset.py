@@ -17,7 +17,13 @@ from frontline.errors import BackendError
 from frontline.masking import mask_email
 from frontline.policy import Policies
 from frontline.services.guardrails import WriteCheck, WriteContext
-from frontline.writes import WritePath, WriteRequest, WriteResult, WriteStatus
+from frontline.writes import (
+    WritePath,
+    WriteRequest,
+    WriteResult,
+    WriteStatus,
+    flag_refusal_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +58,7 @@ class ResetResult:
 
     @property
     def response(self) -> str:
-        if self.write is not None and self.write.refused_by_flag and self.write.response:
-            return self.write.response
-        return RESET_RESPONSES[self.outcome]
+        return flag_refusal_response(self.write) or RESET_RESPONSES[self.outcome]
 
 
 async def email_on_file(crm: CrmClient, customer_id: str | None) -> str | None:

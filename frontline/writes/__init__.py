@@ -7,6 +7,7 @@ from frontline.writes.path import (
     WriteResult,
     WriteStatus,
     capability_provider,
+    flag_refusal_response,
     set_capability_provider,
 )
 from frontline.writes.registry import WRITE_METHODS, WriteOutsidePath, backend_write
@@ -21,5 +22,6 @@ __all__ = [
     "WriteStatus",
     "backend_write",
     "capability_provider",
+    "flag_refusal_response",
     "set_capability_provider",
 ]

@@ -199,6 +199,13 @@ class WriteResult:
         return {}
 
 
+def flag_refusal_response(write: WriteResult | None) -> str | None:
+    """The response naming a write the flags refused; None otherwise (the service words it)."""
+    if write is not None and write.refused_by_flag:
+        return write.response
+    return None
+
+
 class WritePath:
     """Executes writes; one per action run is fine (it holds no connections).
 

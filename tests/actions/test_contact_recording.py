@@ -16,16 +16,21 @@ async def contacts_of(backends, customer_id: str, sender_id: str) -> list[dict]:
     return [c for c in contacts if c["conversation_id"] == sender_id]
 
 
-async def test_verifying_records_a_contact_on_the_conversations_channel(backends, domain):
-    sender_id = uuid.uuid4().hex
-    candidates = {"email": "omar.haddad@example.com", "verification_secret": "10001"}
-    tracker = make_tracker(
+def cancel_form_tracker(domain, sender_id: str, secret: str):
+    """The cancellation form, Omar's e-mail and ``secret`` just given."""
+    candidates = {"email": "omar.haddad@example.com", "verification_secret": secret}
+    return make_tracker(
         domain,
         slots=candidates,
         events=slot_events(**candidates),
         active_loop="cancel_order_form",
         sender_id=sender_id,
     )
+
+
+async def test_verifying_records_a_contact_on_the_conversations_channel(backends, domain):
+    sender_id = uuid.uuid4().hex
+    tracker = cancel_form_tracker(domain, sender_id, "10001")
 
     events = await ValidateCancelOrderForm(backends).run(CollectingDispatcher(), tracker, domain)
 
@@ -49,14 +54,7 @@ async def test_verifying_records_a_contact_on_the_conversations_channel(backends
 
 async def test_a_failed_verification_records_no_contact(backends, domain):
     sender_id = uuid.uuid4().hex
-    candidates = {"email": "omar.haddad@example.com", "verification_secret": "94107"}
-    tracker = make_tracker(
-        domain,
-        slots=candidates,
-        events=slot_events(**candidates),
-        active_loop="cancel_order_form",
-        sender_id=sender_id,
-    )
+    tracker = cancel_form_tracker(domain, sender_id, "94107")
 
     events = await ValidateCancelOrderForm(backends).run(CollectingDispatcher(), tracker, domain)
 

@@ -10,15 +10,20 @@ from actions.order_status import ValidateOrderStatusForm
 from tests.actions.conftest import make_tracker, slot_events
 
 
+def order_status_tracker(domain, candidates: dict):
+    """The order status form with ``candidates`` just given (slots and their events)."""
+    return make_tracker(
+        domain, slots=candidates, events=slot_events(**candidates), active_loop="order_status_form"
+    )
+
+
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
     return [m["response"] for m in dispatcher.messages]
 
 
 async def test_email_and_zip_verify_and_ask_for_the_order(backends, domain):
     candidates = {"email": "Jane.Doe@Example.com", "verification_secret": "94107"}
-    tracker = make_tracker(
-        domain, slots=candidates, events=slot_events(**candidates), active_loop="order_status_form"
-    )
+    tracker = order_status_tracker(domain, candidates)
     dispatcher = CollectingDispatcher()
     events = await ValidateOrderStatusForm(backends).run(dispatcher, tracker, domain)
     assert events == [
@@ -38,9 +43,7 @@ async def test_an_order_number_verifies_and_fills_the_order(backends, domain):
         "verification_secret": "482913",
         "order_id": "482913",
     }
-    tracker = make_tracker(
-        domain, slots=candidates, events=slot_events(**candidates), active_loop="order_status_form"
-    )
+    tracker = order_status_tracker(domain, candidates)
     events = await ValidateOrderStatusForm(backends).run(CollectingDispatcher(), tracker, domain)
     assert SlotSet("customer_verified", True) in events
     assert SlotSet("order_id", "482913") in events
@@ -50,9 +53,7 @@ async def test_an_order_number_verifies_and_fills_the_order(backends, domain):
 async def test_someone_elses_order_does_not_verify(backends, domain):
     # 551200 belongs to Omar, not Jane.
     candidates = {"email": "jane.doe@example.com", "verification_secret": "551200"}
-    tracker = make_tracker(
-        domain, slots=candidates, events=slot_events(**candidates), active_loop="order_status_form"
-    )
+    tracker = order_status_tracker(domain, candidates)
     dispatcher = CollectingDispatcher()
     events = await ValidateOrderStatusForm(backends).run(dispatcher, tracker, domain)
     assert events == [
@@ -102,9 +103,7 @@ async def test_a_malformed_email_is_rejected_without_calling_the_crm(backends, d
 async def test_crm_down_ends_the_form_for_a_human(backends, domain, sandbox_faults):
     sandbox_faults(error_status=503, error_rate=1.0, path_prefix="/crm")
     candidates = {"email": "jane.doe@example.com", "verification_secret": "94107"}
-    tracker = make_tracker(
-        domain, slots=candidates, events=slot_events(**candidates), active_loop="order_status_form"
-    )
+    tracker = order_status_tracker(domain, candidates)
     dispatcher = CollectingDispatcher()
     events = await ValidateOrderStatusForm(backends).run(dispatcher, tracker, domain)
     assert events[-3:] == [

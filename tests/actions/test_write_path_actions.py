@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 
 import pytest
-import requests
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -24,33 +23,16 @@ from frontline.audit import AuditStore
 from frontline.flags.write_capabilities import FlagWriteCapabilities
 from frontline.writes import set_capability_provider
 from tests.actions.conftest import TEST_IDENTITY, confirmation_question, make_tracker
+from tests.support.sandbox_orders import sandbox_get, take_cancellable_order
 
 QUESTION = "utter_ask_cancel_confirmed"
 _taken: set[str] = set()
 
 
-def sandbox_get(sandbox, path: str) -> dict:
-    response = requests.get(f"{sandbox.url}{path}", timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
 @pytest.fixture
 def fresh_order(sandbox) -> Iterator[dict]:
     """A cancellable order under $250 that no other test of this module used."""
-    for number in range(1005, 1065):
-        customer = f"C{number}"
-        for order in sandbox_get(sandbox, f"/crm/customers/{customer}/orders")["orders"]:
-            if (
-                order["id"] not in _taken
-                and order["cancellable"]
-                and order["state"] in ("placed", "paid")
-                and 20 < float(order["total"]) <= 250
-            ):
-                _taken.add(order["id"])
-                yield order
-                return
-    pytest.fail("the sandbox has no cancellable order left for this test")
+    yield take_cancellable_order(sandbox, range(1005, 1065), _taken)
 
 
 @pytest.fixture

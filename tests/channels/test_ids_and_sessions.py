@@ -15,19 +15,7 @@ from frontline.channels.sessions import SessionSigner, read_secret_file, signer_
 from frontline.connectors.rasa import RasaClient
 from frontline.errors import ConfigurationError
 from frontline.settings import Settings
-
-#: One id per character class that used to reach a phantom conversation.
-AWKWARD_IDS = {
-    "space": "jane doe",
-    "plus": "jane+doe",
-    "slash": "jane/doe",
-    "question": "jane?doe",
-    "hash": "jane#doe",
-    "percent": "100%jane",
-    "backslash": "jane\\doe",
-    "non-ascii": "jöhn-ñ",
-    "emoji": "jane-😀",
-}
+from tests.support.ids import AWKWARD_IDS
 
 
 class RecordingRasa:

@@ -8,14 +8,20 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from frontline.db import session_scope
 from frontline.handoff.queue import HandoffQueue, create
 from tests.support.browser import browser  # noqa: F401
 from tests.support.processes import REPO_ROOT, ServerProcess, desk_process, free_port
+from tests.support.servers import POSTGRES_URL
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Stack
 
 PASSWORD = "correct horse battery staple"
 
@@ -107,6 +113,36 @@ def start_desk(
     finally:
         queue.close()
         server.stop()
+
+
+def desk_on_stack(
+    stack: Stack, folder: Path, auth_token: str, *, forget_agents: bool = True
+) -> Iterator[Desk]:
+    """The agent desk on an e2e stack's queue and database, talking to its Rasa server.
+
+    The production-like stack (Redis) keeps agents in PostgreSQL: with ``forget_agents``
+    they are deleted afterwards, as that database is shared.
+    """
+    env = dict(stack.actions.env)
+    if env.get("REDIS_URL"):
+        database_url = POSTGRES_URL
+        queue_config = {"type": "redis", "url": env["REDIS_URL"], "stream": env["HANDOFF_STREAM"]}
+    else:
+        database_url = env["FRONTLINE_DATABASE_URL"]
+        queue_config = {"type": "sql", "url": database_url}
+    desk_env = {**env, "RASA_URL": stack.rasa.url, "RASA_AUTH_TOKEN": auth_token}
+    started = start_desk(folder, desk_env, database_url, queue_config)
+    desk = next(started)
+    try:
+        yield desk
+    finally:
+        started.close()
+        if forget_agents and database_url.startswith("postgresql"):
+            names = [client.name for client in desk.agents.values()]
+            with session_scope(database_url) as session:
+                session.execute(
+                    sa.text("DELETE FROM desk_agents WHERE name = ANY(:names)"), {"names": names}
+                )
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,11 @@ from typing import Any
 
 import pytest
 import socketio
-import sqlalchemy as sa
 
-from frontline.db import session_scope
-from tests.desk.conftest import Desk, DeskClient, start_desk
+from tests.desk.conftest import Desk, DeskClient, desk_on_stack
 from tests.e2e.conftest import AUTH_TOKEN, Conversation, Stack, stack  # noqa: F401
 from tests.handoff.support import wait_until
 from tests.support.browser import save_screenshot
-from tests.support.servers import POSTGRES_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -32,27 +29,7 @@ WAIT = 20.0
 @pytest.fixture(scope="module")
 def desk(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:  # noqa: F811
     """The agent desk on the stack's queue, talking to the stack's Rasa with its token."""
-    env = dict(stack.actions.env)
-    folder = tmp_path_factory.mktemp("desk")
-    if env.get("REDIS_URL"):  # the production-like stack: agents in PostgreSQL
-        database_url = POSTGRES_URL
-        queue_config = {"type": "redis", "url": env["REDIS_URL"], "stream": env["HANDOFF_STREAM"]}
-    else:
-        database_url = env["FRONTLINE_DATABASE_URL"]
-        queue_config = {"type": "sql", "url": database_url}
-    desk_env = {**env, "RASA_URL": stack.rasa.url, "RASA_AUTH_TOKEN": AUTH_TOKEN}
-    started = start_desk(folder, desk_env, database_url, queue_config)
-    desk = next(started)
-    try:
-        yield desk
-    finally:
-        started.close()
-        if database_url.startswith("postgresql"):
-            names = [client.name for client in desk.agents.values()]
-            with session_scope(database_url) as session:
-                session.execute(
-                    sa.text("DELETE FROM desk_agents WHERE name = ANY(:names)"), {"names": names}
-                )
+    yield from desk_on_stack(stack, tmp_path_factory.mktemp("desk"), AUTH_TOKEN)
 
 
 def handed_off(stack: Stack) -> tuple[Conversation, str]:  # noqa: F811

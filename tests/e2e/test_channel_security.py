@@ -25,52 +25,19 @@ import sqlalchemy as sa
 from frontline.channels.ids import conversation_id
 from frontline.channels.sessions import TOKEN_HEADER
 from frontline.db import session_scope
-from tests.desk.conftest import Desk, start_desk
+from tests.desk.conftest import Desk, desk_on_stack
 from tests.e2e.conftest import AUTH_TOKEN, MODEL, Conversation, Stack
 from tests.handoff.support import wait_until
+from tests.support.ids import AWKWARD_IDS
 from tests.support.processes import REPO_ROOT, ServerProcess, rasa_server_process
-from tests.support.servers import POSTGRES_URL
 
 pytestmark = pytest.mark.e2e
-
-#: One customer id per character class that used to reach a phantom conversation.
-AWKWARD_IDS = {
-    "space": "jane doe",
-    "plus": "jane+doe",
-    "slash": "jane/doe",
-    "question": "jane?doe",
-    "hash": "jane#doe",
-    "percent": "100%jane",
-    "backslash": "jane\\doe",
-    "non-ascii": "jöhn-ñ",
-    "emoji": "jane-😀",
-}
 
 
 @pytest.fixture(scope="module")
 def desk(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """The agent desk on the stack's queue, talking to the stack's Rasa with its token."""
-    env = dict(stack.actions.env)
-    folder = tmp_path_factory.mktemp("desk")
-    if env.get("REDIS_URL"):
-        database_url = POSTGRES_URL
-        queue_config = {"type": "redis", "url": env["REDIS_URL"], "stream": env["HANDOFF_STREAM"]}
-    else:
-        database_url = env["FRONTLINE_DATABASE_URL"]
-        queue_config = {"type": "sql", "url": database_url}
-    desk_env = {**env, "RASA_URL": stack.rasa.url, "RASA_AUTH_TOKEN": AUTH_TOKEN}
-    started = start_desk(folder, desk_env, database_url, queue_config)
-    desk = next(started)
-    try:
-        yield desk
-    finally:
-        started.close()
-        if database_url.startswith("postgresql"):
-            names = [client.name for client in desk.agents.values()]
-            with session_scope(database_url) as session:
-                session.execute(
-                    sa.text("DELETE FROM desk_agents WHERE name = ANY(:names)"), {"names": names}
-                )
+    yield from desk_on_stack(stack, tmp_path_factory.mktemp("desk"), AUTH_TOKEN)
 
 
 def webhook(stack: Stack) -> str:

@@ -18,10 +18,9 @@ import requests
 from frontline.metrics.summary import compute_metrics
 from frontline.outcomes.model import OutcomeRecord
 from frontline.outcomes.sql_store import SqlOutcomeStore
-from tests.desk.conftest import Desk, start_desk
+from tests.desk.conftest import Desk, desk_on_stack
 from tests.e2e.conftest import AUTH_TOKEN, Stack, stack  # noqa: F401
 from tests.handoff.support import wait_until
-from tests.support.servers import POSTGRES_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -31,17 +30,9 @@ WAIT = 30.0
 @pytest.fixture(scope="module")
 def desk(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:  # noqa: F811
     """The agent desk on the stack's queue and database."""
-    env = dict(stack.actions.env)
-    if env.get("REDIS_URL"):
-        database_url = POSTGRES_URL
-        queue_config = {"type": "redis", "url": env["REDIS_URL"], "stream": env["HANDOFF_STREAM"]}
-    else:
-        database_url = env["FRONTLINE_DATABASE_URL"]
-        queue_config = {"type": "sql", "url": database_url}
-    desk_env = {**env, "RASA_URL": stack.rasa.url, "RASA_AUTH_TOKEN": AUTH_TOKEN}
-    started = start_desk(tmp_path_factory.mktemp("desk"), desk_env, database_url, queue_config)
-    yield next(started)
-    started.close()
+    yield from desk_on_stack(
+        stack, tmp_path_factory.mktemp("desk"), AUTH_TOKEN, forget_agents=False
+    )
 
 
 def record_when(store: SqlOutcomeStore, conversation: str, outcome: str) -> OutcomeRecord:

@@ -14,24 +14,12 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from frontline.nlu.spacy_pipeline import build_pipeline
 from frontline.patterns import LAST_POSITION, LAST_VALUE, normalize_ordinal
+from frontline.vocabulary import FLOW_INTENTS
 from tests.support.domain import raw_domain
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = raw_domain()
 RETRIEVAL_INTENTS = ("faq", "chitchat")
-# Intents that start a flow: customers phrase them in many ways, so they need more examples.
-TASK_INTENTS = {
-    "check_order_status",
-    "cancel_order",
-    "request_return",
-    "list_invoices",
-    "explain_charge",
-    "report_double_charge",
-    "reset_password",
-    "change_shipping_address",
-    "change_email",
-    "change_phone",
-}
 # Intents a pipeline component sets, never trained (frontline/nlu/clarifier.py).
 SET_BY_COMPONENTS = {"nlu_clarify"}
 # Ordinal words the ruler tags that are not list positions here; harmless because the
@@ -59,7 +47,7 @@ def test_every_domain_intent_has_enough_examples(training):
     for intent in DOMAIN["intents"]:
         if intent in SET_BY_COMPONENTS:
             continue
-        minimum = 50 if intent in TASK_INTENTS else 30
+        minimum = 50 if intent in FLOW_INTENTS else 30
         assert counts[intent] >= minimum, f"{intent}: {counts[intent]} examples"
     assert set(counts) <= set(DOMAIN["intents"]), set(counts) - set(DOMAIN["intents"])
 

@@ -17,33 +17,16 @@ from frontline.audit import AuditStore
 from frontline.policy.registry import load_policies
 from tests.actions.conftest import confirmation_question, make_tracker
 from tests.policy.conftest import edit_policy
+from tests.support.sandbox_orders import sandbox_get, take_cancellable_order
 
 QUESTION = "utter_ask_cancel_confirmed"
 _taken: set[str] = set()
 
 
-def sandbox_get(sandbox, path: str) -> dict:
-    response = requests.get(f"{sandbox.url}{path}", timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
 @pytest.fixture
 def fresh_order(sandbox) -> Iterator[dict]:
     """A cancellable order under $250 of a generated customer no other test uses."""
-    for number in range(1064, 1003, -1):
-        customer = f"C{number}"
-        for order in sandbox_get(sandbox, f"/crm/customers/{customer}/orders")["orders"]:
-            if (
-                order["id"] not in _taken
-                and order["cancellable"]
-                and order["state"] in ("placed", "paid")
-                and 20 < float(order["total"]) <= 250
-            ):
-                _taken.add(order["id"])
-                yield order
-                return
-    pytest.fail("the sandbox has no cancellable order left for this test")
+    yield take_cancellable_order(sandbox, range(1064, 1003, -1), _taken)
 
 
 @pytest.fixture

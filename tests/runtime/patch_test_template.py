@@ -41,11 +41,8 @@ CASES: list[Any] = []  # 3. Inputs that reach the patch's edge cases, including 
 
 @pytest.fixture
 def patched() -> Iterator[None]:
-    PATCH.apply()
-    try:
+    with PATCH.applied():
         yield
-    finally:
-        PATCH.revert()
 
 
 @pytest.mark.parametrize("case", CASES)

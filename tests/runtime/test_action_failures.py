@@ -84,11 +84,8 @@ def _run(outcome: Any) -> tuple[str, Any]:
 
 @pytest.fixture
 def patched() -> Iterator[None]:
-    PATCH.apply()
-    try:
+    with PATCH.applied():
         yield
-    finally:
-        PATCH.revert()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -17,11 +17,8 @@ from frontline.runtime.patches.debug_logs import DEBUG_ONLY_COPY_MODULES, PATCH
 
 @pytest.fixture
 def patched() -> Iterator[None]:
-    PATCH.apply()
-    try:
+    with PATCH.applied():
         yield
-    finally:
-        PATCH.revert()
 
 
 @pytest.fixture

@@ -52,11 +52,8 @@ def test_an_invalid_schema_is_still_refused():
 
 @pytest.fixture
 def patched() -> Iterator[None]:
-    PATCH.apply()
-    try:
+    with PATCH.applied():
         yield
-    finally:
-        PATCH.revert()
 
 
 def test_rasa_validates_action_responses_through_the_cache(patched):

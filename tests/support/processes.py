@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import requests
+
+from sandbox.testing import free_port, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -28,13 +29,6 @@ ACTION_SECRET = secrets.token_hex(32)
 LOOSE_LIMITS = REPO_ROOT / "tests" / "support" / "policies" / "limits_loose.yml"
 #: Set by a test run on stock Rasa; the servers tests start run Frontline's runtime.
 STOCK_RASA = "FRONTLINE_STOCK_RASA"
-
-
-def free_port() -> int:
-    """A TCP port that was free on the loopback interface a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServerProcess:
@@ -149,14 +143,7 @@ class ServerProcess:
     def stop(self) -> None:
         """Stops the server (SIGTERM, then SIGKILL if it does not exit)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, timeout=20)
 
 
 def sandbox_process(database_url: str, log_dir: Path, *, reset: bool = True) -> ServerProcess:

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
 
 import pytest
+import sqlalchemy as sa
+
+from frontline.db import dispose_engines
 
 # Under pytest-xdist each worker ("gw0", "gw1", ...) gets its own PostgreSQL database and
 # Redis database, so tests that create, flush or drop do not meet another worker's.
@@ -80,3 +86,24 @@ def require_server(url: str, what: str) -> str:
             pytest.fail(f"{what} at {url} is not reachable, and CI requires it")
         pytest.skip(f"{what} at {url} is not reachable")
     return url
+
+
+@contextmanager
+def postgres_schema(server_url: str, prefix: str) -> Iterator[str]:
+    """A URL to a fresh PostgreSQL schema on ``server_url``, dropped afterwards.
+
+    Aggregates over a whole table then see only this user's rows, even on a database
+    other runs share.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        dispose_engines()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
