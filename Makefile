@@ -135,8 +135,9 @@ test-nlu: train
 	$(BIN)/python -m frontline.tools.nlu_slices --model $(MODEL) --floors $(NLU_SLICE_FLOORS) \
 		--out results/nlu
 
+# Whole modules per worker (--dist loadscope): a module's stacks start once, on one worker.
 test-e2e: train test-deps
-	$(BIN)/python -m pytest -q -m e2e tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m e2e tests
 
 test: lint typecheck validate test-unit test-stories test-nlu test-e2e
 
