@@ -124,6 +124,14 @@ async def test_a_score_and_a_verdict_without_punctuation_are_one_answer(backends
         intent="csat_feedback",
         text="5 great service thanks",
         sender_id="csat-typed",
+        # The answer comes right after the rating question (comments are only taken then).
+        history=[
+            {
+                "event": "bot",
+                "text": "How would you rate this conversation?",
+                "metadata": {"utter_action": "utter_ask_csat"},
+            }
+        ],
     )
     dispatcher = CollectingDispatcher()
     events = await ActionSaveCsat(backends).run(dispatcher, tracker, domain)

@@ -14,12 +14,15 @@ import json
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 from frontline.db import get_engine
 from tests.e2e.conftest import Stack
 from tests.handoff.support import wait_until
 from tests.support.processes import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
 
 # (message, the values in it as typed); a short value (a security code) is looked for
 # with the words around it, since three digits alone turn up in any hash.
