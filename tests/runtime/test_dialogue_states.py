@@ -236,7 +236,7 @@ def test_rule_matching_stops_where_the_rules_end_with_rasas_result(conversations
     # The stories back to back: conversations much longer than any rule.
     long_events = [
         e
-        for events in _enough(conversations, 600)
+        for events in _enough(conversations, 900)
         for e in events
         if not isinstance(e, (SessionStarted, Restarted))
     ]
@@ -387,7 +387,7 @@ def test_the_latest_restart_is_found_by_scanning_only_new_events(
             return isinstance(instance, Restarted)
 
     monkeypatch.setattr(applied_events, "Restarted", CountingChecks("Restarted", (), {}))
-    events = [e for conversation in conversations[:20] for e in conversation]
+    events = [e for conversation in _enough(conversations, 600) for e in conversation]
     events = [e for e in events if not isinstance(e, Restarted)]
     tracker = DialogueStateTracker("sender", domain.slots)
     for event in events:
