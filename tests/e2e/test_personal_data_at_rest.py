@@ -97,7 +97,7 @@ HANDOFF = [
 ]
 CSAT_ORDER = "where is order 482913? I'm jane.doe@example.com"
 CSAT_COMMENT = (
-    "2 stars, I'm Jasper Kilbride and the courier never came to 77 Bramblewood Close",
+    "2 stars, the chat was ok but slow. I'm Jasper Kilbride, 77 Bramblewood Close",
     ["Jasper Kilbride", "77 Bramblewood Close"],
 )
 
